@@ -1,0 +1,199 @@
+"""The `tether` command line: parse arguments, call the stage, render the result. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tether import __version__
+from tether.errors import TetherError, WorkspaceError
+
+app = typer.Typer(
+    help="tether: synthetic training data for domain LLM fine-tuning, with provenance and fact checks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (made by `tether init`).")]
+
+
+def _open(workspace: Path):
+    from tether.workspace.store import Workspace
+
+    ws = Workspace.open(workspace)
+    ws.config  # noqa: B018 - fail early, with the one-line config error, before any work
+    return ws
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    domain: Annotated[
+        Path | None,
+        typer.Option(
+            help="A domain folder (docs/, seeds/, ontology.yaml, heldout/) "
+            "to point the config at, e.g. examples/brindlemoor."
+        ),
+    ] = None,
+    project: Annotated[str | None, typer.Option(help="Project name (default: the folder name).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing tether.yaml.")] = False,
+) -> None:
+    """Create a workspace: tether.yaml plus the .tether/ store."""
+    from tether.config import render_default_config
+    from tether.console import console
+    from tether.workspace.store import Workspace
+
+    if domain is not None and not (domain / "ontology.yaml").is_file():
+        raise WorkspaceError(f"--domain {domain}: expected {domain / 'ontology.yaml'} (and docs/, seeds/)")
+    text = render_default_config(project or directory.resolve().name, domain, directory)
+    ws = Workspace.init(directory, text, force=force)
+    console.print(f"[green]initialised[/] {ws.root} (edit {ws.root / 'tether.yaml'}; next: tether ingest -w {ws.root})")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders (md, rst, txt, html, jsonl, csv). Default: sources in tether.yaml."),
+    ] = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Read documents and seed examples into a new dataset version (accumulates onto the latest)."""
+    from tether.console import console, ingest_summary
+    from tether.seeds.stage import run_ingest
+
+    ws = _open(workspace)
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_file(p: Path) -> None:
+            bar.update(task, advance=1, description=p.name)
+
+        rep = run_ingest(ws, list(paths or []), on_file=on_file)
+    ingest_summary(rep, str(ws.store / "runs" / f"{rep.run_id}.jsonl"))
+    ws.close()
+
+
+@app.command()
+def audit(
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Version id or prefix.")] = "head",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Seed coverage against the ontology: concepts with 0, 1-2 and 3+ seeds, and documents covering the gaps."""
+    from tether.console import audit_table, console
+    from tether.seeds.audit import audit as run_audit
+    from tether.seeds.audit import load_heldout
+    from tether.seeds.ontology import KeywordMatcher, load_ontology
+
+    ws = _open(workspace)
+    cfg = ws.config
+    if cfg.ontology is None:
+        raise TetherError(f"no ontology configured: set `ontology:` in {ws.root / 'tether.yaml'}")
+    onto = load_ontology(cfg.ontology)
+    man = ws.manifest(version)
+    seeds = [r for r in ws.records(man) if r.origin == "human"]
+    heldout = load_heldout(cfg.heldout) if cfg.heldout else None
+    rep = run_audit(
+        man.id,
+        onto,
+        KeywordMatcher(onto),
+        seeds,
+        ws.chunks(man),
+        ws.documents(man),
+        cfg.audit.well_covered,
+        heldout,
+    )
+    out = ws.store / "reports" / f"audit-{man.id}.json"
+    out.write_text(rep.model_dump_json(indent=2), encoding="utf-8")
+    if as_json:
+        sys.stdout.write(rep.model_dump_json(indent=2) + "\n")
+    else:
+        audit_table(rep)
+        console.print(f"[dim]report saved to {out}[/]")
+    ws.close()
+
+
+@app.command()
+def versions(workspace: WorkspaceOpt = Path(".")) -> None:
+    """List dataset versions with their counts."""
+    from tether.console import console, versions_table
+
+    ws = _open(workspace)
+    mans = ws.versions()
+    if not mans:
+        console.print("no versions yet (run `tether ingest`)")
+    else:
+        versions_table(mans)
+    ws.close()
+
+
+@app.command()
+def lineage(
+    row_id: Annotated[str, typer.Argument(help="Row, chunk or document id (a unique prefix is enough).")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chain as JSON.")] = False,
+) -> None:
+    """Print the chain from a row back to its human seed(s), source chunk and document."""
+    from dataclasses import asdict
+
+    from tether.console import console, lineage_tree
+
+    ws = _open(workspace)
+    hits = ws.lineage.find(row_id)
+    if not hits:
+        raise WorkspaceError(f"no row, chunk or document with id '{row_id}' in {ws.root}")
+    if len(hits) > 1:
+        raise WorkspaceError(f"id prefix '{row_id}' is ambiguous ({', '.join(h.id[:16] for h in hits)}…)")
+    steps = ws.lineage.ancestry(hits[0].id)
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(s) for s in steps], indent=2) + "\n")
+    else:
+        lineage_tree(steps)
+        if not any(s.node.type == "document" for s in steps):
+            console.print("[yellow]this chain reaches no document[/] (the seed named no source and none matched)")
+    ws.close()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tether {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    pass
+
+
+def main() -> None:
+    try:
+        app()
+    except TetherError as e:
+        from tether.console import err_console
+
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

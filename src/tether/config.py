@@ -1,0 +1,215 @@
+"""Project configuration: pydantic models loaded from `tether.yaml`.
+
+Every key here is read by code; unknown keys are errors, not silently ignored (a typo like `chunk_sise` must not
+quietly fall back to a default). Errors are one line naming the file, line and dotted key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tether.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+CONFIG_NAME = "tether.yaml"
+Format = Literal["md", "rst", "txt", "html", "jsonl", "csv"]
+ALL_FORMATS: list[Format] = ["md", "rst", "txt", "html", "jsonl", "csv"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourcesConfig(_Strict):
+    """Inputs that `tether ingest` reads when no paths are given on the command line."""
+
+    docs: list[Path] = Field(default_factory=list)
+    seeds: list[Path] = Field(default_factory=list)
+
+
+class IngestConfig(_Strict):
+    chunk_size: int = Field(1200, ge=100, description="maximum characters per chunk")
+    chunk_overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks")
+    max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a reason")
+    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IngestConfig:
+        if self.chunk_overlap >= self.chunk_size // 2:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be < chunk_size/2 ({self.chunk_size // 2})")
+        return self
+
+
+class AuditConfig(_Strict):
+    well_covered: int = Field(3, ge=1, description="seeds a concept needs to count as well covered")
+
+
+class TetherConfig(_Strict):
+    project: str = "tether-project"
+    ontology: Path | None = None
+    heldout: Path | None = None
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    def resolve_paths(self, base: Path) -> TetherConfig:
+        """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""
+
+        def r(p: Path) -> Path:
+            return p if p.is_absolute() else (base / p).resolve()
+
+        return self.model_copy(
+            update={
+                "ontology": r(self.ontology) if self.ontology else None,
+                "heldout": r(self.heldout) if self.heldout else None,
+                "sources": SourcesConfig(
+                    docs=[r(p) for p in self.sources.docs], seeds=[r(p) for p in self.sources.seeds]
+                ),
+            }
+        )
+
+
+def _key_line(root: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the deepest YAML node on the path `loc`, for error messages."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value if k.value == part), None)
+            if hit is None:
+                break
+            line, node = hit[0].start_mark.line + 1, hit[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{loc}'{hint}"
+    if err["type"] == "missing":
+        return f"missing key '{loc}'"
+    got = err.get("input")
+    got_s = f", got {got!r}" if got is not None and not isinstance(got, dict | list) else ""
+    return f"'{loc}': {err['msg'].lower()}{got_s}" if loc else err["msg"]
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    cur: Any = model
+    for part in loc:
+        field = getattr(cur, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        cur = field.annotation
+    return list(getattr(cur, "model_fields", {}))
+
+
+def validate_yaml(text: str, source: str, model: type[M]) -> M:
+    """Parse YAML text into `model`; errors are one line naming `source`, the line and the dotted key."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        first = errors[0]
+        line = _key_line(root, first["loc"])
+        where = f"{source}:{line}" if line else source
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{where}: {_describe(first, model)}{more}") from None
+
+
+def parse_config(text: str, source: str) -> TetherConfig:
+    return validate_yaml(text, source, TetherConfig)
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """Read a UTF-8 input file, turning the usual failures into one-line errors."""
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read {what}: {e}") from None
+
+
+def load_config(path: Path) -> TetherConfig:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (create one with `tether init DIR`)")
+    text = read_text_file(path, "config file")
+    return parse_config(text, str(path)).resolve_paths(path.parent.resolve())
+
+
+def config_hash(cfg: TetherConfig) -> str:
+    """Hash of the effective config: a manifest records it so a changed setting is visible across versions."""
+    from tether.records import content_hash
+
+    return content_hash(cfg.model_dump(mode="json"), n=16)
+
+
+def render_default_config(project: str, domain: Path | None, workspace: Path) -> str:
+    """The `tether.yaml` that `tether init` writes: every key present, commented, so users see what exists."""
+
+    def rel(p: Path) -> str:
+        try:
+            return str(Path(p).resolve().relative_to(workspace.resolve()))
+        except ValueError:
+            import os
+
+            return os.path.relpath(Path(p).resolve(), workspace.resolve())
+
+    ontology = heldout = "null"
+    docs: list[str] = []
+    seeds: list[str] = []
+    if domain is not None:
+        ontology = rel(domain / "ontology.yaml")
+        heldout = rel(domain / "heldout" / "heldout.jsonl") if (domain / "heldout").is_dir() else "null"
+        docs = [rel(domain / "docs")]
+        seeds = [rel(p) for p in sorted((domain / "seeds").glob("*")) if p.suffix in (".jsonl", ".csv")]
+
+    def lst(items: list[str]) -> str:
+        return "[" + ", ".join(items) + "]"
+
+    return f"""\
+# tether project configuration. Paths are relative to this file.
+project: {project}
+
+# Domain ontology: a YAML list of concepts (name, description, keywords, parent).
+ontology: {ontology}
+# Held-out ground-truth Q/A (never used for generation; checked for leakage against seeds).
+heldout: {heldout}
+
+# What `tether ingest` reads when given no paths.
+sources:
+  docs: {lst(docs)}
+  seeds: {lst(seeds)}
+
+ingest:
+  chunk_size: 1200      # max characters per chunk
+  chunk_overlap: 150    # characters shared by consecutive chunks
+  max_file_mb: 20       # larger files are skipped (with a reason in the run log)
+  formats: [md, rst, txt, html, jsonl, csv]
+
+audit:
+  well_covered: 3       # seeds a concept needs to count as well covered
+"""

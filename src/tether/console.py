@@ -1,0 +1,145 @@
+"""Terminal rendering of tether's results (rich tables and trees), kept out of the CLI so the CLI stays thin."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from tether.seeds.audit import AuditReport
+from tether.seeds.stage import IngestReport
+from tether.workspace.lineage import Step
+from tether.workspace.store import Manifest
+
+console = Console()
+if not console.is_terminal:
+    console.width = max(console.width, 150)  # piped or CI output: do not squeeze tables into 80 columns
+err_console = Console(stderr=True)
+
+
+def ingest_summary(rep: IngestReport, log_path: str, show_skips: int = 15) -> None:
+    r = rep.result
+    if rep.manifest is None or not rep.created:
+        console.print(f"[yellow]nothing new to ingest[/] ({r.unchanged} documents and seeds already in the workspace)")
+    else:
+        console.print(
+            f"[green]version {rep.manifest.id}[/]: +{len(r.documents)} documents, +{len(r.chunks)} chunks, "
+            f"+{len(r.seeds)} seed examples" + (f" ({r.unchanged} already present)" if r.unchanged else "")
+        )
+        unresolved = [s for s in r.seeds if s.source is None]
+        if unresolved:
+            console.print(
+                f"[yellow]{len(unresolved)} seeds have no source document[/] (no chunk clearly holds "
+                f"the answer; add a 'source' field to name it)"
+            )
+    if r.skipped:
+        reasons = Counter(s.reason.split(" (")[0].split(":")[0] for s in r.skipped)
+        summary = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
+        console.print(f"[yellow]skipped {len(r.skipped)}[/]: {summary}")
+        for s in r.skipped[:show_skips]:
+            console.print(f"  [dim]{s.path}[/]: {s.reason}")
+        if len(r.skipped) > show_skips:
+            console.print(f"  … {len(r.skipped) - show_skips} more in {log_path}")
+
+
+def audit_table(rep: AuditReport) -> None:
+    t = Table(title=f"Seed coverage by concept (version {rep.version[:12]}, matcher: {rep.matcher})")
+    for col, kw in [
+        ("concept", {}),
+        ("parent", {"style": "dim"}),
+        ("seeds", {"justify": "right"}),
+        ("coverage", {}),
+        ("chunks", {"justify": "right"}),
+        ("docs", {"justify": "right"}),
+        ("held-out", {"justify": "right"}),
+    ]:
+        t.add_column(col, **kw)
+    style = {"0": "bold red"}
+    for c in sorted(rep.concepts, key=lambda c: (c.seeds, c.name)):
+        bucket_style = style.get(c.bucket, "green" if c.seeds >= rep.well_covered else "yellow")
+        t.add_row(
+            c.name,
+            c.parent or "",
+            str(c.seeds),
+            f"[{bucket_style}]{c.bucket}[/]",
+            str(c.chunks),
+            str(len(c.documents)),
+            str(c.heldout) if rep.heldout_total else "-",
+        )
+    console.print(t)
+    counts = rep.bucket_counts()
+    order = sorted(counts, key=lambda b: (b != "0", b))
+    console.print("concepts by seed count: " + ", ".join(f"{b} seeds: {counts[b]}" for b in order))
+    gaps = rep.gaps_with_documents()
+    if gaps:
+        console.print(
+            "\n[bold]Concepts no seed touches, and the documents that cover them[/] "
+            "(generate new questions from these first):"
+        )
+        for c in gaps:
+            console.print(f"  [red]{c.name}[/]: {', '.join(c.documents)}")
+    for c in rep.uncoverable():
+        console.print(f"  [bold red]{c.name}[/]: no seed and no document mentions it; add documents or keywords")
+    if rep.seeds_without_concept:
+        console.print(f"[yellow]{len(rep.seeds_without_concept)} of {rep.seeds_total} seeds match no concept[/]")
+    for name, n in sorted(rep.unknown_seed_concepts.items()):
+        console.print(f"[yellow]{n} seeds name concept '{name}', which is not in the ontology[/]")
+    if rep.heldout_leaks:
+        console.print(
+            f"[bold red]{len(rep.heldout_leaks)} held-out questions also appear among the seeds[/] "
+            f"(leakage): {rep.heldout_leaks[0]!r}…"
+        )
+
+
+def versions_table(mans: list[Manifest]) -> None:
+    t = Table(title="Dataset versions (oldest first)")
+    for col in (
+        "id",
+        "stage",
+        "created",
+        "rows",
+        "by origin",
+        "by strategy",
+        "verdicts",
+        "docs",
+        "chunks",
+        "parent",
+    ):
+        t.add_column(col)
+    for m in mans:
+        tables = m.counts.get("tables", {})
+        verdicts = m.counts.get("verdicts", {})
+        drops = sum(n for k, n in verdicts.items() if ":drop" in k)
+        t.add_row(
+            m.id[:12],
+            m.stage,
+            m.created_at.replace("T", " ")[:19],
+            str(tables.get("records", 0)),
+            _kv(m.counts.get("origin", {})),
+            _kv(m.counts.get("strategy", {})),
+            f"{drops} dropped" if verdicts else "-",
+            str(tables.get("documents", 0)),
+            str(tables.get("chunks", 0)),
+            ", ".join(p[:12] for p in m.parents) or "-",
+        )
+    console.print(t)
+
+
+def _kv(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) or "-"
+
+
+def lineage_tree(steps: list[Step]) -> None:
+    start = steps[0].node
+    tree = Tree(f"[bold]{start.type} {start.id}[/] {start.label}")
+    branches = {start.id: tree}
+    for s in steps[1:]:
+        parent_branch = branches.get(s.child or "", tree)
+        icon = {"document": "📄", "chunk": "§", "record": "•"}.get(s.node.type, "")
+        label = f"{icon} [cyan]{s.relation}[/] {s.node.type} [dim]{s.node.id[:16]}[/] {s.node.label}"
+        label += f" [dim](version {s.node.version[:12]})[/]"
+        if s.node.id not in branches:
+            branches[s.node.id] = parent_branch.add(label)
+    console.print(tree)

@@ -1,0 +1,150 @@
+"""Seed coverage audit: before spending teacher calls, show which concepts the seeds miss.
+
+A concept with no seed but with documents that discuss it is exactly where new-question generation from chunks
+should aim; a concept with neither is a gap no generation can fill from this corpus, and the user should know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tether.config import read_text_file
+from tether.records import Record
+from tether.seeds.documents import Chunk, Document
+from tether.seeds.ontology import ConceptMatcher, Ontology
+from tether.seeds.tabular import read_jsonl
+
+
+class ConceptCoverage(BaseModel):
+    name: str
+    parent: str | None
+    seeds: int
+    chunks: int
+    documents: list[str]  # paths of documents with at least one chunk about the concept
+    heldout: int = 0
+    bucket: str  # "0", "1-2", "3+" (with the default well_covered=3)
+
+
+class AuditReport(BaseModel):
+    version: str
+    matcher: str
+    well_covered: int
+    concepts: list[ConceptCoverage]
+    seeds_total: int
+    seeds_without_concept: list[str] = Field(default_factory=list)  # ids
+    unknown_seed_concepts: dict[str, int] = Field(default_factory=dict)  # name -> seeds that used it
+    heldout_total: int = 0
+    heldout_leaks: list[str] = Field(default_factory=list)  # held-out questions also present among seeds
+
+    def bucket_counts(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for c in self.concepts:
+            out[c.bucket] += 1
+        return dict(out)
+
+    def gaps_with_documents(self) -> list[ConceptCoverage]:
+        """Concepts no seed touches but documents do: where to generate from chunks first."""
+        return [c for c in self.concepts if c.seeds == 0 and c.documents]
+
+    def uncoverable(self) -> list[ConceptCoverage]:
+        """Concepts neither seeds nor documents touch: generation cannot ground them in this corpus."""
+        return [c for c in self.concepts if c.seeds == 0 and not c.documents]
+
+
+def _bucket(n: int, well: int) -> str:
+    if n == 0:
+        return "0"
+    if n < well:
+        return f"1-{well - 1}" if well > 2 else "1"
+    return f"{well}+"
+
+
+def _norm_q(q: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", q.lower()))
+
+
+def seed_concepts(seeds: list[Record], matcher: ConceptMatcher, known: set[str]) -> list[set[str]]:
+    """Concepts of each seed: those it declares (if known to the ontology) plus those the matcher finds."""
+    found = matcher.match([f"{s.question()}\n{s.answer()}" for s in seeds])
+    return [{c for c in s.concepts if c in known} | set(f) for s, f in zip(seeds, found, strict=True)]
+
+
+def load_heldout(path: Path) -> list[tuple[str, list[str]]]:
+    """(question, declared concepts) of each held-out row; malformed rows are reported, not hidden."""
+    tab = read_jsonl(read_text_file(path, "held-out file"))
+    if tab.row_errors:
+        line, why = tab.row_errors[0]
+        from tether.errors import ConfigError
+
+        raise ConfigError(f"{path}:{line}: {why} ({len(tab.row_errors)} bad rows)")
+    return [(s.question or "", s.concepts) for s in tab.seeds]
+
+
+def audit(
+    version: str,
+    ontology: Ontology,
+    matcher: ConceptMatcher,
+    seeds: list[Record],
+    chunks: list[Chunk],
+    documents: list[Document],
+    well_covered: int = 3,
+    heldout: list[tuple[str, list[str]]] | None = None,
+) -> AuditReport:
+    known = set(ontology.names())
+    per_seed = seed_concepts(seeds, matcher, known)
+    seed_count: dict[str, int] = defaultdict(int)
+    for cs in per_seed:
+        for c in cs:
+            seed_count[c] += 1
+    unknown: dict[str, int] = defaultdict(int)
+    for s in seeds:
+        for c in s.concepts:
+            if c not in known:
+                unknown[c] += 1
+
+    paths = {d.doc_id: d.path for d in documents}
+    chunk_count: dict[str, int] = defaultdict(int)
+    docs_for: dict[str, set[str]] = defaultdict(set)
+    for chunk, cs in zip(chunks, matcher.match([c.text for c in chunks]), strict=True):
+        for c in cs:
+            chunk_count[c] += 1
+            docs_for[c].add(paths.get(chunk.doc_id, chunk.doc_id))
+
+    held_count: dict[str, int] = defaultdict(int)
+    leaks: list[str] = []
+    if heldout:
+        seed_qs = {_norm_q(s.question()) for s in seeds}
+        found = matcher.match([q for q, _ in heldout])
+        for (q, declared), f in zip(heldout, found, strict=True):
+            for c in {c for c in declared if c in known} | set(f):
+                held_count[c] += 1
+            if _norm_q(q) in seed_qs:
+                leaks.append(q)
+
+    rows = [
+        ConceptCoverage(
+            name=c.name,
+            parent=c.parent,
+            seeds=seed_count[c.name],
+            chunks=chunk_count[c.name],
+            documents=sorted(docs_for[c.name]),
+            heldout=held_count[c.name],
+            bucket=_bucket(seed_count[c.name], well_covered),
+        )
+        for c in ontology.concepts
+    ]
+    return AuditReport(
+        version=version,
+        matcher=matcher.name,
+        well_covered=well_covered,
+        concepts=rows,
+        seeds_total=len(seeds),
+        seeds_without_concept=[s.id for s, cs in zip(seeds, per_seed, strict=True) if not cs],
+        unknown_seed_concepts=dict(unknown),
+        heldout_total=len(heldout or []),
+        heldout_leaks=leaks,
+    )

@@ -1,0 +1,301 @@
+"""Ingest files and folders into documents, chunks and human seed records.
+
+Robustness is the point: a folder of real documents always holds something odd (an empty file, a PDF, a Latin-1
+export, a 2 GB dump). Each such file is skipped with a reason that lands in the run log and the summary; nothing
+crashes and nothing vanishes without a line saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tether.config import IngestConfig
+from tether.records import Record, Source
+from tether.seeds.chunking import chunk_document
+from tether.seeds.documents import Chunk, Document
+from tether.seeds.readers import READERS, Parsed, read_text
+from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
+
+EXTENSIONS = {
+    ".md": "md",
+    ".markdown": "md",
+    ".rst": "rst",
+    ".txt": "txt",
+    ".text": "txt",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+}
+SNIFF_BYTES = 8192
+
+
+@dataclass
+class Skip:
+    path: str
+    reason: str
+
+
+@dataclass
+class Ingested:
+    documents: list[Document] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    seeds: list[Record] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)  # whole files, and single bad rows ("file:line")
+    inputs: list[dict] = field(default_factory=list)  # {path, sha256, bytes} of every file read
+    unchanged: int = 0  # documents and seeds already in the workspace from an earlier ingest
+
+
+def display_path(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.resolve().as_posix()
+
+
+def discover(paths: Iterable[Path], skipped: list[Skip]) -> list[Path]:
+    """Expand folders recursively (sorted, so ids and versions are reproducible); missing paths are skipped."""
+    files: list[Path] = []
+    for p in paths:
+        if not p.exists():
+            skipped.append(Skip(str(p), "path does not exist"))
+        elif p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p).parts
+                if any(part.startswith(".") for part in rel):
+                    if f.is_file():
+                        skipped.append(Skip(display_path(f), "hidden file"))
+                    continue
+                if f.is_file():
+                    files.append(f)
+        else:
+            files.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
+
+def check_file(path: Path, raw: bytes | None, size: int, cfg: IngestConfig) -> str | None:
+    """Reason to skip the file, or None when it is readable text of a supported format."""
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        supported = ", ".join(sorted({v for v in EXTENSIONS.values()}))
+        return f"unsupported format '{path.suffix or '(none)'}' (supported: {supported})"
+    if fmt not in cfg.formats:
+        return f"format '{fmt}' not enabled (ingest.formats)"
+    if size == 0:
+        return "empty file"
+    if size > cfg.max_file_mb * 1024 * 1024:
+        return f"too large: {size / 1024 / 1024:.1f} MB > ingest.max_file_mb={cfg.max_file_mb:g}"
+    assert raw is not None
+    head = raw[:SNIFF_BYTES]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary content (NUL bytes), not a text document"
+    return None
+
+
+# fmt: off
+_STOP = frozenset((
+    "a an the of to in on at by for from with and or but is are was were be been it its this that these those as do "
+    "does did can could should would will may must not no what which who whom when where why how i you we they he "
+    "she my your our their there here than then so if any all per"
+).split())
+# fmt: on
+
+
+def _lexical_tokens(text: str) -> set[str]:
+    """Content words and all numbers (numbers carry most facts: fees, times, dates, form numbers)."""
+    return {t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP}
+
+
+def best_chunk(text: str, chunks: list[Chunk]) -> tuple[Chunk | None, float]:
+    """Chunk whose words best cover `text` (share of text's words found in the chunk)."""
+    words = _lexical_tokens(text)
+    if not words or not chunks:
+        return None, 0.0
+    scored = [(len(words & _lexical_tokens(c.text)) / len(words), c) for c in chunks]
+    score, chunk = max(scored, key=lambda sc: sc[0])
+    return chunk, score
+
+
+AUTO_SOURCE_MIN = 0.5  # share of answer words a chunk must hold to be named a seed's source automatically
+
+
+def _resolve_source(
+    raw: RawSeed, qa_text: str, docs: list[Document], chunks_by_doc: dict[str, list[Chunk]]
+) -> tuple[Source | None, str]:
+    """Source of a seed: the named document (best chunk in it), else the best chunk overall if it clearly holds
+    the answer. Returns (source, how) where how is given / auto / unresolved:<why>."""
+    if raw.source:
+        want = Path(str(raw.source)).as_posix().lstrip("./")
+        hits = [d for d in docs if d.path == want or d.path.endswith("/" + want)]
+        if len(hits) == 1:
+            doc = hits[0]
+            chunk, _ = best_chunk(qa_text, chunks_by_doc.get(doc.doc_id, []))
+            if chunk is None:
+                return Source(doc_id=doc.doc_id), "given"
+            return Source(doc_id=doc.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end), "given"
+        why = "no ingested document matches" if not hits else f"{len(hits)} documents match"
+        return None, f"unresolved: source '{raw.source}': {why}"
+    all_chunks = [c for cs in chunks_by_doc.values() for c in cs]
+    chunk, score = best_chunk(qa_text, all_chunks)
+    if chunk is not None and score >= AUTO_SOURCE_MIN:
+        return Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end), "auto"
+    return None, "unresolved: no chunk clearly holds the answer"
+
+
+def seed_record(raw: RawSeed, seed_file: str, source: Source | None, how: str) -> Record:
+    meta = {"seed_file": seed_file, "line": str(raw.line), "source_match": how, **raw.extra}
+    if raw.messages:
+        return Record(
+            kind="qa",
+            messages=raw.messages,
+            origin="human",
+            strategy="seed",
+            source=source,
+            concepts=raw.concepts,
+            meta=meta,
+        )
+    return Record(
+        kind="qa",
+        prompt=raw.question,
+        response=raw.answer,
+        origin="human",
+        strategy="seed",
+        source=source,
+        concepts=raw.concepts,
+        meta=meta,
+    )
+
+
+def _qa_text(raw: RawSeed) -> str:
+    """Question and answer together: a terse answer ('07:40') is only locatable with its question."""
+    if raw.messages:
+        return " ".join(m.content for m in raw.messages if m.role in ("user", "assistant"))
+    return f"{raw.question or ''} {raw.answer or ''}"
+
+
+def ingest(
+    paths: Iterable[Path],
+    cfg: IngestConfig,
+    known_docs: Iterable[Document] = (),
+    known_chunks: Iterable[Chunk] = (),
+    known_seed_ids: Iterable[str] = (),
+    on_file: Callable[[Path], None] | None = None,
+) -> Ingested:
+    """Read `paths`; documents already known (same bytes) are reported as duplicates, not added twice."""
+    out = Ingested()
+    files = discover(paths, out.skipped)
+    previous = {d.doc_id: d for d in known_docs}
+    doc_by_hash = dict(previous)
+    pending_seeds: list[tuple[RawSeed, str]] = []
+    for path in files:
+        if on_file:
+            on_file(path)
+        shown = display_path(path)
+        try:
+            size = path.stat().st_size
+            raw = path.read_bytes() if 0 < size <= cfg.max_file_mb * 1024 * 1024 else None
+        except OSError as e:
+            out.skipped.append(Skip(shown, f"cannot read: {e.strerror or e}"))
+            continue
+        reason = check_file(path, raw, size, cfg)
+        if reason:
+            out.skipped.append(Skip(shown, reason))
+            continue
+        assert raw is not None
+        out.inputs.append({"path": shown, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": size})
+        try:
+            text = _decode(raw).replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError as e:
+            out.skipped.append(
+                Skip(
+                    shown,
+                    f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); convert it, "
+                    f"e.g. iconv -f latin1 -t utf-8",
+                )
+            )
+            continue
+        if not text.strip():
+            out.skipped.append(Skip(shown, "empty (whitespace only)"))
+            continue
+        fmt = EXTENSIONS[path.suffix.lower()]
+        if fmt in ("jsonl", "csv"):
+            tab: TabularResult = read_jsonl(text) if fmt == "jsonl" else read_csv(text)
+            for line, why in tab.row_errors:
+                out.skipped.append(Skip(f"{shown}:{line}", why))
+            pending_seeds.extend((s, shown) for s in tab.seeds)
+            for rd in tab.docs:
+                row_path = shown if len(tab.docs) == 1 else f"{shown}:{rd.line}"
+                parsed = read_text(rd.text, rd.title or row_path)
+                if rd.title:
+                    parsed.title = rd.title
+                _add_document(out, previous, doc_by_hash, row_path, fmt, parsed, rd.text.encode("utf-8"), cfg)
+            if not tab.seeds and not tab.docs and not tab.row_errors:
+                out.skipped.append(Skip(shown, "no rows"))
+            continue
+        parsed = READERS[fmt](text, path.stem)
+        if not parsed.text.strip():
+            out.skipped.append(Skip(shown, "no text after removing markup"))
+            continue
+        _add_document(out, previous, doc_by_hash, shown, fmt, parsed, raw, cfg)
+
+    all_docs = list(doc_by_hash.values())
+    chunks_by_doc: dict[str, list[Chunk]] = {}
+    for c in [*known_chunks, *out.chunks]:
+        chunks_by_doc.setdefault(c.doc_id, []).append(c)
+    before, seen = set(known_seed_ids), set()
+    for raw_seed, seed_file in pending_seeds:
+        source, how = _resolve_source(raw_seed, _qa_text(raw_seed), all_docs, chunks_by_doc)
+        rec = seed_record(raw_seed, seed_file, source, how)
+        if rec.id in seen:
+            out.skipped.append(
+                Skip(f"{seed_file}:{raw_seed.line}", "duplicate seed (identical example already ingested)")
+            )
+            continue
+        if rec.id in before:
+            seen.add(rec.id)
+            out.unchanged += 1
+            continue
+        seen.add(rec.id)
+        out.seeds.append(rec)
+    return out
+
+
+def _add_document(
+    out: Ingested,
+    previous: dict[str, Document],
+    doc_by_hash: dict[str, Document],
+    shown: str,
+    fmt: str,
+    parsed: Parsed,
+    raw: bytes,
+    cfg: IngestConfig,
+) -> None:
+    doc_id = hashlib.sha256(raw).hexdigest()[:20]
+    if doc_id in previous and previous[doc_id].path == shown:
+        out.unchanged += 1  # the same file, ingested before
+        return
+    if doc_id in doc_by_hash:
+        out.skipped.append(Skip(shown, f"duplicate document (same content as {doc_by_hash[doc_id].path})"))
+        return
+    doc = Document(doc_id=doc_id, path=shown, format=fmt, title=parsed.title, text=parsed.text, n_bytes=len(raw))
+    doc_by_hash[doc_id] = doc
+    out.documents.append(doc)
+    out.chunks.extend(chunk_document(doc_id, parsed, cfg.chunk_size, cfg.chunk_overlap))

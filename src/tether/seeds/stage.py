@@ -1,0 +1,80 @@
+"""The ingest stage over a workspace: accumulate new documents, chunks and seeds onto the head version.
+
+Accumulate, never replace: a new version holds everything the previous head held plus what was read now.
+Re-ingesting the same files creates no new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.errors import TetherError
+from tether.records import Record, records_to_table
+from tether.seeds.documents import chunks_to_table, documents_to_table
+from tether.seeds.ingest import Ingested, ingest
+from tether.workspace.lineage import lineage_for
+from tether.workspace.store import Manifest, Workspace, new_run_id
+
+
+@dataclass
+class IngestReport:
+    result: Ingested
+    manifest: Manifest | None  # None when nothing new was read
+    created: bool
+    run_id: str
+
+
+def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IngestReport:
+    cfg = ws.config
+    if not paths:
+        paths = [*cfg.sources.docs, *cfg.sources.seeds]
+        if not paths:
+            raise TetherError(
+                f"nothing to ingest: pass paths, or list them under sources.docs / sources.seeds in "
+                f"{ws.root / 'tether.yaml'}"
+            )
+    head = ws.head()
+    old_docs = ws.documents(head) if head else []
+    old_chunks = ws.chunks(head) if head else []
+    old_records: list[Record] = ws.records(head) if head else []
+    run_id = new_run_id()
+    result = ingest(
+        paths,
+        cfg.ingest,
+        known_docs=old_docs,
+        known_chunks=old_chunks,
+        known_seed_ids=[r.id for r in old_records],
+        on_file=on_file,
+    )
+    for s in result.skipped:
+        ws.log(run_id, "skip", path=s.path, reason=s.reason)
+    for r in result.seeds:
+        r.run_id = run_id
+        # run_id is not part of the content hash, so ids stay stable across re-ingests
+    if not (result.documents or result.seeds):
+        ws.log(run_id, "no_change", paths=[str(p) for p in paths])
+        return IngestReport(result, head, False, run_id)
+
+    docs = old_docs + result.documents
+    chunks = old_chunks + result.chunks
+    records = old_records + result.seeds
+    tables = {
+        "documents": documents_to_table(docs),
+        "chunks": chunks_to_table(chunks),
+        "records": records_to_table(records),
+    }
+    unresolved = sum(1 for r in result.seeds if r.source is None)
+    notes = {
+        "skipped": len(result.skipped),
+        "new_documents": len(result.documents),
+        "new_chunks": len(result.chunks),
+        "new_seeds": len(result.seeds),
+        "seeds_without_source": unresolved,
+    }
+    man, created = ws.commit("ingest", tables, [head.id] if head else [], run_id, inputs=result.inputs, notes=notes)
+    nodes, edges = lineage_for(man.id, result.seeds, result.chunks, result.documents)
+    ws.lineage.add(nodes, edges)
+    ws.log(run_id, "version", id=man.id, **notes)
+    return IngestReport(result, man, created, run_id)

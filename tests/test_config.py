@@ -1,0 +1,66 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether.config import load_config, parse_config, render_default_config
+from tether.errors import ConfigError
+
+
+def test_defaults_and_every_key_in_rendered_config(tmp_path: Path) -> None:
+    text = render_default_config("demo", None, tmp_path)
+    cfg = parse_config(text, "tether.yaml")
+    assert cfg.project == "demo"
+    assert cfg.ingest.chunk_size == 1200
+    # the rendered file names every top-level key the model has
+    for key in type(cfg).model_fields:
+        assert f"{key}:" in text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ingest:\n  chunk_sise: 3\n", r"t.yaml:2: unknown key 'ingest.chunk_sise' \(allowed: chunk_size"),
+        ("project: x\ncolour: red\n", r"t.yaml:2: unknown key 'colour'"),
+        ("ingest:\n  chunk_size: big\n", r"t.yaml:2: 'ingest.chunk_size': input should be a valid integer"),
+        (
+            "ingest:\n  chunk_size: 1000\n  chunk_overlap: 600\n",
+            r"chunk_overlap \(600\) must be < chunk_size/2",
+        ),
+        ("ingest:\n  formats: [md, pdf]\n", r"t.yaml:2: 'ingest.formats.1'"),
+        ("ingest: [\n", r"t.yaml:2: invalid YAML"),
+        ("- a\n- b\n", r"expected a mapping"),
+    ],
+)
+def test_config_errors_are_one_line_and_name_the_key(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected) as info:
+        parse_config(text, "t.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_relative_paths(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "tether.yaml").write_text("ontology: domain/onto.yaml\nsources:\n  docs: [docs]\n")
+    cfg = load_config(tmp_path / "tether.yaml")
+    assert cfg.ontology == (tmp_path / "domain" / "onto.yaml").resolve()
+    assert cfg.sources.docs == [(tmp_path / "docs").resolve()]
+
+
+def test_cli_bad_key_exits_2_with_one_line(tmp_path: Path) -> None:
+    ws = tmp_path / "w"
+    subprocess.run([sys.executable, "-m", "tether.cli", "init", str(ws)], check=True, capture_output=True)
+    cfg = ws / "tether.yaml"
+    cfg.write_text(cfg.read_text().replace("chunk_size:", "chunk_sise:"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tether.cli", "versions", "-w", str(ws)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "unknown key 'ingest.chunk_sise'" in lines[0] and "tether.yaml:" in lines[0]
+    assert "Traceback" not in proc.stderr
