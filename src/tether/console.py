@@ -143,3 +143,48 @@ def lineage_tree(steps: list[Step]) -> None:
         if s.node.id not in branches:
             branches[s.node.id] = parent_branch.add(label)
     console.print(tree)
+
+
+def usage_summary(usage: dict) -> None:
+    """The end-of-run teacher accounting line(s): what the run cost and what went wrong, by kind."""
+    line = (
+        f"teacher: {usage['requests']} requests, {usage['calls']} calls sent, {usage['cache_hits']} cache hits, "
+        f"{usage['retries']} retries, {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} "
+        f"completion tokens"
+    )
+    if usage.get("cost"):
+        line += f", cost {usage['cost']:.4f}"
+    if usage.get("busy_fraction") is not None:
+        line += f", teacher busy {usage['busy_fraction']:.0%}"
+    console.print(line)
+    if usage.get("errors"):
+        console.print("[yellow]errors by kind[/]: " + ", ".join(f"{k} {v}" for k, v in usage["errors"].items()))
+
+
+def teacher_check_report(client, comp) -> None:  # client: TeacherClient, comp: Completion
+    ident = client.identity
+    t = Table(title="Teacher", show_header=False)
+    for k, v in [
+        ("endpoint", client.base_url),
+        ("model", ident.model),
+        ("digest", ident.digest or "-"),
+        ("quant", ident.quant or "-"),
+        ("runtime", ident.version or "-"),
+        ("structured output", f"{client.cfg.structured} (now {client.mode})"),
+    ]:
+        t.add_row(k, str(v))
+    console.print(t)
+    if comp.error:
+        console.print(f"[red]answer failed[/]: {comp.error} {comp.error_detail or ''}")
+    tps = comp.completion_tokens / comp.latency_s if comp.latency_s else 0
+    console.print(
+        f"[bold]answer[/] ({comp.finish_reason}, {comp.completion_tokens} tokens"
+        + (", cached)" if comp.cached else f", {comp.latency_s:.2f}s, {tps:.0f} tok/s)")
+        + f": {comp.text}"
+    )
+    usage_summary(client.stats.as_dict())
+    if ident.endpoint == "embedded":
+        console.print(
+            "[yellow]The embedded SmolLM2-135M is a tiny offline teacher: expect weak data. "
+            "Point teacher.base_url at a real endpoint for real work.[/]"
+        )

@@ -55,6 +55,7 @@ class Manifest(BaseModel):
     tables: dict[str, TableRef] = Field(default_factory=dict)
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     notes: dict[str, str | int | float] = Field(default_factory=dict)
+    usage: dict = Field(default_factory=dict)  # teacher accounting of the run (tokens, calls, cache hits, errors)
 
 
 def new_run_id() -> str:

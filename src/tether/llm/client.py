@@ -1,0 +1,337 @@
+"""The one async teacher client: cache → rate limits → concurrency → HTTP, with retries and verdicts.
+
+Every generation, judge and evaluation call goes through `TeacherClient.chat`. It never raises for a single bad
+call (a 500, a timeout, unparsable JSON): it returns a `Completion` whose `error` names the reason, so the caller
+records a verdict instead of losing the row. It raises `TeacherError` only for problems that no retry can fix
+(unreachable endpoint at start, wrong API key, unknown model): those stop the run with one line, and the cache
+lets the next run resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import openai
+from pydantic import BaseModel
+
+from tether.config import TeacherConfig
+from tether.errors import TetherError
+from tether.llm import structured
+from tether.llm.accounting import UsageStats
+from tether.llm.cache import RequestCache
+from tether.llm.limits import AdaptiveLimit, RateLimits
+from tether.llm.types import ChatRequest, Completion, TeacherIdentity
+
+_CACHED_FIELDS = {"text", "finish_reason", "prompt_tokens", "completion_tokens"}
+
+
+class TeacherError(TetherError):
+    """The teacher cannot serve this run at all (unreachable, unauthorised, unknown model)."""
+
+
+class TeacherClient:
+    def __init__(
+        self,
+        cfg: TeacherConfig,
+        base_url: str,
+        identity: TeacherIdentity,
+        cache: RequestCache | None,
+        api_key: str | None = None,
+    ):
+        self.cfg = cfg
+        self.base_url = base_url
+        self.identity = identity
+        self.cache = cache
+        self.stats = UsageStats(price_prompt=cfg.price_per_mtok_prompt, price_completion=cfg.price_per_mtok_completion)
+        self.limit = AdaptiveLimit(cfg.concurrency.max_in_flight, cfg.concurrency.adaptive)
+        self.rates = RateLimits(cfg.concurrency.requests_per_minute, cfg.concurrency.tokens_per_minute)
+        self.mode = "json_schema" if cfg.structured == "auto" else cfg.structured
+        key = api_key if api_key is not None else os.environ.get(cfg.api_key_env, "")
+        self._api = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=key or "not-needed",  # local servers ignore it; the SDK insists on a value
+            timeout=cfg.timeout_s,
+            max_retries=0,  # retries are ours: the concurrency controller must see every 429 and timeout
+            http_client=openai.DefaultAioHttpClient(timeout=cfg.timeout_s),
+        )
+        self._active = 0
+        self._busy_since = 0.0
+        self._t0 = time.monotonic()
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    async def __aenter__(self) -> TeacherClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    async def check(self) -> list[str]:
+        """Model ids served by the endpoint; a one-line TeacherError when it cannot be reached or used."""
+        try:
+            models = await self._api.with_options(timeout=min(self.cfg.timeout_s, 15.0)).models.list()
+        except openai.APIConnectionError as e:
+            raise TeacherError(
+                f"cannot reach the teacher at {self.base_url}: {_root_cause(e)} "
+                f"(is the server running? check teacher.base_url)"
+            ) from None
+        except openai.AuthenticationError:
+            raise TeacherError(
+                f"the teacher at {self.base_url} rejected the API key: set ${self.cfg.api_key_env}"
+            ) from None
+        except openai.APIStatusError as e:
+            raise TeacherError(f"teacher at {self.base_url} answered /models with HTTP {e.status_code}") from None
+        ids = [m.id for m in models.data]
+        if ids and self.identity.model not in ids:
+            raise TeacherError(
+                f"teacher.model '{self.identity.model}' is not served at {self.base_url} "
+                f"(available: {', '.join(ids[:8])})"
+            )
+        return ids
+
+    # -- one logical request --------------------------------------------------------------------------------
+
+    def request(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: type[BaseModel] | None = None,
+        sample: int = 0,
+        tag: str = "",
+        **overrides: Any,
+    ) -> ChatRequest:
+        cfg = self.cfg
+        return ChatRequest(
+            messages=structured.with_instruction(messages, structured.schema_of(schema)) if schema else messages,
+            temperature=overrides.get("temperature", cfg.temperature),
+            top_p=overrides.get("top_p", cfg.top_p),
+            max_tokens=overrides.get("max_tokens", cfg.max_tokens),
+            seed=overrides.get("seed", cfg.seed),
+            schema_name=schema.__name__ if schema else None,
+            json_schema=structured.schema_of(schema) if schema else None,
+            sample=sample,
+            tag=tag,
+        )
+
+    async def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: type[BaseModel] | None = None,
+        sample: int = 0,
+        tag: str = "",
+        **overrides: Any,
+    ) -> Completion:
+        """One answer; with `schema`, parsed JSON in `.parsed` or a parse verdict in `.error` after retries."""
+        base = self.request(messages, schema=schema, sample=sample, tag=tag, **overrides)
+        return await self.complete(base, schema)
+
+    async def complete(self, base: ChatRequest, schema: type[BaseModel] | None = None) -> Completion:
+        self.stats.requests += 1
+        attempts = 1 + (self.cfg.parse_retries if schema else 0)
+        comp = Completion()
+        for attempt in range(attempts):
+            req = base.model_copy(update={"attempt": attempt}) if attempt else base
+            comp = await self._call(req)
+            comp.attempts = attempt + 1
+            if comp.error:  # transport failure after retries: not cached, not worth a parse retry
+                break
+            if schema is None:
+                if comp.finish_reason == "length":
+                    comp.error, comp.error_detail = "truncated", f"hit max_tokens={req.max_tokens}"
+                break
+            comp.parsed, comp.error, comp.error_detail = structured.parse(comp.text, comp.finish_reason, schema)
+            if comp.parsed is not None:
+                break
+        if comp.error:
+            self.stats.errors[comp.error] += 1
+        if comp.finish_reason:
+            self.stats.finish_reasons[comp.finish_reason] += 1
+        return comp
+
+    # -- one HTTP call (cached) -----------------------------------------------------------------------------
+
+    async def _call(self, req: ChatRequest) -> Completion:
+        key = req.key(self.identity)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return Completion(**hit, cached=True)
+        est = sum(len(m["content"]) for m in req.messages) // 4 + req.max_tokens
+        await self.rates.wait(est)
+        last_kind, last_detail = "error", ""
+        retry = 0
+        while True:
+            started = await self.limit.acquire()
+            self._enter()
+            t0 = time.monotonic()
+            overloaded, latency, retry_after, stepped_down = False, None, None, False
+            try:
+                resp = await self._api.chat.completions.create(**self._payload(req))
+                latency = time.monotonic() - t0
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
+                raise TeacherError(
+                    f"teacher refused access (HTTP {e.status_code}): set ${self.cfg.api_key_env}"
+                ) from None
+            except openai.NotFoundError:
+                raise TeacherError(
+                    f"teacher endpoint {self.base_url} has no chat/completions for model "
+                    f"'{self.identity.model}' (HTTP 404)"
+                ) from None
+            except openai.RateLimitError as e:
+                overloaded, last_kind, last_detail = True, "rate_limited", _message(e)
+                retry_after = _retry_after(e)
+            except openai.APITimeoutError as e:
+                if _root_cause(e) == "connection refused":  # the aiohttp transport reports refusals as timeouts
+                    last_kind, last_detail = "connection_error", "connection refused"
+                else:
+                    overloaded, last_kind = True, "timeout"
+                    last_detail = f"no answer within {self.cfg.timeout_s:g}s"
+            except openai.APIConnectionError as e:
+                last_kind, last_detail = "connection_error", _root_cause(e)
+            except openai.APIStatusError as e:
+                # llama.cpp answers an unsupported response_format with 500, vLLM with 400/422
+                stepped_down = self._step_down_format(req, e)
+                if not stepped_down and e.status_code in (400, 422):
+                    raise TeacherError(f"teacher rejected the request (HTTP {e.status_code}): {_message(e)}") from None
+                overloaded = e.status_code in (502, 503, 504)
+                last_kind, last_detail = f"http_{e.status_code}", _message(e)
+                retry_after = _retry_after(e)
+            finally:
+                self.stats.calls += 1
+                self._leave()
+                await self.limit.release(started, latency, overloaded)
+            if latency is not None:
+                comp = _completion(resp, latency)
+                if self.cache is not None:
+                    await self.cache.put(key, req.model_dump(), comp.model_dump(include=_CACHED_FIELDS))
+                self.stats.prompt_tokens += comp.prompt_tokens
+                self.stats.completion_tokens += comp.completion_tokens
+                return comp
+            if stepped_down:
+                continue  # same request with a simpler response_format: not a retry
+            if retry >= self.cfg.retries:
+                return Completion(error=last_kind, error_detail=last_detail)
+            self.stats.retries += 1
+            await asyncio.sleep(self._backoff(retry, retry_after))
+            retry += 1
+
+    def _payload(self, req: ChatRequest) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.identity.model,
+            "messages": req.messages,
+            "temperature": req.temperature,
+            "top_p": req.top_p,
+            "max_tokens": req.max_tokens,
+        }
+        seed = req.effective_seed()
+        if seed is not None:
+            payload["seed"] = seed
+        if req.json_schema is not None:
+            fmt = structured.response_format(self.mode, req.schema_name or "output", req.json_schema)
+            if fmt is not None:
+                payload["response_format"] = fmt
+        return payload
+
+    def _step_down_format(self, req: ChatRequest, err: openai.APIStatusError) -> bool:
+        """In auto mode, an error that names response_format means: try the next simpler structured mode."""
+        if req.json_schema is None or self.cfg.structured != "auto" or self.mode == "prompt":
+            return False
+        e_text = f"{err.body} {err.message}"
+        if "response_format" not in e_text and "json_schema" not in e_text:
+            return False
+        self.mode = structured.MODES[structured.MODES.index(self.mode) + 1]
+        return True
+
+    def _backoff(self, retry: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.cfg.backoff_max_s)
+        base = min(self.cfg.backoff_max_s, self.cfg.backoff_s * 2**retry)
+        return base * (0.5 + random.random() / 2)
+
+    # -- busy fraction: wall time with at least one request in flight ---------------------------------------
+
+    def _enter(self) -> None:
+        if self._active == 0:
+            self._busy_since = time.monotonic()
+        self._active += 1
+
+    def _leave(self) -> None:
+        self._active -= 1
+        if self._active == 0:
+            self.stats.busy_s += time.monotonic() - self._busy_since
+
+    def finish_stats(self) -> UsageStats:
+        self.stats.wall_s = time.monotonic() - self._t0
+        return self.stats
+
+    # -- many requests --------------------------------------------------------------------------------------
+
+    async def map(
+        self, jobs: Iterable[Callable[[], Awaitable[Any]]], on_done: Callable[[Any], None] | None = None
+    ) -> list[Any]:
+        """Run coroutine factories with at most max_in_flight pending, results in input order.
+
+        Workers pull from one iterator, so a million jobs never become a million pending tasks; the adaptive
+        limit inside `_call` decides how many of them talk to the server at once.
+        """
+        items = list(enumerate(jobs))
+        results: list[Any] = [None] * len(items)
+        it = iter(items)
+
+        async def worker() -> None:
+            for i, job in it:
+                results[i] = await job()
+                if on_done:
+                    on_done(results[i])
+
+        n = min(len(items), self.cfg.concurrency.max_in_flight) or 1
+        await asyncio.gather(*(worker() for _ in range(n)))
+        return results
+
+
+def _completion(resp: Any, latency: float) -> Completion:
+    choice = resp.choices[0] if resp.choices else None
+    usage = getattr(resp, "usage", None)
+    return Completion(
+        text=(choice.message.content or "") if choice else "",
+        finish_reason=choice.finish_reason if choice else None,
+        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        latency_s=latency,
+    )
+
+
+def _message(e: openai.APIStatusError) -> str:
+    body = e.body if isinstance(e.body, dict) else {}
+    msg = body.get("message") or (body.get("error") or {}).get("message") if body else None
+    return " ".join(str(msg or e.message).split())[:200]
+
+
+def _retry_after(e: openai.APIStatusError) -> float | None:
+    value = e.response.headers.get("retry-after") if e.response is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _root_cause(e: BaseException) -> str:
+    chain: list[BaseException] = []
+    cur: BaseException | None = e
+    while cur is not None and cur not in chain:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(x, ConnectionRefusedError) or getattr(x, "errno", None) == 111 for x in chain):
+        return "connection refused"
+    text = str(chain[-1]) or type(chain[-1]).__name__
+    return " ".join(text.split())[:160]

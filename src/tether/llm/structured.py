@@ -1,0 +1,75 @@
+"""Structured output: ask for JSON matching a pydantic model, and parse what comes back.
+
+Servers differ: OpenAI and vLLM take `response_format={"type": "json_schema", ...}`; llama.cpp's Python server
+takes `{"type": "json_object", "schema": ...}`; some take neither. `auto` starts with json_schema and steps down
+when the server rejects the format. The schema is also stated in the prompt, which weak models need anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+MODES = ("json_schema", "json_object", "prompt")
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def instruction(schema: dict[str, Any]) -> str:
+    props = schema.get("properties", {})
+    fields = ", ".join(f'"{k}" ({v.get("type", "value")})' for k, v in props.items())
+    return f"Reply with only a JSON object with the fields {fields}. No text before or after the JSON."
+
+
+def with_instruction(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:
+    """Append the JSON instruction to the system message (or add one)."""
+    note = instruction(schema)
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": messages[0]["content"] + "\n\n" + note}, *messages[1:]]
+    return [{"role": "system", "content": note}, *messages]
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in `text` (fenced or bare); raises ValueError when there is none."""
+    fenced = _FENCE.search(text)
+    candidate = fenced.group(1) if fenced else text
+    start = candidate.find("{")
+    if start < 0:
+        raise ValueError("no JSON object in the reply")
+    decoder = json.JSONDecoder()
+    try:
+        obj, _ = decoder.raw_decode(candidate[start:])
+    except json.JSONDecodeError as e:
+        raise ValueError(f"invalid JSON: {e.msg}") from None
+    return obj
+
+
+def parse(text: str, finish_reason: str | None, model: type[BaseModel]) -> tuple[dict | None, str | None, str]:
+    """(parsed, error reason, detail). Reasons: truncated, invalid_json, schema_mismatch."""
+    try:
+        obj = extract_json(text)
+    except ValueError as e:
+        reason = "truncated" if finish_reason == "length" else "invalid_json"
+        return None, reason, str(e)
+    try:
+        return model.model_validate(obj).model_dump(), None, ""
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        return None, "schema_mismatch", f"{where}: {first['msg']}"

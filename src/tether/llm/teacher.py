@@ -1,0 +1,41 @@
+"""Open the configured teacher: start the embedded server if needed, check the endpoint, wire the cache."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tether.config import TeacherConfig
+from tether.llm.cache import RequestCache
+from tether.llm.client import TeacherClient
+from tether.llm.embedded import EmbeddedServer
+from tether.llm.types import TeacherIdentity
+
+
+@contextlib.asynccontextmanager
+async def open_teacher(cfg: TeacherConfig, cache_path: Path | None) -> AsyncIterator[TeacherClient]:
+    """Yield a checked, ready client. The embedded server (if any) and the cache are closed on exit, Ctrl-C
+    included."""
+    with contextlib.ExitStack() as stack:
+        if cfg.embedded_mode:
+            server = stack.enter_context(EmbeddedServer(cfg.embedded, cfg.model))
+            base_url, identity = server.base_url, server.identity()
+        else:
+            assert cfg.base_url is not None
+            base_url = cfg.base_url.rstrip("/")
+            identity = TeacherIdentity(model=cfg.model, digest=cfg.revision, endpoint=base_url)
+        cache = RequestCache(cache_path) if cache_path is not None else None
+        if cache is not None:
+            stack.callback(cache.close)
+        async with TeacherClient(cfg, base_url, identity, cache) as client:
+            await client.check()
+            yield client
+
+
+async def check_teacher(cfg: TeacherConfig, cache_path: Path | None, prompt: str) -> tuple[TeacherClient, object]:
+    """Start/reach the teacher, send one prompt; returns (client, completion) for display."""
+    async with open_teacher(cfg, cache_path) as client:
+        comp = await client.chat([{"role": "user", "content": prompt}], tag="teacher-check")
+        client.finish_stats()
+        return client, comp

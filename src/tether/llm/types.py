@@ -1,0 +1,67 @@
+"""Request and response types of the teacher layer.
+
+A `ChatRequest` is canonical: the same logical request always serialises to the same JSON, so its sha256 is the
+cache key. Everything that changes the output is in it (model identity, messages, sampling parameters, output
+schema, sample and attempt index); nothing that does not (timeouts, API keys) is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TeacherIdentity(BaseModel):
+    """What produced a row: recorded in every synthetic record as `Record.teacher`."""
+
+    model: str
+    digest: str | None = None
+    version: str | None = None
+    quant: str | None = None
+    endpoint: str = "embedded"  # informational; not part of the cache key (the same model behind a new URL)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    messages: list[dict[str, str]]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int | None = None
+    schema_name: str | None = None
+    json_schema: dict[str, Any] | None = None
+    sample: int = 0  # the k-th of several samples for the same prompt (answer augmentation, best-of-n)
+    attempt: int = 0  # parse-retry attempt; a retried request is a different (cacheable) call
+    tag: str = ""  # caller's label (e.g. strategy/template hash), part of the key
+
+    def key(self, identity: TeacherIdentity) -> str:
+        payload = {"model": identity.model, "digest": identity.digest, **self.model_dump()}
+        canon = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    def effective_seed(self) -> int | None:
+        """Distinct samples and retries must not repeat the same sampling seed."""
+        if self.seed is None:
+            return None
+        return self.seed + 1000 * self.sample + self.attempt
+
+
+class Completion(BaseModel):
+    text: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    latency_s: float = 0.0
+    attempts: int = 1
+    parsed: dict[str, Any] | None = None  # structured output, when a schema was asked for and it parsed
+    error: str | None = Field(None, description="verdict reason when the call did not give a usable answer")
+    error_detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

@@ -1,0 +1,186 @@
+"""A small OpenAI-compatible server on 127.0.0.1 with scripted faults, for tests and benchmarks.
+
+Faults are asked for inside the last user message, so one server serves many scenarios at once:
+
+    #fault=429x2      first 2 requests with this message get HTTP 429 (then normal answers)
+    #fault=500x1      same with HTTP 500 (503 for 503, ...)
+    #fault=timeoutx1  first request sleeps `slow_s` seconds (past the client's timeout)
+    #fault=length     always answers with finish_reason=length and a cut-off text
+    #json={...}       answer content is this literal text (e.g. valid or invalid JSON)
+
+Otherwise the answer is "echo: <message>". Every request body is recorded in `requests`, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+_FAULT = re.compile(r"#fault=(\w+?)(?:x(\d+))?(?:\s|$)")
+_JSON = re.compile(r"#json=(.*)$", re.DOTALL)
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        model: str = "fake-model",
+        latency_s: float = 0.0,
+        slow_s: float = 5.0,
+        rate_429: float = 0.0,
+        seed: int = 0,
+        formats: tuple[str, ...] = ("json_schema", "json_object"),
+    ):
+        self.model = model
+        self.latency_s = latency_s
+        self.slow_s = slow_s
+        self.rate_429 = rate_429  # random share of requests answered 429 (AIMD / retry benchmarks)
+        self.rng = random.Random(seed)
+        self.formats = formats  # response_format types accepted; others get a 500 naming response_format
+        self.requests: list[dict[str, Any]] = []
+        self.seen: Counter[str] = Counter()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- handlers -------------------------------------------------------------------------------------------
+
+    async def _models(self, _: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(body)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._answer(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, body: dict[str, Any]) -> web.Response:
+        msg = body["messages"][-1]["content"]
+        with self._lock:
+            self.seen[msg] += 1
+            nth = self.seen[msg]
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        fmt = (body.get("response_format") or {}).get("type")
+        if fmt and fmt not in self.formats:
+            return _error(500, f"response_format type '{fmt}' is not supported")
+        if self.rate_429 and self.rng.random() < self.rate_429:
+            return _error(429, "rate limited (random)", {"retry-after": "0.05"})
+        m = _FAULT.search(msg)
+        if m:
+            kind, times = m.group(1), int(m.group(2) or 1_000_000)
+            if kind.isdigit() and nth <= times:
+                return _error(int(kind), f"scripted {kind}")
+            if kind == "timeout" and nth <= times:
+                await asyncio.sleep(self.slow_s)
+        j = _JSON.search(msg)
+        content = j.group(1).strip() if j else f"echo: {msg}"
+        finish = "stop"
+        if m and m.group(1) == "length":
+            content, finish = content[: max(1, len(content) // 2)], "length"
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+                ],
+                "usage": {
+                    "prompt_tokens": len(msg.split()),
+                    "completion_tokens": len(content.split()),
+                    "total_tokens": len(msg.split()) + len(content.split()),
+                },
+            }
+        )
+
+    # -- lifecycle (a background thread with its own event loop) --------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            app = web.Application(client_max_size=16 * 1024 * 1024)
+            app.router.add_get("/v1/models", self._models)
+            app.router.add_post("/v1/chat/completions", self._chat)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-openai")
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake OpenAI server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+
+        async def shutdown() -> None:
+            assert self._runner is not None
+            await self._runner.cleanup()
+            loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop)
+        if self._thread:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def messages_received(self) -> list[str]:
+        with self._lock:
+            return [r["messages"][-1]["content"] for r in self.requests]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": "fake", "code": status}}, status=status, headers=headers
+    )
+
+
+def main() -> None:
+    """`python -m tether.testing.fake_openai PORT [LATENCY_S]`: serve until killed (for the resume test)."""
+    import sys
+
+    srv = FakeOpenAI(latency_s=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
+    srv.start()
+    print(json.dumps({"port": srv.port}), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
