@@ -101,6 +101,31 @@ class TeacherConfig(_Strict):
         return self.base_url is None
 
 
+Strategy = Literal["augment", "rephrase", "new_questions"]
+
+
+class GenerateConfig(_Strict):
+    """Teacher generation. The planner picks the strategy mix from the budget ratio unless `mix` is given."""
+
+    mix: dict[Strategy, float] | None = Field(None, description="override the planner's shares, e.g. {augment: 1}")
+    weak_teacher: bool | None = Field(None, description="favour rephrasing; default: true for the embedded teacher")
+    answer_with_context: bool = Field(True, description="give the seed's source chunk when answering")
+    cot_share: float = Field(0.0, ge=0, le=1, description="share of augmented answers written as reasoning traces")
+    preference_share: float = Field(
+        0.0, ge=0, le=1, description="share of new questions that also get a no-context (rejected) answer"
+    )
+    best_of: int = Field(1, ge=1, le=16, description="rejection sampling: answers per row, best kept by grounding")
+    few_shot: int = Field(3, ge=0, le=10, description="seed examples shown when writing new questions")
+    self_check: bool = Field(True, description="ask the teacher whether each new question is answerable from its chunk")
+    templates: dict[str, Path] = Field(default_factory=dict, description="override prompt templates by name")
+
+    @model_validator(mode="after")
+    def _mix_positive(self) -> GenerateConfig:
+        if self.mix is not None and (any(v < 0 for v in self.mix.values()) or sum(self.mix.values()) <= 0):
+            raise ValueError("generate.mix needs non-negative shares with a positive sum")
+        return self
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -109,6 +134,7 @@ class TetherConfig(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""
@@ -127,6 +153,9 @@ class TetherConfig(_Strict):
                     docs=[r(p) for p in self.sources.docs], seeds=[r(p) for p in self.sources.seeds]
                 ),
                 "teacher": self.teacher.model_copy(update={"embedded": emb}),
+                "generate": self.generate.model_copy(
+                    update={"templates": {k: r(v) for k, v in self.generate.templates.items()}}
+                ),
             }
         )
 
@@ -297,4 +326,16 @@ teacher:
     n_ctx: 2048
     n_threads: null
     startup_timeout_s: 120
+
+# Teacher generation (tether plan / tether generate).
+generate:
+  mix: null               # null = chosen from the budget ratio; e.g. {{augment: 0.5, new_questions: 0.5}}
+  weak_teacher: null      # null = true for the embedded teacher (favours rephrasing)
+  answer_with_context: true
+  cot_share: 0.0          # share of augmented answers written as reasoning + answer
+  preference_share: 0.0   # share of new questions that also get a rejected (no-context) answer
+  best_of: 1              # rejection sampling: answers per row, best kept by grounding overlap
+  few_shot: 3             # seed examples shown when writing new questions
+  self_check: true        # teacher checks each new question is answerable from its chunk
+  templates: {{}}           # override prompt templates: {{answer: my/answer.txt, ...}}
 """

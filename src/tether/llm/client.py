@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import openai
 from pydantic import BaseModel
 
 from tether.config import TeacherConfig
@@ -25,6 +24,7 @@ from tether.llm import structured
 from tether.llm.accounting import UsageStats
 from tether.llm.cache import RequestCache
 from tether.llm.limits import AdaptiveLimit, RateLimits
+from tether.llm.transport import OpenAITransport, TransportError
 from tether.llm.types import ChatRequest, Completion, TeacherIdentity
 
 _CACHED_FIELDS = {"text", "finish_reason", "prompt_tokens", "completion_tokens"}
@@ -52,19 +52,18 @@ class TeacherClient:
         self.rates = RateLimits(cfg.concurrency.requests_per_minute, cfg.concurrency.tokens_per_minute)
         self.mode = "json_schema" if cfg.structured == "auto" else cfg.structured
         key = api_key if api_key is not None else os.environ.get(cfg.api_key_env, "")
-        self._api = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=key or "not-needed",  # local servers ignore it; the SDK insists on a value
-            timeout=cfg.timeout_s,
-            max_retries=0,  # retries are ours: the concurrency controller must see every 429 and timeout
-            http_client=openai.DefaultAioHttpClient(timeout=cfg.timeout_s),
+        # retries are ours (the concurrency controller must see every 429 and timeout)
+        self._http = OpenAITransport(
+            base_url, key, cfg.timeout_s, max_connections=max(cfg.concurrency.max_in_flight, 8)
         )
+        self.budget: int | None = None  # hard cap on teacher calls sent (cache hits are free)
+        self.spent = 0
         self._active = 0
         self._busy_since = 0.0
         self._t0 = time.monotonic()
 
     async def close(self) -> None:
-        await self._api.close()
+        await self._http.close()
 
     async def __aenter__(self) -> TeacherClient:
         return self
@@ -77,19 +76,21 @@ class TeacherClient:
     async def check(self) -> list[str]:
         """Model ids served by the endpoint; a one-line TeacherError when it cannot be reached or used."""
         try:
-            models = await self._api.with_options(timeout=min(self.cfg.timeout_s, 15.0)).models.list()
-        except openai.APIConnectionError as e:
+            models = await self._http.request("GET", "/models", timeout_s=min(self.cfg.timeout_s, 15.0))
+        except TransportError as e:
+            if e.status in (401, 403):
+                raise TeacherError(
+                    f"the teacher at {self.base_url} rejected the API key: set ${self.cfg.api_key_env}"
+                ) from None
+            if e.status is not None:
+                raise TeacherError(f"teacher at {self.base_url} answered /models with HTTP {e.status}") from None
             raise TeacherError(
-                f"cannot reach the teacher at {self.base_url}: {_root_cause(e)} "
+                f"cannot reach the teacher at {self.base_url}: {e.message} "
                 f"(is the server running? check teacher.base_url)"
             ) from None
-        except openai.AuthenticationError:
-            raise TeacherError(
-                f"the teacher at {self.base_url} rejected the API key: set ${self.cfg.api_key_env}"
-            ) from None
-        except openai.APIStatusError as e:
-            raise TeacherError(f"teacher at {self.base_url} answered /models with HTTP {e.status_code}") from None
-        ids = [m.id for m in models.data]
+        ids = (
+            [m.get("id") for m in (models.get("data") or []) if isinstance(m, dict)] if isinstance(models, dict) else []
+        )
         if ids and self.identity.model not in ids:
             raise TeacherError(
                 f"teacher.model '{self.identity.model}' is not served at {self.base_url} "
@@ -160,12 +161,16 @@ class TeacherClient:
     # -- one HTTP call (cached) -----------------------------------------------------------------------------
 
     async def _call(self, req: ChatRequest) -> Completion:
-        key = req.key(self.identity)
+        key = req.key(self.identity) if self.cache is not None else ""
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Completion(**hit, cached=True)
+        if self.budget is not None:
+            if self.spent >= self.budget:
+                return Completion(error="budget_exhausted", error_detail=f"the budget of {self.budget} calls is spent")
+            self.spent += 1  # counted once per request, retries included: what the plan promised
         est = sum(len(m["content"]) for m in req.messages) // 4 + req.max_tokens
         await self.rates.wait(est)
         last_kind, last_detail = "error", ""
@@ -176,36 +181,29 @@ class TeacherClient:
             t0 = time.monotonic()
             overloaded, latency, retry_after, stepped_down = False, None, None, False
             try:
-                resp = await self._api.chat.completions.create(**self._payload(req))
+                resp = await self._http.request("POST", "/chat/completions", self._payload(req))
                 latency = time.monotonic() - t0
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
-                raise TeacherError(
-                    f"teacher refused access (HTTP {e.status_code}): set ${self.cfg.api_key_env}"
-                ) from None
-            except openai.NotFoundError:
-                raise TeacherError(
-                    f"teacher endpoint {self.base_url} has no chat/completions for model "
-                    f"'{self.identity.model}' (HTTP 404)"
-                ) from None
-            except openai.RateLimitError as e:
-                overloaded, last_kind, last_detail = True, "rate_limited", _message(e)
-                retry_after = _retry_after(e)
-            except openai.APITimeoutError as e:
-                if _root_cause(e) == "connection refused":  # the aiohttp transport reports refusals as timeouts
-                    last_kind, last_detail = "connection_error", "connection refused"
-                else:
-                    overloaded, last_kind = True, "timeout"
-                    last_detail = f"no answer within {self.cfg.timeout_s:g}s"
-            except openai.APIConnectionError as e:
-                last_kind, last_detail = "connection_error", _root_cause(e)
-            except openai.APIStatusError as e:
-                # llama.cpp answers an unsupported response_format with 500, vLLM with 400/422
-                stepped_down = self._step_down_format(req, e)
-                if not stepped_down and e.status_code in (400, 422):
-                    raise TeacherError(f"teacher rejected the request (HTTP {e.status_code}): {_message(e)}") from None
-                overloaded = e.status_code in (502, 503, 504)
-                last_kind, last_detail = f"http_{e.status_code}", _message(e)
-                retry_after = _retry_after(e)
+            except TransportError as e:
+                last_kind, last_detail, retry_after = e.kind, e.message, e.retry_after
+                if e.kind == "timeout":
+                    overloaded, last_detail = True, f"no answer within {self.cfg.timeout_s:g}s"
+                elif e.status is not None:
+                    if e.status in (401, 403):
+                        raise TeacherError(
+                            f"teacher refused access (HTTP {e.status}): set ${self.cfg.api_key_env}"
+                        ) from None
+                    if e.status == 404:
+                        raise TeacherError(
+                            f"teacher endpoint {self.base_url} has no chat/completions for model "
+                            f"'{self.identity.model}' (HTTP 404)"
+                        ) from None
+                    if e.status == 429:
+                        overloaded, last_kind = True, "rate_limited"
+                    # llama.cpp answers an unsupported response_format with 500, vLLM with 400/422
+                    stepped_down = self._step_down_format(req, e)
+                    if not stepped_down and e.status in (400, 422):
+                        raise TeacherError(f"teacher rejected the request (HTTP {e.status}): {e.message}") from None
+                    overloaded = overloaded or e.status in (502, 503, 504)
             finally:
                 self.stats.calls += 1
                 self._leave()
@@ -242,11 +240,11 @@ class TeacherClient:
                 payload["response_format"] = fmt
         return payload
 
-    def _step_down_format(self, req: ChatRequest, err: openai.APIStatusError) -> bool:
+    def _step_down_format(self, req: ChatRequest, err: TransportError) -> bool:
         """In auto mode, an error that names response_format means: try the next simpler structured mode."""
         if req.json_schema is None or self.cfg.structured != "auto" or self.mode == "prompt":
             return False
-        e_text = f"{err.body} {err.message}"
+        e_text = err.message
         if "response_format" not in e_text and "json_schema" not in e_text:
             return False
         self.mode = structured.MODES[structured.MODES.index(self.mode) + 1]
@@ -300,38 +298,14 @@ class TeacherClient:
 
 
 def _completion(resp: Any, latency: float) -> Completion:
-    choice = resp.choices[0] if resp.choices else None
-    usage = getattr(resp, "usage", None)
+    """From the raw JSON of a chat completion (a dict; tolerant of servers that omit usage or content)."""
+    resp = resp if isinstance(resp, dict) else {}
+    choice = (resp.get("choices") or [{}])[0] or {}
+    usage = resp.get("usage") or {}
     return Completion(
-        text=(choice.message.content or "") if choice else "",
-        finish_reason=choice.finish_reason if choice else None,
-        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        text=(choice.get("message") or {}).get("content") or "",
+        finish_reason=choice.get("finish_reason"),
+        prompt_tokens=usage.get("prompt_tokens") or 0,
+        completion_tokens=usage.get("completion_tokens") or 0,
         latency_s=latency,
     )
-
-
-def _message(e: openai.APIStatusError) -> str:
-    body = e.body if isinstance(e.body, dict) else {}
-    msg = body.get("message") or (body.get("error") or {}).get("message") if body else None
-    return " ".join(str(msg or e.message).split())[:200]
-
-
-def _retry_after(e: openai.APIStatusError) -> float | None:
-    value = e.response.headers.get("retry-after") if e.response is not None else None
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
-def _root_cause(e: BaseException) -> str:
-    chain: list[BaseException] = []
-    cur: BaseException | None = e
-    while cur is not None and cur not in chain:
-        chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    if any(isinstance(x, ConnectionRefusedError) or getattr(x, "errno", None) == 111 for x in chain):
-        return "connection refused"
-    text = str(chain[-1]) or type(chain[-1]).__name__
-    return " ".join(text.split())[:160]

@@ -165,21 +165,27 @@ class EmbeddedServer:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
-        self.stop()
+        self.stop(keep_log=True)
         raise TetherError(
             f"embedded llama.cpp server not ready after {self.cfg.startup_timeout_s:g}s "
             f"(log: {self.log_path}; raise teacher.embedded.startup_timeout_s)"
         )
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+    def stop(self, keep_log: bool = False) -> None:
+        """Stop the server; its log is removed after a clean run and kept (path in the error) after a failure."""
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        elif self.proc.returncode != 0:
+            keep_log = True  # it died on its own: the log explains why
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

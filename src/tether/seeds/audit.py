@@ -6,7 +6,6 @@ should aim; a concept with neither is a gap no generation can fill from this cor
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from tether.records import Record
 from tether.seeds.documents import Chunk, Document
 from tether.seeds.ontology import ConceptMatcher, Ontology
 from tether.seeds.tabular import read_jsonl
+from tether.text import normalize
 
 
 class ConceptCoverage(BaseModel):
@@ -61,10 +61,6 @@ def _bucket(n: int, well: int) -> str:
     if n < well:
         return f"1-{well - 1}" if well > 2 else "1"
     return f"{well}+"
-
-
-def _norm_q(q: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", q.lower()))
 
 
 def seed_concepts(seeds: list[Record], matcher: ConceptMatcher, known: set[str]) -> list[set[str]]:
@@ -117,12 +113,12 @@ def audit(
     held_count: dict[str, int] = defaultdict(int)
     leaks: list[str] = []
     if heldout:
-        seed_qs = {_norm_q(s.question()) for s in seeds}
+        seed_qs = {normalize(s.question()) for s in seeds}
         found = matcher.match([q for q, _ in heldout])
         for (q, declared), f in zip(heldout, found, strict=True):
             for c in {c for c in declared if c in known} | set(f):
                 held_count[c] += 1
-            if _norm_q(q) in seed_qs:
+            if normalize(q) in seed_qs:
                 leaks.append(q)
 
     rows = [

@@ -8,7 +8,6 @@ crashes and nothing vanishes without a line saying why.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from tether.seeds.chunking import chunk_document
 from tether.seeds.documents import Chunk, Document
 from tether.seeds.readers import READERS, Parsed, read_text
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
+from tether.text import content_tokens
 
 EXTENSIONS = {
     ".md": "md",
@@ -110,26 +110,12 @@ def check_file(path: Path, raw: bytes | None, size: int, cfg: IngestConfig) -> s
     return None
 
 
-# fmt: off
-_STOP = frozenset((
-    "a an the of to in on at by for from with and or but is are was were be been it its this that these those as do "
-    "does did can could should would will may must not no what which who whom when where why how i you we they he "
-    "she my your our their there here than then so if any all per"
-).split())
-# fmt: on
-
-
-def _lexical_tokens(text: str) -> set[str]:
-    """Content words and all numbers (numbers carry most facts: fees, times, dates, form numbers)."""
-    return {t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP}
-
-
 def best_chunk(text: str, chunks: list[Chunk]) -> tuple[Chunk | None, float]:
     """Chunk whose words best cover `text` (share of text's words found in the chunk)."""
-    words = _lexical_tokens(text)
+    words = content_tokens(text)
     if not words or not chunks:
         return None, 0.0
-    scored = [(len(words & _lexical_tokens(c.text)) / len(words), c) for c in chunks]
+    scored = [(len(words & content_tokens(c.text)) / len(words), c) for c in chunks]
     score, chunk = max(scored, key=lambda sc: sc[0])
     return chunk, score
 

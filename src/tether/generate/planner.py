@@ -1,0 +1,120 @@
+"""The budget planner: from a teacher-call budget to a strategy mix, before spending anything.
+
+The query budget ratio BR = budget / seed count decides (Chan et al., arXiv 2409.19759): with few calls per seed,
+more answers to the real questions (answer augmentation) help most; past BR of roughly 12-50 new questions win and
+keep improving with a strong teacher; rephrasing is the robust choice for a weak teacher. Between 12 and 50 the
+mix shifts linearly from augmentation to new questions.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel
+
+from tether.config import GenerateConfig, Strategy
+
+STRATEGIES: tuple[Strategy, ...] = ("augment", "rephrase", "new_questions")
+BR_LOW, BR_HIGH = 12.0, 50.0
+MIX_LOW = {"augment": 0.70, "rephrase": 0.20, "new_questions": 0.10}
+MIX_HIGH = {"augment": 0.10, "rephrase": 0.15, "new_questions": 0.75}
+
+# Share of generated rows the quality filters typically drop, per strategy: an estimate for the forecast until
+# this workspace's own filter runs have measured it. New questions lose most (unanswerable, ungrounded).
+TYPICAL_LOSS = {"augment": 0.15, "rephrase": 0.20, "new_questions": 0.35}
+# Structured calls that need one more parse attempt (budget reserved for them so the plan stays within budget).
+PARSE_RETRY_ALLOWANCE = 0.10
+
+
+def choose_mix(br: float, weak: bool) -> tuple[dict[str, float], str]:
+    """Strategy shares for a budget ratio, and the reason in words."""
+    if br <= BR_LOW:
+        mix, why = dict(MIX_LOW), f"BR {br:.1f} <= {BR_LOW:g}: mostly answer augmentation"
+    elif br >= BR_HIGH:
+        mix, why = dict(MIX_HIGH), f"BR {br:.1f} >= {BR_HIGH:g}: mostly new questions"
+    else:
+        t = (br - BR_LOW) / (BR_HIGH - BR_LOW)
+        mix = {s: (1 - t) * MIX_LOW[s] + t * MIX_HIGH[s] for s in STRATEGIES}
+        why = f"BR {br:.1f} between {BR_LOW:g} and {BR_HIGH:g}: shifting from augmentation to new questions"
+    if weak:
+        moved = mix["new_questions"] / 2
+        mix["new_questions"] -= moved
+        mix["rephrase"] += moved
+        why += "; weak teacher: half of the new-question share moved to rephrasing"
+    return mix, why
+
+
+def calls_per_row(strategy: str, g: GenerateConfig) -> float:
+    """Teacher calls one finished row costs, parse-retry allowance included."""
+    if strategy == "augment":
+        structured = g.cot_share  # reasoning traces are structured (reasoning + answer)
+        return g.best_of * (1 + PARSE_RETRY_ALLOWANCE * structured)
+    if strategy == "rephrase":
+        return (1 + PARSE_RETRY_ALLOWANCE) + g.best_of  # paraphrase (structured) + answer(s)
+    structured = 1 + (1 if g.self_check else 0)  # question+answer, self-check
+    return structured * (1 + PARSE_RETRY_ALLOWANCE) + g.preference_share
+
+
+class StrategyPlan(BaseModel):
+    strategy: str
+    share: float
+    rows: int
+    calls: int  # expected calls (rows x calls per row, rounded up)
+    kept_rows: int  # after typical filter losses
+
+
+class Plan(BaseModel):
+    budget: int
+    seeds: int
+    br: float
+    weak_teacher: bool
+    mix_source: str  # "planner" or "config"
+    rationale: str
+    strategies: list[StrategyPlan]
+
+    @property
+    def calls(self) -> int:
+        return sum(s.calls for s in self.strategies)
+
+    def rows(self, strategy: str) -> int:
+        return next((s.rows for s in self.strategies if s.strategy == strategy), 0)
+
+
+def make_plan(budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunks: bool) -> Plan:
+    if seeds <= 0:
+        raise ValueError("no seed examples: ingest seeds before planning (the budget ratio is calls per seed)")
+    br = budget / seeds
+    if g.mix is not None:
+        total = sum(g.mix.values())
+        mix = {s: g.mix.get(s, 0.0) / total for s in STRATEGIES}
+        source, why = "config", f"BR {br:.1f}; mix from generate.mix in tether.yaml"
+    else:
+        mix, why = choose_mix(br, weak)
+        source = "planner"
+    if not have_chunks and mix["new_questions"] > 0:
+        moved = mix.pop("new_questions")
+        mix["new_questions"] = 0.0
+        mix["augment"] += moved
+        why += "; no document chunks: new questions need chunks, share moved to augmentation"
+    plans = []
+    for s in STRATEGIES:
+        per_row = calls_per_row(s, g)
+        rows = math.floor(budget * mix[s] / per_row)
+        plans.append(
+            StrategyPlan(
+                strategy=s,
+                share=round(mix[s], 4),
+                rows=rows,
+                calls=math.ceil(rows * per_row),
+                kept_rows=round(rows * (1 - TYPICAL_LOSS[s])),
+            )
+        )
+    return Plan(
+        budget=budget,
+        seeds=seeds,
+        br=round(br, 2),
+        weak_teacher=weak,
+        mix_source=source,
+        rationale=why,
+        strategies=plans,
+    )

@@ -1,0 +1,233 @@
+"""The generation strategies as stages: jobs in, synthetic records (with full provenance) out.
+
+Every job yields exactly one record. When the teacher fails (transport error, unparsable JSON, budget spent) the
+record still exists, carrying what came back and a `generate` verdict with the reason: a failed row is visible
+in the funnel, never silently missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from tether.config import GenerateConfig
+from tether.generate.templates import Template
+from tether.llm.client import TeacherClient
+from tether.llm.types import Completion
+from tether.records import Record, Source, Teacher, Verdict
+from tether.seeds.documents import Chunk
+from tether.text import normalize, support
+
+
+class Paraphrase(BaseModel):
+    question: str
+
+
+class QA(BaseModel):
+    question: str
+    answer: str
+
+
+class Reasoned(BaseModel):
+    reasoning: str
+    answer: str
+
+
+class Check(BaseModel):
+    answerable: bool
+    evidence: str = ""
+
+
+@dataclass
+class Job:
+    strategy: str  # augment / rephrase / new_questions
+    index: int  # sample (augment) or variant (rephrase, new questions) number: part of the cache key
+    seed: Record | None = None
+    chunk: Chunk | None = None
+    concept: str | None = None
+    cot: bool = False
+    preference: bool = False
+    examples: list[Record] = field(default_factory=list)  # few-shot seeds for new questions
+
+
+@dataclass
+class GenContext:
+    client: TeacherClient
+    templates: dict[str, Template]
+    g: GenerateConfig
+    domain: str
+    teacher: Teacher
+    run_id: str
+    generation: int
+    chunks: dict[str, Chunk]
+
+    def seed_chunk(self, seed: Record) -> Chunk | None:
+        if not self.g.answer_with_context or seed.source is None or seed.source.chunk_id is None:
+            return None
+        return self.chunks.get(seed.source.chunk_id)
+
+
+def spread(i: int, share: float) -> bool:
+    """True for about `share` of consecutive indices, evenly spread (not all at the start)."""
+    return math.floor((i + 1) * share) > math.floor(i * share)
+
+
+def context_block(chunk: Chunk | None) -> str:
+    return f'Reference text:\n"""\n{chunk.text}\n"""\n\n' if chunk else ""
+
+
+def _record(ctx: GenContext, job: Job, **fields: object) -> Record:
+    meta = {"job_index": str(job.index), **{k: str(v) for k, v in (fields.pop("meta", None) or {}).items()}}
+    if job.concept:
+        meta["target_concept"] = job.concept
+    return Record(
+        origin="synthetic", teacher=ctx.teacher, run_id=ctx.run_id, generation=ctx.generation, meta=meta, **fields
+    )
+
+
+def _failed(ctx: GenContext, job: Job, prompt: str, comp: Completion, step: str, **fields: object) -> Record:
+    verdict = Verdict(keep=False, reason=comp.error or "failed", detail=f"{step}: {comp.error_detail or ''}".strip())
+    meta = {**(fields.pop("meta", None) or {}), "failed_step": step, "finish_reason": comp.finish_reason or ""}
+    return _record(ctx, job, prompt=prompt, response=comp.text, verdicts={"generate": verdict}, meta=meta, **fields)
+
+
+async def answer(ctx: GenContext, question: str, chunk: Chunk | None, sample: int) -> tuple[Completion, dict]:
+    """Answer a question; with best_of > 1 sample several and keep the best supported by the chunk."""
+    t = ctx.templates["answer"]
+    msgs = t.render(domain=ctx.domain, question=question, context_block=context_block(chunk))
+    comps = [
+        await ctx.client.chat(msgs, sample=sample * ctx.g.best_of + j, tag=f"answer:{t.hash}")
+        for j in range(ctx.g.best_of)
+    ]
+    ok = [c for c in comps if c.ok and c.text.strip()]
+    meta = {"template": f"answer:{t.hash}"}
+    if not ok:
+        return comps[0], meta
+    if len(comps) > 1:
+        scores = [support(c.text, chunk.text) if chunk else 0.0 for c in ok]
+        best = max(range(len(ok)), key=lambda k: scores[k])
+        meta["best_of"] = f"{len(comps)} (scores {', '.join(f'{s:.2f}' for s in scores)})"
+        return ok[best], meta
+    return ok[0], meta
+
+
+async def run_augment(ctx: GenContext, job: Job) -> Record:
+    seed = job.seed
+    assert seed is not None
+    q, chunk = seed.question(), ctx.seed_chunk(seed)
+    base = {"strategy": "augment_answers", "parents": [seed.id], "source": seed.source, "concepts": seed.concepts}
+    if job.cot:
+        t = ctx.templates["answer_cot"]
+        msgs = t.render(domain=ctx.domain, question=q, context_block=context_block(chunk))
+        comp = await ctx.client.chat(msgs, schema=Reasoned, sample=job.index, tag=f"cot:{t.hash}")
+        meta = {"template": f"answer_cot:{t.hash}"}
+        if comp.parsed is None:
+            return _failed(ctx, job, q, comp, "cot", kind="cot", meta=meta, **base)
+        return _record(
+            ctx,
+            job,
+            kind="cot",
+            prompt=q,
+            response=comp.parsed["answer"],
+            reasoning=comp.parsed["reasoning"],
+            meta=meta,
+            **base,
+        )
+    comp, meta = await answer(ctx, q, chunk, job.index)
+    if not comp.ok:
+        return _failed(ctx, job, q, comp, "answer", meta=meta, **base)
+    return _record(ctx, job, kind="qa", prompt=q, response=comp.text.strip(), meta=meta, **base)
+
+
+async def run_rephrase(ctx: GenContext, job: Job) -> Record:
+    seed = job.seed
+    assert seed is not None
+    q = seed.question()
+    t = ctx.templates["rephrase"]
+    base = {"strategy": "rephrase", "parents": [seed.id], "source": seed.source, "concepts": seed.concepts}
+    comp = await ctx.client.chat(
+        t.render(domain=ctx.domain, question=q, variant=job.index + 1),
+        schema=Paraphrase,
+        sample=job.index,
+        tag=f"rephrase:{t.hash}",
+    )
+    meta = {"template": f"rephrase:{t.hash}"}
+    if comp.parsed is None:
+        return _failed(ctx, job, q, comp, "rephrase", meta=meta, **base)
+    new_q = comp.parsed["question"].strip()
+    if not new_q or normalize(new_q) == normalize(q):
+        comp.error, comp.error_detail = "rephrase_unchanged", "paraphrase is empty or identical to the seed"
+        return _failed(ctx, job, new_q or q, comp, "rephrase", meta=meta, **base)
+    ans, ameta = await answer(ctx, new_q, ctx.seed_chunk(seed), job.index)
+    meta = {**meta, "answer_template": ameta["template"], **{k: v for k, v in ameta.items() if k != "template"}}
+    if not ans.ok:
+        return _failed(ctx, job, new_q, ans, "answer", meta=meta, **base)
+    return _record(ctx, job, kind="qa", prompt=new_q, response=ans.text.strip(), meta=meta, **base)
+
+
+async def run_new_question(ctx: GenContext, job: Job) -> Record:
+    chunk = job.chunk
+    assert chunk is not None
+    t = ctx.templates["new_question"]
+    examples = "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in job.examples) or "(none)"
+    concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
+    msgs = t.render(
+        domain=ctx.domain, chunk=chunk.text, examples=examples, concept_line=concept_line, variant=job.index + 1
+    )
+    source = Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end)
+    base = {
+        "strategy": "new_question",
+        "parents": [chunk.chunk_id, *(e.id for e in job.examples)],
+        "source": source,
+        "concepts": [job.concept] if job.concept else [],
+    }
+    meta: dict[str, str] = {"template": f"new_question:{t.hash}"}
+    comp = await ctx.client.chat(msgs, schema=QA, sample=job.index, tag=f"new_question:{t.hash}")
+    if comp.parsed is None:
+        return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
+    q, a = comp.parsed["question"].strip(), comp.parsed["answer"].strip()
+    verdicts: dict[str, Verdict] = {}
+    scores = {"lexical_support": round(support(a, chunk.text), 4)}
+    if ctx.g.self_check:
+        ct = ctx.templates["self_check"]
+        check = await ctx.client.chat(
+            ct.render(domain=ctx.domain, chunk=chunk.text, question=q, answer=a),
+            schema=Check,
+            temperature=0.0,
+            tag=f"self_check:{ct.hash}",
+        )
+        meta["self_check_template"] = f"self_check:{ct.hash}"
+        if check.parsed is None:
+            verdicts["self_check"] = Verdict(keep=False, reason=check.error or "failed", detail=check.error_detail)
+        elif not check.parsed["answerable"]:
+            verdicts["self_check"] = Verdict(
+                keep=False, reason="not_answerable_from_chunk", detail=check.parsed.get("evidence") or None
+            )
+        else:
+            verdicts["self_check"] = Verdict(keep=True, detail=check.parsed.get("evidence") or None)
+    if job.preference:
+        rej, _ = await answer(ctx, q, None, job.index)  # same question without the text: the dispreferred answer
+        if rej.ok and normalize(rej.text) != normalize(a):
+            return _record(
+                ctx,
+                job,
+                kind="preference",
+                prompt=q,
+                response=a,
+                rejected=rej.text.strip(),
+                verdicts=verdicts,
+                scores=scores,
+                meta={**meta, "rejected": "answer_without_context"},
+                **base,
+            )
+        meta["preference"] = f"no rejected answer ({rej.error or 'identical to chosen'})"
+    return _record(ctx, job, kind="qa", prompt=q, response=a, verdicts=verdicts, scores=scores, meta=meta, **base)
+
+
+RUNNERS = {"augment": run_augment, "rephrase": run_rephrase, "new_questions": run_new_question}
+
+
+async def run_job(ctx: GenContext, job: Job) -> Record:
+    return await RUNNERS[job.strategy](ctx, job)

@@ -1,0 +1,84 @@
+"""Prompt templates as files, versioned by hash, overridable per domain in `tether.yaml`.
+
+A template is plain text with `system:` / `user:` section lines and `{field}` placeholders (str.format). Its hash
+goes into every request's cache tag and every row's `meta.template`: editing a template re-runs exactly the
+calls that used it, and a row always says which wording produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from tether.config import read_text_file
+from tether.errors import ConfigError
+
+# fields each template is rendered with (an override may use any subset, but no other field)
+FIELDS: dict[str, set[str]] = {
+    "answer": {"domain", "question", "context_block"},
+    "answer_cot": {"domain", "question", "context_block"},
+    "rephrase": {"domain", "question", "variant"},
+    "new_question": {"domain", "chunk", "examples", "concept_line", "variant"},
+    "self_check": {"domain", "chunk", "question", "answer"},
+}
+_SECTION = re.compile(r"^(system|user|assistant):\s*$")
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    text: str
+    origin: str  # "builtin" or the override's path
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+
+    def render(self, **fields: object) -> list[dict[str, str]]:
+        messages: list[dict[str, str]] = []
+        role, buf = None, []
+        for line in self.text.splitlines():
+            m = _SECTION.match(line)
+            if m:
+                if role:
+                    messages.append({"role": role, "content": "\n".join(buf).strip().format(**fields)})
+                role, buf = m.group(1), []
+            else:
+                buf.append(line)
+        if role:
+            messages.append({"role": role, "content": "\n".join(buf).strip().format(**fields)})
+        return messages
+
+
+def _check(t: Template) -> None:
+    if not _SECTION.match(t.text.splitlines()[0] if t.text.strip() else ""):
+        raise ConfigError(f"template '{t.name}' ({t.origin}): must start with a 'system:' or 'user:' line")
+    used = {f for _, f, _, _ in string.Formatter().parse(t.text) if f}
+    unknown = used - FIELDS[t.name]
+    if unknown:
+        raise ConfigError(
+            f"template '{t.name}' ({t.origin}) uses unknown field(s) {', '.join(sorted(unknown))} "
+            f"(available: {', '.join(sorted(FIELDS[t.name]))})"
+        )
+
+
+def load_templates(overrides: dict[str, Path]) -> dict[str, Template]:
+    unknown = set(overrides) - set(FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"generate.templates: unknown template(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(FIELDS))})"
+        )
+    out = {}
+    pkg = resources.files("tether.generate") / "templates"
+    for name in FIELDS:
+        if name in overrides:
+            t = Template(name, read_text_file(overrides[name], f"template '{name}'"), str(overrides[name]))
+        else:
+            t = Template(name, (pkg / f"{name}.txt").read_text(encoding="utf-8"), "builtin")
+        _check(t)
+        out[name] = t
+    return out

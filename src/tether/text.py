@@ -1,0 +1,28 @@
+"""Small text utilities shared by stages: content-word tokens and lexical support scores."""
+
+from __future__ import annotations
+
+import re
+
+# fmt: off
+STOPWORDS = frozenset((
+    "a an the of to in on at by for from with and or but is are was were be been it its this that these those as do "
+    "does did can could should would will may must not no what which who whom when where why how i you we they he "
+    "she my your our their there here than then so if any all per"
+).split())
+# fmt: on
+
+
+def content_tokens(text: str) -> set[str]:
+    """Lower-cased content words and all numbers (numbers carry most facts: fees, times, dates, form numbers)."""
+    return {t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in STOPWORDS}
+
+
+def support(claim: str, evidence: str) -> float:
+    """Share of the claim's content tokens found in the evidence: a cheap grounding signal in [0, 1]."""
+    words = content_tokens(claim)
+    return len(words & content_tokens(evidence)) / len(words) if words else 0.0
+
+
+def normalize(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
