@@ -202,3 +202,19 @@ def test_unknown_model_is_reported(server: FakeOpenAI) -> None:
 
     with pytest.raises(TeacherError, match="'other' is not served"):
         run(go())
+
+
+def test_concurrent_rejections_step_down_once() -> None:
+    with FakeOpenAI(formats=("json_object",), latency_s=0.02) as srv:
+
+        async def go():
+            async with make_client(srv.base_url) as c:
+                jobs = [
+                    lambda i=i: c.chat(user(f'#json={{"question": "q{i}", "answer": "a"}}'), schema=QA)
+                    for i in range(8)
+                ]
+                return await c.map(jobs), c.mode
+
+        res, mode = run(go())
+    assert mode == "json_object"
+    assert all(r.parsed for r in res)

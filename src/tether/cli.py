@@ -169,6 +169,41 @@ def lineage(
     ws.close()
 
 
+BudgetOpt = Annotated[int, typer.Option("--budget", "-b", help="Teacher calls to spend (cache hits are free).")]
+
+
+@app.command()
+def plan(budget: BudgetOpt, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Dry-run forecast: strategy mix from the budget ratio, calls, tokens, rows, time and cost. Spends nothing."""
+    from tether.console import plan_report
+    from tether.generate.stage import prepare
+
+    ws = _open(workspace)
+    plan_report(prepare(ws, budget))
+    ws.close()
+
+
+@app.command()
+def generate(
+    budget: BudgetOpt,
+    workspace: WorkspaceOpt = Path("."),
+    generation: Annotated[int, typer.Option(help="Training generation these rows enter.")] = 1,
+) -> None:
+    """Generate synthetic rows with the planned strategies; writes a new version (never exceeds the budget)."""
+    from tether.console import console, generate_report, plan_report
+    from tether.generate.stage import prepare, run_generate
+    from tether.llm.progress import teacher_progress
+
+    ws = _open(workspace)
+    prep = prepare(ws, budget)
+    plan_report(prep, brief=True)
+    rep = run_generate(
+        ws, prep, generation, progress=lambda client, n: teacher_progress(client, n, "generate", console)
+    )
+    generate_report(rep, str(ws.store / "runs"))
+    ws.close()
+
+
 teacher_app = typer.Typer(help="The teacher LLM: embedded llama.cpp or any OpenAI-compatible endpoint.")
 app.add_typer(teacher_app, name="teacher")
 

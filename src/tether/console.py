@@ -188,3 +188,59 @@ def teacher_check_report(client, comp) -> None:  # client: TeacherClient, comp: 
             "[yellow]The embedded SmolLM2-135M is a tiny offline teacher: expect weak data. "
             "Point teacher.base_url at a real endpoint for real work.[/]"
         )
+
+
+def plan_report(prep, brief: bool = False) -> None:  # prep: tether.generate.stage.Prepared
+    plan, fc = prep.plan, prep.forecast
+    console.print(
+        f"[bold]Plan[/]: budget {plan.budget} teacher calls over {plan.seeds} seeds → {plan.rationale} "
+        f"(mix from {plan.mix_source})"
+    )
+    if brief:
+        return
+    t = Table(title="Forecast (dry run: no teacher call made)")
+    for col in ("strategy", "share", "rows", "calls", "kept after filters (typical)", "prompt tok", "completion tok"):
+        t.add_column(col, justify="left" if col == "strategy" else "right")
+    for s, f in zip(plan.strategies, fc.strategies, strict=True):
+        t.add_row(
+            s.strategy,
+            f"{s.share:.0%}",
+            str(s.rows),
+            str(s.calls),
+            str(s.kept_rows),
+            f"{f.prompt_tokens:,}",
+            f"{f.completion_tokens:,}",
+        )
+    t.add_row(
+        "[bold]total",
+        "",
+        str(sum(s.rows for s in plan.strategies)),
+        f"[bold]{fc.calls}",
+        str(sum(s.kept_rows for s in plan.strategies)),
+        f"{fc.prompt_tokens:,}",
+        f"{fc.completion_tokens:,}",
+    )
+    console.print(t)
+    when = f"~{fc.seconds / 60:.1f} min" if fc.seconds is not None else "unknown"
+    console.print(f"time: {when} ({fc.speed_source}); cost: {fc.cost:.4f} at the configured token prices")
+    console.print(f"calls stay within the budget of {plan.budget}: the client refuses call {plan.budget + 1}")
+
+
+def generate_report(rep, runs_dir: str) -> None:  # rep: tether.generate.stage.GenerateReport
+    new = rep.new
+    t = Table(title="Generated rows")
+    for col in ("strategy", "rows", "kept", "dropped (reason: count)"):
+        t.add_column(col)
+    by: dict[str, list] = {}
+    for r in new:
+        by.setdefault(r.strategy or "-", []).append(r)
+    for strat, rows in sorted(by.items()):
+        drops = Counter(f"{name}:{v.reason}" for r in rows for name, v in r.verdicts.items() if not v.keep)
+        kept = sum(1 for r in rows if r.kept)
+        t.add_row(strat, str(len(rows)), str(kept), ", ".join(f"{k}: {n}" for k, n in drops.most_common()) or "-")
+    console.print(t)
+    usage_summary(rep.usage)
+    if rep.created:
+        console.print(f"[green]version {rep.manifest.id}[/] (drops with reasons in {runs_dir}/)")
+    else:
+        console.print(f"[yellow]no new rows[/]: all {len(new)} already in version {rep.manifest.id[:12]}")

@@ -96,19 +96,31 @@ def make_plan(budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunk
         mix["new_questions"] = 0.0
         mix["augment"] += moved
         why += "; no document chunks: new questions need chunks, share moved to augmentation"
-    plans = []
-    for s in STRATEGIES:
-        per_row = calls_per_row(s, g)
-        rows = math.floor(budget * mix[s] / per_row)
-        plans.append(
-            StrategyPlan(
-                strategy=s,
-                share=round(mix[s], 4),
-                rows=rows,
-                calls=math.ceil(rows * per_row),
-                kept_rows=round(rows * (1 - TYPICAL_LOSS[s])),
-            )
+    per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
+    rows = {s: math.floor(budget * mix[s] / per_row[s]) for s in STRATEGIES}
+
+    def spent() -> int:
+        return sum(math.ceil(rows[s] * per_row[s]) for s in STRATEGIES)
+
+    while spent() > budget:  # each strategy's calls round up: trim the largest until the total fits
+        rows[max(STRATEGIES, key=lambda s: rows[s])] -= 1
+    # rounding down leaves calls unused: give them to the strategies in order of share while they fit
+    for s in sorted((s for s in STRATEGIES if mix[s] > 0), key=lambda s: -mix[s]):
+        while True:
+            rows[s] += 1
+            if spent() > budget:
+                rows[s] -= 1
+                break
+    plans = [
+        StrategyPlan(
+            strategy=s,
+            share=round(mix[s], 4),
+            rows=rows[s],
+            calls=math.ceil(rows[s] * per_row[s]),
+            kept_rows=round(rows[s] * (1 - TYPICAL_LOSS[s])),
         )
+        for s in STRATEGIES
+    ]
     return Plan(
         budget=budget,
         seeds=seeds,

@@ -20,6 +20,10 @@ from tether.records import Record, Source, Teacher, Verdict
 from tether.seeds.documents import Chunk
 from tether.text import normalize, support
 
+# A paraphrase must keep at least this share of the seed question's content words (names, numbers, key nouns);
+# below it, weak teachers have usually written a different question (often copying the prompt's example).
+MIN_PARAPHRASE_OVERLAP = 0.34
+
 
 class Paraphrase(BaseModel):
     question: str
@@ -160,6 +164,11 @@ async def run_rephrase(ctx: GenContext, job: Job) -> Record:
     if not new_q or normalize(new_q) == normalize(q):
         comp.error, comp.error_detail = "rephrase_unchanged", "paraphrase is empty or identical to the seed"
         return _failed(ctx, job, new_q or q, comp, "rephrase", meta=meta, **base)
+    kept_words = support(q, new_q)
+    if kept_words < MIN_PARAPHRASE_OVERLAP:  # checked before paying for an answer to the wrong question
+        comp.error = "rephrase_drifted"
+        comp.error_detail = f"keeps {kept_words:.0%} of the seed's content words (< {MIN_PARAPHRASE_OVERLAP:.0%})"
+        return _failed(ctx, job, new_q, comp, "rephrase", meta=meta, **base)
     ans, ameta = await answer(ctx, new_q, ctx.seed_chunk(seed), job.index)
     meta = {**meta, "answer_template": ameta["template"], **{k: v for k, v in ameta.items() if k != "template"}}
     if not ans.ok:

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS completions(
     response TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS facts(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -39,6 +40,14 @@ class RequestCache:
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT response FROM completions WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def get_fact(self, key: str) -> str | None:
+        """Small learned facts about a teacher (e.g. which structured-output mode its server accepts)."""
+        row = self.db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_fact(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO facts(key, value) VALUES (?, ?)", (key, value))
 
     def __contains__(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM completions WHERE key = ?", (key,)).fetchone() is not None

@@ -51,6 +51,11 @@ class TeacherClient:
         self.limit = AdaptiveLimit(cfg.concurrency.max_in_flight, cfg.concurrency.adaptive)
         self.rates = RateLimits(cfg.concurrency.requests_per_minute, cfg.concurrency.tokens_per_minute)
         self.mode = "json_schema" if cfg.structured == "auto" else cfg.structured
+        self._mode_fact = (
+            f"structured_mode:{identity.model}@{identity.digest}@{base_url if not identity.digest else ''}"
+        )
+        if cache is not None and cfg.structured == "auto":
+            self.mode = cache.get_fact(self._mode_fact) or self.mode  # what an earlier run learned
         key = api_key if api_key is not None else os.environ.get(cfg.api_key_env, "")
         # retries are ours (the concurrency controller must see every 429 and timeout)
         self._http = OpenAITransport(
@@ -161,12 +166,21 @@ class TeacherClient:
     # -- one HTTP call (cached) -----------------------------------------------------------------------------
 
     async def _call(self, req: ChatRequest) -> Completion:
-        key = req.key(self.identity) if self.cache is not None else ""
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.stats.cache_hits += 1
-                return Completion(**hit, cached=True)
+        while True:
+            mode = self.mode
+            key = req.key(self.identity, mode) if self.cache is not None else ""
+            if self.cache is not None:
+                hit = self.cache.get(key)
+                if hit is not None:
+                    self.stats.cache_hits += 1
+                    return Completion(**hit, cached=True)
+            comp = await self._send(req, key, mode)
+            if comp is not None:
+                return comp
+            # the server rejected this structured mode and self.mode stepped down: look up / send again
+
+    async def _send(self, req: ChatRequest, key: str, sent_mode: str) -> Completion | None:
+        """One request with retries; None when the structured mode was rejected (caller re-keys and resends)."""
         if self.budget is not None:
             if self.spent >= self.budget:
                 return Completion(error="budget_exhausted", error_detail=f"the budget of {self.budget} calls is spent")
@@ -181,7 +195,7 @@ class TeacherClient:
             t0 = time.monotonic()
             overloaded, latency, retry_after, stepped_down = False, None, None, False
             try:
-                resp = await self._http.request("POST", "/chat/completions", self._payload(req))
+                resp = await self._http.request("POST", "/chat/completions", self._payload(req, sent_mode))
                 latency = time.monotonic() - t0
             except TransportError as e:
                 last_kind, last_detail, retry_after = e.kind, e.message, e.retry_after
@@ -200,7 +214,7 @@ class TeacherClient:
                     if e.status == 429:
                         overloaded, last_kind = True, "rate_limited"
                     # llama.cpp answers an unsupported response_format with 500, vLLM with 400/422
-                    stepped_down = self._step_down_format(req, e)
+                    stepped_down = self._step_down_format(req, e, sent_mode)
                     if not stepped_down and e.status in (400, 422):
                         raise TeacherError(f"teacher rejected the request (HTTP {e.status}): {e.message}") from None
                     overloaded = overloaded or e.status in (502, 503, 504)
@@ -216,14 +230,14 @@ class TeacherClient:
                 self.stats.completion_tokens += comp.completion_tokens
                 return comp
             if stepped_down:
-                continue  # same request with a simpler response_format: not a retry
+                return None
             if retry >= self.cfg.retries:
                 return Completion(error=last_kind, error_detail=last_detail)
             self.stats.retries += 1
             await asyncio.sleep(self._backoff(retry, retry_after))
             retry += 1
 
-    def _payload(self, req: ChatRequest) -> dict[str, Any]:
+    def _payload(self, req: ChatRequest, mode: str) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.identity.model,
             "messages": req.messages,
@@ -235,19 +249,26 @@ class TeacherClient:
         if seed is not None:
             payload["seed"] = seed
         if req.json_schema is not None:
-            fmt = structured.response_format(self.mode, req.schema_name or "output", req.json_schema)
+            fmt = structured.response_format(mode, req.schema_name or "output", req.json_schema)
             if fmt is not None:
                 payload["response_format"] = fmt
         return payload
 
-    def _step_down_format(self, req: ChatRequest, err: TransportError) -> bool:
-        """In auto mode, an error that names response_format means: try the next simpler structured mode."""
-        if req.json_schema is None or self.cfg.structured != "auto" or self.mode == "prompt":
+    def _step_down_format(self, req: ChatRequest, err: TransportError, sent_mode: str) -> bool:
+        """In auto mode, an error that names response_format means: try the next simpler structured mode.
+
+        Concurrent requests rejected for the same mode step down once, not once each."""
+        if req.json_schema is None or self.cfg.structured != "auto":
             return False
-        e_text = err.message
-        if "response_format" not in e_text and "json_schema" not in e_text:
+        if "response_format" not in err.message and "json_schema" not in err.message:
             return False
-        self.mode = structured.MODES[structured.MODES.index(self.mode) + 1]
+        if sent_mode != self.mode:
+            return True  # another request already stepped down: resend with the current mode
+        if self.mode == "prompt":
+            return False
+        self.mode = structured.MODES[structured.MODES.index(sent_mode) + 1]
+        if self.cache is not None:
+            self.cache.set_fact(self._mode_fact, self.mode)
         return True
 
     def _backoff(self, retry: int, retry_after: float | None) -> float:

@@ -38,8 +38,12 @@ class ChatRequest(BaseModel):
     attempt: int = 0  # parse-retry attempt; a retried request is a different (cacheable) call
     tag: str = ""  # caller's label (e.g. strategy/template hash), part of the key
 
-    def key(self, identity: TeacherIdentity) -> str:
+    def key(self, identity: TeacherIdentity, mode: str | None = None) -> str:
+        """sha256 of the canonical request; `mode` is the structured-output mode it is sent with (it changes the
+        answer), None for plain requests."""
         payload = {"model": identity.model, "digest": identity.digest, **self.model_dump()}
+        if self.json_schema is not None:
+            payload["structured_mode"] = mode
         canon = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 

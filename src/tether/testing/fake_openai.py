@@ -95,7 +95,13 @@ class FakeOpenAI:
             if kind == "timeout" and nth <= times:
                 await asyncio.sleep(self.slow_s)
         j = _JSON.search(msg)
-        content = j.group(1).strip() if j else f"echo: {msg}"
+        schema = _schema(body.get("response_format"))
+        if j:
+            content = j.group(1).strip()
+        elif schema:
+            content = json.dumps(_fill(schema, msg, body.get("seed")))
+        else:
+            content = f"echo: {msg}"
         finish = "stop"
         if m and m.group(1) == "length":
             content, finish = content[: max(1, len(content) // 2)], "length"
@@ -164,6 +170,24 @@ class FakeOpenAI:
     def messages_received(self) -> list[str]:
         with self._lock:
             return [r["messages"][-1]["content"] for r in self.requests]
+
+
+def _schema(fmt: dict | None) -> dict | None:
+    if not fmt:
+        return None
+    return (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+
+
+def _fill(schema: dict, msg: str, seed: object) -> dict:
+    """A deterministic object of the schema's shape: strings name the field and a hash of the request."""
+    import hashlib
+
+    tag = hashlib.sha256(f"{msg}|{seed}".encode()).hexdigest()[:8]
+    out: dict[str, object] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        kind = prop.get("type")
+        out[name] = True if kind == "boolean" else 1 if kind in ("integer", "number") else f"{name} {tag}"
+    return out
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -166,6 +166,7 @@ class Workspace:
         run_id: str,
         inputs: list[dict] | None = None,
         notes: dict | None = None,
+        usage: dict | None = None,
     ) -> tuple[Manifest, bool]:
         """Write a version; returns (manifest, created). Identical content and parents give the same id."""
         refs = {name: self.put_table(t) for name, t in sorted(tables.items())}
@@ -195,6 +196,7 @@ class Workspace:
             tables=refs,
             counts=counts,
             notes=notes or {},
+            usage=usage or {},
         )
         vdir = existing.parent
         vdir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,157 @@
+"""`tether plan` and `tether generate` over a workspace.
+
+Planning reads the head version (seeds, chunks), the ontology (for gap-aware targeting) and the templates, and
+forecasts the run without touching the teacher. Generating executes the same deterministic jobs through the
+cached teacher client under a hard call budget, and writes a new version that accumulates onto the head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from tether.errors import TetherError
+from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
+from tether.generate.jobs import build_jobs
+from tether.generate.planner import Plan, make_plan
+from tether.generate.strategies import GenContext, Job, context_block, run_job
+from tether.generate.templates import Template, load_templates
+from tether.llm.client import TeacherClient
+from tether.llm.embedded import EmbeddedServer
+from tether.llm.teacher import open_teacher
+from tether.llm.types import TeacherIdentity
+from tether.records import Record, Teacher, records_to_table
+from tether.seeds.audit import seed_concepts
+from tether.seeds.documents import Chunk
+from tether.seeds.ontology import KeywordMatcher, load_ontology
+from tether.workspace.lineage import lineage_for
+from tether.workspace.store import Manifest, Workspace, new_run_id
+
+
+@dataclass
+class Prepared:
+    head: Manifest
+    seeds: list[Record]
+    chunks: dict[str, Chunk]
+    plan: Plan
+    jobs: list[Job]
+    templates: dict[str, Template]
+    forecast: Forecast
+    domain: str
+
+
+def planned_identity(ws: Workspace) -> TeacherIdentity:
+    """The teacher's identity without starting it (for the forecast's measured speed)."""
+    t = ws.config.teacher
+    if t.embedded_mode:
+        srv = EmbeddedServer(t.embedded, t.model)
+        return srv.identity()
+    return TeacherIdentity(model=t.model, digest=t.revision, endpoint=t.base_url or "")
+
+
+def prepare(ws: Workspace, budget: int) -> Prepared:
+    if budget < 1:
+        raise TetherError("--budget must be at least 1 teacher call")
+    cfg = ws.config
+    head = ws.head()
+    if head is None:
+        raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
+    records = ws.records(head)
+    seeds = [r for r in records if r.origin == "human"]
+    chunks = ws.chunks(head)
+    g = cfg.generate
+    weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
+    try:
+        plan = make_plan(budget, len(seeds), g, weak, have_chunks=bool(chunks))
+    except ValueError as e:
+        raise TetherError(str(e)) from None
+    chunk_concepts: dict[str, list[str]] = {}
+    seed_counts: Counter[str] = Counter()
+    domain = cfg.project
+    if cfg.ontology is not None:
+        onto = load_ontology(cfg.ontology)
+        domain = onto.domain or domain
+        matcher = KeywordMatcher(onto)
+        for s, cs in zip(seeds, seed_concepts(seeds, matcher, set(onto.names())), strict=True):
+            s.concepts = sorted(set(s.concepts) | cs)  # concepts flow into synthetic rows and prompts
+            seed_counts.update(cs)
+        chunk_concepts = dict(zip([c.chunk_id for c in chunks], matcher.match([c.text for c in chunks]), strict=True))
+    jobs = build_jobs(plan, seeds, chunks, g, chunk_concepts, dict(seed_counts))
+    templates = load_templates(g.templates)
+    by_id = {c.chunk_id: c for c in chunks}
+    context = {}
+    if g.answer_with_context:
+        for s in seeds:
+            if s.source and s.source.chunk_id in by_id:
+                context[s.id] = context_block(by_id[s.source.chunk_id])
+    speed = load_speed(ws.store, planned_identity(ws))
+    fc = make_forecast(plan, jobs, templates, domain, cfg.teacher, g.best_of, g.self_check, speed, context)
+    return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain)
+
+
+@dataclass
+class GenerateReport:
+    manifest: Manifest
+    created: bool
+    new: list[Record]
+    usage: dict
+
+
+ProgressFactory = Callable[[TeacherClient, int], AbstractContextManager[Callable[[Any], None]]]
+
+
+async def _execute(
+    ws: Workspace, prep: Prepared, budget: int, generation: int, run_id: str, progress: ProgressFactory | None
+) -> tuple[list[Record], dict]:
+    cfg = ws.config
+    async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
+        client.budget = budget
+        ident = client.identity
+        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        ctx = GenContext(client, prep.templates, cfg.generate, prep.domain, teacher, run_id, generation, prep.chunks)
+        with progress(client, len(prep.jobs)) if progress else contextlib.nullcontext(None) as on_done:
+            rows = await client.map([lambda j=j: run_job(ctx, j) for j in prep.jobs], on_done=on_done)
+        stats = client.finish_stats()
+        save_speed(ws.store, ident, stats.completion_tokens, stats.busy_s)
+        return rows, stats.as_dict()
+
+
+def run_generate(
+    ws: Workspace, prep: Prepared, generation: int = 1, progress: ProgressFactory | None = None
+) -> GenerateReport:
+    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls."""
+    budget = prep.plan.budget
+    run_id = new_run_id()
+    new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    for r in new:
+        for name, v in r.verdicts.items():
+            if not v.keep:
+                ws.log(run_id, "drop", id=r.id, strategy=r.strategy, filter=name, reason=v.reason, detail=v.detail)
+    old = ws.records(prep.head)
+    known = {r.id for r in old}
+    fresh = [r for r in new if r.id not in known]
+    if not fresh:
+        ws.log(run_id, "no_change", rows=len(new))
+        return GenerateReport(prep.head, False, new, usage)
+    tables = {
+        "records": records_to_table(old + fresh),
+        "chunks": ws.read_table(prep.head, "chunks"),
+        "documents": ws.read_table(prep.head, "documents"),
+    }
+    notes = {
+        "budget": budget,
+        "generation": generation,
+        "new_rows": len(fresh),
+        "br": prep.plan.br,
+        "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
+    }
+    man, created = ws.commit("generate", tables, [prep.head.id], run_id, notes=notes, usage=usage)
+    if created:
+        ws.lineage.add(*lineage_for(man.id, fresh))
+    ws.log(run_id, "version", id=man.id, created=created, **notes)
+    return GenerateReport(man, created, new, usage)

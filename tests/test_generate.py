@@ -1,0 +1,169 @@
+"""Generation strategies and the budget planner, against a real HTTP server on 127.0.0.1 (scripted answers)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tether.config import GenerateConfig
+from tether.errors import ConfigError
+from tether.generate.planner import make_plan
+from tether.generate.stage import prepare, run_generate
+from tether.generate.templates import load_templates
+from tether.seeds.stage import run_ingest
+from tether.testing.fake_openai import FakeOpenAI
+from tether.workspace.store import Workspace
+
+ONTOLOGY = {
+    "domain": "testtown",
+    "concepts": [
+        {"name": "parking", "keywords": ["permit", "tow zone"]},
+        {"name": "harbour", "keywords": ["mooring", "boats"]},
+        {"name": "library", "keywords": ["library"]},
+        {"name": "snow", "keywords": ["snow clearing"]},
+    ],
+}
+
+
+# -- planner ---------------------------------------------------------------------------------------------------
+
+
+def shares(budget: int, seeds: int = 50, weak: bool = False, **g) -> dict[str, float]:
+    plan = make_plan(budget, seeds, GenerateConfig(**g), weak, have_chunks=True)
+    return {s.strategy: s.share for s in plan.strategies}
+
+
+def test_planner_low_mid_high_budget_ratio() -> None:
+    low, mid, high = shares(100), shares(50 * 30), shares(50 * 200)
+    assert max(low, key=low.get) == "augment"  # BR 2
+    assert max(high, key=high.get) == "new_questions"  # BR 200
+    assert low["augment"] > mid["augment"] > high["augment"]  # BR 30: in between
+    assert low["new_questions"] < mid["new_questions"] < high["new_questions"]
+
+
+def test_planner_weak_teacher_prefers_rephrasing_and_config_overrides() -> None:
+    assert shares(50 * 200, weak=True)["rephrase"] > shares(50 * 200)["rephrase"]
+    assert shares(100, mix={"new_questions": 2, "rephrase": 2}) == {
+        "augment": 0.0,
+        "rephrase": 0.5,
+        "new_questions": 0.5,
+    }
+    plan = make_plan(100, 50, GenerateConfig(), False, have_chunks=False)
+    assert plan.rows("new_questions") == 0 and "no document chunks" in plan.rationale
+
+
+def test_planner_never_plans_past_the_budget() -> None:
+    rng = random.Random(0)
+    for _ in range(300):
+        budget, seeds = rng.randint(1, 5000), rng.randint(1, 200)
+        g = GenerateConfig(
+            best_of=rng.randint(1, 3),
+            cot_share=rng.random(),
+            preference_share=rng.random(),
+            self_check=rng.random() < 0.5,
+        )
+        plan = make_plan(budget, seeds, g, rng.random() < 0.5, have_chunks=True)
+        assert plan.calls <= budget
+        assert plan.calls >= budget - 6 or budget < 10  # leftovers are spent, not wasted
+
+
+# -- strategies end to end ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI() as srv:
+        yield srv
+
+
+def workspace(tmp: Path, corpus: Path, url: str, **generate) -> Workspace:
+    (tmp / "onto.yaml").write_text(yaml.safe_dump(ONTOLOGY))
+    cfg = {
+        "project": "t",
+        "ontology": str(tmp / "onto.yaml"),
+        "teacher": {"base_url": url, "model": "fake-model", "backoff_s": 0.01, "retries": 1},
+        "generate": generate,
+    }
+    ws = Workspace.init(tmp / "w", yaml.safe_dump(cfg))
+    run_ingest(ws, [corpus / "docs", corpus / "seeds"])
+    return ws
+
+
+def test_all_strategies_with_provenance_and_cached_rerun(tmp_path: Path, corpus: Path, server: FakeOpenAI) -> None:
+    ws = workspace(
+        tmp_path,
+        corpus,
+        server.base_url,
+        mix={"augment": 1, "rephrase": 1, "new_questions": 1},
+        cot_share=0.5,
+        preference_share=1.0,
+    )
+    prep = prepare(ws, 60)
+    rep = run_generate(ws, prep)
+    assert rep.created and rep.usage["calls"] <= 60
+    new = rep.new
+    by = {s: [r for r in new if r.strategy == s] for s in ("augment_answers", "rephrase", "new_question")}
+    assert all(by.values()), {k: len(v) for k, v in by.items()}
+    seeds = {r.id for r in ws.records(prep.head) if r.origin == "human"}
+    chunks = {c.chunk_id: c for c in ws.chunks(prep.head)}
+    for r in new:
+        assert r.origin == "synthetic" and r.teacher.model == "fake-model" and r.run_id
+        assert r.meta["template"].split(":")[1]  # template hash recorded
+        if r.strategy == "new_question":
+            assert r.parents[0] in chunks and r.source.chunk_id == r.parents[0]
+            assert set(r.parents[1:]) <= seeds  # few-shot examples are seeds
+        else:
+            assert r.parents[0] in seeds
+    # chain of thought and preference pairs
+    cot = [r for r in by["augment_answers"] if r.kind == "cot"]
+    assert cot and all(r.reasoning and r.response for r in cot)
+    prefs = [r for r in by["new_question"] if r.kind == "preference"]
+    assert prefs and all(r.rejected and r.rejected != r.response for r in prefs)
+    # new questions target the least-covered concepts first (snow has no seed) and pass the self-check
+    assert by["new_question"][0].meta.get("target_concept") == "snow"
+    assert all(r.verdicts["self_check"].keep for r in by["new_question"])
+    # every row's lineage reaches a document
+    for r in new[:5] + by["new_question"][:2]:
+        assert any(s.node.type == "document" for s in ws.lineage.ancestry(r.id))
+    # the same command again: served from the cache, no new version
+    sent = len(server.requests)
+    again = run_generate(ws, prepare(ws, 60))
+    assert again.usage["calls"] == 0 and again.usage["cache_hits"] > 0
+    assert not again.created and len(server.requests) == sent
+
+
+def test_failed_parses_are_rows_with_verdicts_and_budget_is_a_hard_cap(tmp_path: Path, corpus: Path) -> None:
+    with FakeOpenAI(formats=()) as srv:  # no structured output and plain echo answers: every parse fails
+        ws = workspace(tmp_path, corpus, srv.base_url, mix={"new_questions": 1})
+        prep = prepare(ws, 12)
+        rep = run_generate(ws, prep)
+        assert len(srv.requests) <= 12  # the rejected json_schema probe counts against the budget too
+    rows = rep.new
+    assert len(rows) == prep.plan.rows("new_questions") > 0
+    reasons = {r.verdicts["generate"].reason for r in rows}
+    assert reasons <= {"invalid_json", "budget_exhausted"} and "budget_exhausted" in reasons
+    assert rep.usage["calls"] <= 12
+    stored = {r.id for r in ws.records(rep.manifest)}
+    assert {r.id for r in rows} <= stored  # failures are stored, not dropped
+
+
+def test_best_of_keeps_the_best_grounded_answer(tmp_path: Path, corpus: Path, server: FakeOpenAI) -> None:
+    ws = workspace(tmp_path, corpus, server.base_url, mix={"augment": 1}, best_of=3)
+    rep = run_generate(ws, prepare(ws, 9))
+    assert len(rep.new) == 3
+    assert all("best_of" in r.meta and r.meta["best_of"].startswith("3 (scores") for r in rep.new)
+
+
+def test_template_overrides(tmp_path: Path) -> None:
+    good = tmp_path / "answer.txt"
+    good.write_text("system:\nBe brief.\nuser:\n{question}\n")
+    assert load_templates({"answer": good})["answer"].hash != load_templates({})["answer"].hash
+    bad = tmp_path / "bad.txt"
+    bad.write_text("user:\n{question} {colour}\n")
+    with pytest.raises(ConfigError, match="unknown field"):
+        load_templates({"answer": bad})
+    with pytest.raises(ConfigError, match="unknown template"):
+        load_templates({"answr": good})
