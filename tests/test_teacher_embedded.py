@@ -103,3 +103,23 @@ def test_embedded_many_calls_keep_the_server_busy(tmp_path: Path) -> None:
     res, busy = asyncio.run(go())
     assert all(r.text for r in res)
     assert busy > 0.9
+
+
+def test_generate_smoke_with_the_embedded_teacher(tmp_path: Path, corpus: Path) -> None:
+    """All three strategies through the real llama.cpp teacher; every row has a teacher identity and a parent."""
+    import yaml
+
+    from tether.generate.stage import prepare, run_generate
+    from tether.seeds.stage import run_ingest
+    from tether.workspace.store import Workspace
+
+    cfg = {"project": "smoke", "teacher": {"max_tokens": 64, "temperature": 0.3},
+           "generate": {"mix": {"augment": 1, "rephrase": 1, "new_questions": 1}, "self_check": False}}
+    ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
+    run_ingest(ws, [corpus / "docs", corpus / "seeds"])
+    rep = run_generate(ws, prepare(ws, 8))
+    assert {r.strategy for r in rep.new} == {"augment_answers", "rephrase", "new_question"}
+    assert rep.usage["calls"] <= 8
+    for r in rep.new:
+        assert r.teacher.digest.startswith("sha256:") and r.parents
+        assert r.kept or r.verdicts["generate"].reason  # a failure is a verdict, not a missing row
