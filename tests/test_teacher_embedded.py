@@ -113,8 +113,11 @@ def test_generate_smoke_with_the_embedded_teacher(tmp_path: Path, corpus: Path) 
     from tether.seeds.stage import run_ingest
     from tether.workspace.store import Workspace
 
-    cfg = {"project": "smoke", "teacher": {"max_tokens": 64, "temperature": 0.3},
-           "generate": {"mix": {"augment": 1, "rephrase": 1, "new_questions": 1}, "self_check": False}}
+    cfg = {
+        "project": "smoke",
+        "teacher": {"max_tokens": 64, "temperature": 0.3},
+        "generate": {"mix": {"augment": 1, "rephrase": 1, "new_questions": 1}, "self_check": False},
+    }
     ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
     run_ingest(ws, [corpus / "docs", corpus / "seeds"])
     rep = run_generate(ws, prepare(ws, 8))

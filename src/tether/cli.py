@@ -204,6 +204,43 @@ def generate(
     ws.close()
 
 
+@app.command("filter")
+def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out)."""
+    from tether.console import funnel_table
+    from tether.filters.stage import run_filters
+
+    ws = _open(workspace)
+    funnel_table(run_filters(ws), str(ws.store / "runs"))
+    ws.close()
+
+
+@app.command()
+def show(
+    workspace: WorkspaceOpt = Path("."),
+    dropped: Annotated[
+        str | None, typer.Option(help="Reason (e.g. ungrounded) or filter:reason; 'all' for any.")
+    ] = None,
+    version: Annotated[str, typer.Option(help="Version id or prefix.")] = "head",
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 5,
+) -> None:
+    """Show example rows: kept ones, or those dropped for a reason."""
+    from tether.console import show_rows
+
+    ws = _open(workspace)
+    records = [r for r in ws.records(ws.manifest(version)) if r.origin == "synthetic"]
+    if dropped is None:
+        rows = [r for r in records if r.kept]
+    else:
+        rows = [
+            r
+            for r in records
+            if any(not v.keep and dropped in ("all", v.reason, f"{n}:{v.reason}") for n, v in r.verdicts.items())
+        ]
+    show_rows(rows, limit, dropped)
+    ws.close()
+
+
 teacher_app = typer.Typer(help="The teacher LLM: embedded llama.cpp or any OpenAI-compatible endpoint.")
 app.add_typer(teacher_app, name="teacher")
 
@@ -222,6 +259,63 @@ def teacher_check(
     ws = _open(workspace)
     client, comp = asyncio.run(check_teacher(ws.config.teacher, ws.store / "cache.sqlite", prompt))
     teacher_check_report(client, comp)
+    ws.close()
+
+
+@teacher_app.command("accuracy")
+def teacher_accuracy(
+    workspace: WorkspaceOpt = Path("."),
+    sample: Annotated[int, typer.Option(help="Seed questions to answer.")] = 20,
+) -> None:
+    """Answer a sample of seed questions with the teacher and score them against the human answers."""
+    import asyncio
+
+    from tether.console import accuracy_report
+    from tether.filters.calibration import estimate_teacher_accuracy
+    from tether.generate.stage import gen_context
+
+    ws = _open(workspace)
+
+    async def go():
+        async with gen_context(ws) as (ctx, seeds):
+            return await estimate_teacher_accuracy(ctx, seeds, sample)
+
+    rep = asyncio.run(go())
+    (ws.store / "reports" / "teacher-accuracy.json").write_text(rep.model_dump_json(indent=2))
+    accuracy_report(rep)
+    ws.close()
+
+
+judge_app = typer.Typer(help="The LLM judge used by `tether filter`.")
+app.add_typer(judge_app, name="judge")
+
+
+@judge_app.command("calibrate")
+def judge_calibrate(
+    workspace: WorkspaceOpt = Path("."),
+    labels: Annotated[Path | None, typer.Option(help="jsonl with question, answer, label (good/bad).")] = None,
+) -> None:
+    """Score the human seeds (and optionally user-labelled rows) with the judge: how far to trust it."""
+    import asyncio
+
+    from tether.console import calibration_report
+    from tether.filters.calibration import calibrate_judge, load_labels
+    from tether.filters.judged import LLMJudge
+    from tether.generate.stage import gen_context
+
+    ws = _open(workspace)
+    labelled = load_labels(labels) if labels else []
+
+    async def go():
+        async with gen_context(ws) as (ctx, seeds):
+            judge = LLMJudge(
+                ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, ws.config.filters.judge.threshold
+            )
+            return await calibrate_judge(judge, seeds, labelled)
+
+    cal = asyncio.run(go())
+    (ws.store / "reports" / "judge-calibration.json").write_text(cal.model_dump_json(indent=2))
+    calibration_report(cal)
     ws.close()
 
 

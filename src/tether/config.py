@@ -126,6 +126,80 @@ class GenerateConfig(_Strict):
         return self
 
 
+FilterName = Literal[
+    "validity", "rules", "exact_dedup", "near_dedup", "embedding_dedup", "grounding", "judge", "code", "sql"
+]
+
+
+class ValidityConfig(_Strict):
+    language: Literal["en"] | None = Field("en", description="expected answer language; null = do not check")
+    min_answer_chars: int = Field(1, ge=1)
+
+
+class RulesConfig(_Strict):
+    question_chars: tuple[int, int] = (8, 1000)
+    answer_chars: tuple[int, int] = (1, 4000)
+    must_match: list[str] = Field(default_factory=list, description="regexes every answer must match")
+    must_not_match: list[str] = Field(default_factory=list, description="regexes no answer may match")
+    answer_format: Literal["json", "markdown_table"] | None = None
+    json_keys: list[str] = Field(default_factory=list, description="required keys when answer_format is json")
+
+
+class DedupConfig(_Strict):
+    threshold: float = Field(0.8, gt=0, le=1, description="estimated Jaccard of word shingles")
+    num_perm: int = Field(128, ge=16, le=1024)
+    ngram: int = Field(5, ge=1, le=10)
+    heldout_leakage: bool = Field(True, description="also drop rows whose question duplicates a held-out one")
+
+
+class JudgeConfig(_Strict):
+    threshold: int = Field(3, ge=1, le=5, description="rubric score (1-5) a row needs to be kept")
+    keep_unscored: bool = Field(True, description="keep rows the judge could not score (noted in the verdict)")
+
+
+class GroundingConfig(_Strict):
+    lexical_pass: float = Field(0.8, ge=0, le=1, description="answer-word support above which no teacher call is made")
+    lexical_min: float = Field(0.5, ge=0, le=1, description="without a teacher verdict: support needed to keep")
+    use_teacher: bool = Field(True, description="ask the teacher for entailment below lexical_pass")
+
+
+class CodeConfig(_Strict):
+    timeout_s: float = Field(5.0, gt=0)
+    memory_mb: int = Field(256, ge=16)
+    max_output_kb: int = Field(64, ge=1)
+    tests: str | None = Field(None, description="python code appended to each answer's code (e.g. asserts)")
+    required: bool = Field(False, description="drop answers without a code block")
+
+
+class SqlConfig(_Strict):
+    database: Path | None = Field(None, description="SQLite database the generated SQL runs against (read-only copy)")
+    timeout_s: float = Field(5.0, gt=0)
+    compare: bool = Field(True, description="compare result sets with meta.<reference_field> when present")
+    reference_field: str = "reference_sql"
+    required: bool = Field(False, description="drop answers without SQL")
+
+
+class FiltersConfig(_Strict):
+    """`enabled` is the run order; each row is charged to the first filter that drops it."""
+
+    enabled: list[FilterName] = Field(
+        default_factory=lambda: ["validity", "rules", "exact_dedup", "near_dedup", "grounding", "judge"]
+    )
+    validity: ValidityConfig = Field(default_factory=ValidityConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    near_dedup: DedupConfig = Field(default_factory=DedupConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    grounding: GroundingConfig = Field(default_factory=GroundingConfig)
+    code: CodeConfig = Field(default_factory=CodeConfig)
+    sql: SqlConfig = Field(default_factory=SqlConfig)
+
+    @model_validator(mode="after")
+    def _sql_needs_db(self) -> FiltersConfig:
+        if "sql" in self.enabled and self.sql.database is None:
+            raise ValueError("filters.enabled has sql: set filters.sql.database to a SQLite file")
+        return self
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -135,6 +209,7 @@ class TetherConfig(_Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    filters: FiltersConfig = Field(default_factory=FiltersConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""
@@ -155,6 +230,13 @@ class TetherConfig(_Strict):
                 "teacher": self.teacher.model_copy(update={"embedded": emb}),
                 "generate": self.generate.model_copy(
                     update={"templates": {k: r(v) for k, v in self.generate.templates.items()}}
+                ),
+                "filters": self.filters.model_copy(
+                    update={
+                        "sql": self.filters.sql.model_copy(
+                            update={"database": r(self.filters.sql.database) if self.filters.sql.database else None}
+                        )
+                    }
                 ),
             }
         )
@@ -337,5 +419,43 @@ generate:
   best_of: 1              # rejection sampling: answers per row, best kept by grounding overlap
   few_shot: 3             # seed examples shown when writing new questions
   self_check: true        # teacher checks each new question is answerable from its chunk
-  templates: {{}}           # override prompt templates: {{answer: my/answer.txt, ...}}
+  templates: {{}}           # override prompt templates: {{answer: my/answer.txt, judge: ..., ...}}
+
+# Quality filters (tether filter). `enabled` is the run order; add code / sql for those validators.
+filters:
+  enabled: [validity, rules, exact_dedup, near_dedup, grounding, judge]
+  validity:
+    language: en          # null = do not check the answer's language
+    min_answer_chars: 1
+  rules:
+    question_chars: [8, 1000]
+    answer_chars: [1, 4000]
+    must_match: []        # regexes every answer must match
+    must_not_match: []    # regexes no answer may match
+    answer_format: null   # json | markdown_table
+    json_keys: []
+  near_dedup:
+    threshold: 0.8        # estimated Jaccard of word 5-gram shingles
+    num_perm: 128
+    ngram: 5
+    heldout_leakage: true # drop rows whose question duplicates a held-out question
+  grounding:
+    lexical_pass: 0.8     # answers whose words are this well covered by their chunk pass without a teacher call
+    lexical_min: 0.5      # fallback when the teacher gives no verdict
+    use_teacher: true
+  judge:
+    threshold: 3          # rubric 1-5
+    keep_unscored: true
+  code:
+    timeout_s: 5
+    memory_mb: 256
+    max_output_kb: 64
+    tests: null
+    required: false
+  sql:
+    database: null
+    timeout_s: 5
+    compare: true
+    reference_field: reference_sql
+    required: false
 """

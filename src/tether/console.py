@@ -244,3 +244,68 @@ def generate_report(rep, runs_dir: str) -> None:  # rep: tether.generate.stage.G
         console.print(f"[green]version {rep.manifest.id}[/] (drops with reasons in {runs_dir}/)")
     else:
         console.print(f"[yellow]no new rows[/]: all {len(new)} already in version {rep.manifest.id[:12]}")
+
+
+def funnel_table(rep, runs_dir: str) -> None:  # rep: tether.filters.stage.FilterReport
+    t = Table(title=f"Filter funnel ({rep.synthetic} synthetic rows; human seeds are never filtered)")
+    for col in ("stage", "rows in", "dropped", "rows out", "reasons"):
+        t.add_column(col, justify="left" if col in ("stage", "reasons") else "right")
+    for s in rep.steps:
+        n = sum(s.dropped.values())
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.dropped.items(), key=lambda kv: -kv[1])) or "-"
+        t.add_row(s.name, str(s.rows_in), str(n), str(s.rows_out), reasons)
+    console.print(t)
+    console.print(
+        f"[bold]kept {rep.kept} of {rep.synthetic}[/] synthetic rows; dropped rows stay in the version with "
+        f"their verdicts (`tether show --dropped REASON`; log in {runs_dir}/)"
+    )
+    if rep.usage:
+        usage_summary(rep.usage)
+    console.print(f"version {rep.version}" + ("" if rep.created else " (unchanged)"))
+
+
+def show_rows(rows, limit: int, dropped: str | None) -> None:
+    what = f"dropped for '{dropped}'" if dropped else "kept"
+    console.print(f"{len(rows)} rows {what}" + (f"; first {limit}:" if len(rows) > limit else ":"))
+    for r in rows[:limit]:
+        console.print(f"\n[bold]{r.id}[/] {r.strategy} ({r.kind})", highlight=False)
+        console.print(f"  Q: {r.question()}", highlight=False, markup=False)
+        console.print(f"  A: {r.answer()[:500]}", highlight=False, markup=False)
+        if r.rejected:
+            console.print(f"  rejected: {r.rejected[:300]}", highlight=False, markup=False)
+        for name, v in r.verdicts.items():
+            mark = "keep" if v.keep else f"DROP {v.reason}"
+            console.print(f"  [dim]{name}: {mark}{' - ' + v.detail if v.detail else ''}[/]", highlight=False)
+
+
+def accuracy_report(rep) -> None:  # rep: tether.filters.calibration.TeacherAccuracy
+    t = Table(title=f"Teacher answers vs human answers ({rep.n} seeds)")
+    for col in ("question", "human", "teacher", "F1", "facts"):
+        t.add_column(col, overflow="fold", max_width=40 if col in ("human", "teacher", "question") else None)
+    for i in rep.items[:10]:
+        facts = "-" if i.fact_recall is None else f"{i.fact_recall:.0%}"
+        t.add_row(i.question, i.human, i.teacher[:200], f"{i.f1:.2f}", facts)
+    console.print(t)
+    head = f"{rep.fact_recall:.0%} of key facts (numbers, codes) recalled" if rep.fact_recall is not None else ""
+    console.print(
+        f"[bold]Your teacher ({rep.teacher}) is ~{rep.headline:.0%} accurate on this domain[/] "
+        f"({head}{'; ' if head else ''}mean token F1 {rep.mean_f1:.2f})"
+    )
+
+
+def calibration_report(cal) -> None:  # cal: tether.filters.calibration.JudgeCalibration
+    scores = ", ".join(f"{k}: {v}" for k, v in cal.seed_scores.items())
+    console.print(
+        f"judge on {cal.seeds} human seeds (assumed correct): scores {scores}; "
+        f"[bold]{cal.seed_pass_rate:.0%} would be kept[/] at threshold {cal.threshold}"
+    )
+    if cal.seed_pass_rate < 0.8:
+        console.print(
+            "[yellow]The judge rejects many known-good answers: trust its drops less, lower "
+            "filters.judge.threshold, or use a stronger teacher as judge.[/]"
+        )
+    if cal.labelled:
+        console.print(
+            f"on {cal.labelled} labelled rows: agreement {cal.agreement:.0%}, precision of keep "
+            f"{cal.precision:.0%}, recall {cal.recall:.0%}"
+        )

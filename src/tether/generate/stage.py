@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +92,29 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     speed = load_speed(ws.store, planned_identity(ws))
     fc = make_forecast(plan, jobs, templates, domain, cfg.teacher, g.best_of, g.self_check, speed, context)
     return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain)
+
+
+@contextlib.asynccontextmanager
+async def gen_context(ws: Workspace, generation: int = 1) -> AsyncIterator[tuple[GenContext, list[Record]]]:
+    """A started teacher wrapped as a generation context, plus the head's seeds (for calibration commands)."""
+    cfg = ws.config
+    head = ws.head()
+    if head is None:
+        raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
+    seeds = [r for r in ws.records(head) if r.origin == "human"]
+    if not seeds:
+        raise TetherError("no seed examples in the workspace: ingest some first")
+    chunks = {c.chunk_id: c for c in ws.chunks(head)}
+    async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
+        ident = client.identity
+        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        templates = load_templates(cfg.generate.templates)
+        from tether.filters.stage import domain_name
+
+        yield (
+            GenContext(client, templates, cfg.generate, domain_name(cfg), teacher, new_run_id(), generation, chunks),
+            seeds,
+        )
 
 
 @dataclass

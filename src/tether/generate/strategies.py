@@ -106,7 +106,7 @@ async def answer(ctx: GenContext, question: str, chunk: Chunk | None, sample: in
         for j in range(ctx.g.best_of)
     ]
     ok = [c for c in comps if c.ok and c.text.strip()]
-    meta = {"template": f"answer:{t.hash}"}
+    meta = {"answer_template": f"answer:{t.hash}"}
     if not ok:
         return comps[0], meta
     if len(comps) > 1:
@@ -139,10 +139,16 @@ async def run_augment(ctx: GenContext, job: Job) -> Record:
             meta=meta,
             **base,
         )
-    comp, meta = await answer(ctx, q, chunk, job.index)
-    if not comp.ok:
-        return _failed(ctx, job, q, comp, "answer", meta=meta, **base)
-    return _record(ctx, job, kind="qa", prompt=q, response=comp.text.strip(), meta=meta, **base)
+    return await _answered(ctx, job, q, chunk, {}, base)
+
+
+async def _answered(ctx: GenContext, job: Job, question: str, chunk: Chunk | None, meta: dict, base: dict) -> Record:
+    """Answer `question` and make the row: a qa record, or the failed answer with its verdict."""
+    ans, ameta = await answer(ctx, question, chunk, job.index)
+    meta = {"template": ameta["answer_template"], **ameta, **meta}  # the strategy's own template wins
+    if not ans.ok:
+        return _failed(ctx, job, question, ans, "answer", meta=meta, **base)
+    return _record(ctx, job, kind="qa", prompt=question, response=ans.text.strip(), meta=meta, **base)
 
 
 async def run_rephrase(ctx: GenContext, job: Job) -> Record:
@@ -169,11 +175,7 @@ async def run_rephrase(ctx: GenContext, job: Job) -> Record:
         comp.error = "rephrase_drifted"
         comp.error_detail = f"keeps {kept_words:.0%} of the seed's content words (< {MIN_PARAPHRASE_OVERLAP:.0%})"
         return _failed(ctx, job, new_q, comp, "rephrase", meta=meta, **base)
-    ans, ameta = await answer(ctx, new_q, ctx.seed_chunk(seed), job.index)
-    meta = {**meta, "answer_template": ameta["template"], **{k: v for k, v in ameta.items() if k != "template"}}
-    if not ans.ok:
-        return _failed(ctx, job, new_q, ans, "answer", meta=meta, **base)
-    return _record(ctx, job, kind="qa", prompt=new_q, response=ans.text.strip(), meta=meta, **base)
+    return await _answered(ctx, job, new_q, ctx.seed_chunk(seed), meta, base)
 
 
 async def run_new_question(ctx: GenContext, job: Job) -> Record:

@@ -24,6 +24,8 @@ FIELDS: dict[str, set[str]] = {
     "rephrase": {"domain", "question", "variant"},
     "new_question": {"domain", "chunk", "examples", "concept_line", "variant"},
     "self_check": {"domain", "chunk", "question", "answer"},
+    "judge": {"domain", "question", "answer", "context_block"},
+    "grounding": {"domain", "chunk", "question", "answer"},
 }
 _SECTION = re.compile(r"^(system|user|assistant):\s*$")
 

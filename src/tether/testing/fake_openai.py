@@ -8,7 +8,8 @@ Faults are asked for inside the last user message, so one server serves many sce
     #fault=length     always answers with finish_reason=length and a cut-off text
     #json={...}       answer content is this literal text (e.g. valid or invalid JSON)
 
-Otherwise the answer is "echo: <message>". Every request body is recorded in `requests`, in arrival order.
+A `responder(body) -> str | None` can script replies (None falls through to the rules above). Otherwise the answer
+is schema-shaped JSON when a response_format asks for it, else "echo: <message>". Every request body is recorded in `requests`, in arrival order.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +39,7 @@ class FakeOpenAI:
         rate_429: float = 0.0,
         seed: int = 0,
         formats: tuple[str, ...] = ("json_schema", "json_object"),
+        responder: Callable[[dict[str, Any]], str | None] | None = None,
     ):
         self.model = model
         self.latency_s = latency_s
@@ -44,6 +47,7 @@ class FakeOpenAI:
         self.rate_429 = rate_429  # random share of requests answered 429 (AIMD / retry benchmarks)
         self.rng = random.Random(seed)
         self.formats = formats  # response_format types accepted; others get a 500 naming response_format
+        self.responder = responder  # body -> reply text (None: the default behaviour below)
         self.requests: list[dict[str, Any]] = []
         self.seen: Counter[str] = Counter()
         self.in_flight = 0
@@ -96,7 +100,10 @@ class FakeOpenAI:
                 await asyncio.sleep(self.slow_s)
         j = _JSON.search(msg)
         schema = _schema(body.get("response_format"))
-        if j:
+        scripted = self.responder(body) if self.responder else None
+        if scripted is not None:
+            content = scripted
+        elif j:
             content = j.group(1).strip()
         elif schema:
             content = json.dumps(_fill(schema, msg, body.get("seed")))

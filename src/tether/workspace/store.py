@@ -170,6 +170,10 @@ class Workspace:
     ) -> tuple[Manifest, bool]:
         """Write a version; returns (manifest, created). Identical content and parents give the same id."""
         refs = {name: self.put_table(t) for name, t in sorted(tables.items())}
+        if parents:
+            parent = self.manifest(parents[0])
+            if {k: r.object for k, r in refs.items()} == {k: r.object for k, r in parent.tables.items()}:
+                return parent, False  # nothing changed: no new version
         cfg_hash = self._config_hash()
         vid = content_hash(
             {

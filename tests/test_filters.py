@@ -1,0 +1,163 @@
+"""Validity, rules, judge and grounding filters on crafted rows; the funnel over a workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tether.config import TeacherConfig
+from tether.filters.judged import GroundingFilter, LLMJudge
+from tether.filters.rules import RulesFilter
+from tether.filters.validity import ValidityFilter
+from tether.generate.templates import load_templates
+from tether.llm.client import TeacherClient
+from tether.llm.types import TeacherIdentity
+from tether.records import Record, Source, Teacher, Verdict
+from tether.seeds.documents import Chunk
+from tether.testing.fake_openai import FakeOpenAI
+
+T = Teacher(model="m")
+CHUNK = Chunk(
+    chunk_id="c1",
+    doc_id="d1",
+    start=0,
+    end=90,
+    heading=["Permits"],
+    text="A resident parking permit costs 23 marks per year. Apply with Form BR-17 at the Town Hall.",
+)
+
+
+def row(q: str, a: str, **kw) -> Record:
+    return Record(kind="qa", prompt=q, response=a, origin="synthetic", teacher=T, **kw)
+
+
+def reasons(verdicts: list[Verdict | None]) -> list[str | None]:
+    return [None if v is None else ("keep" if v.keep else v.reason) for v in verdicts]
+
+
+def test_validity_catches_unusable_answers() -> None:
+    rows = [
+        row("How much is a permit?", "A resident permit costs 23 marks per year."),
+        row("How much is a permit?", ""),
+        row("How much is a permit?", "As an AI language model, I cannot know local fees."),
+        row("How much is a permit?", "I'm sorry, but I can't help with that request."),
+        row("How much is a permit?", "The permit costs 23 marks and you can apply for it at the town hall with"),
+        row("How much is a permit?", '{"answer": "23 marks", "notes": ["yearly"'),
+        row("How much is a permit?", "Here is code:\n```python\nprint(1)\n"),
+        row("How much does a resident parking permit cost?", "How much does a resident parking permit cost?"),
+        row("How much does a resident parking permit cost?", "A resident parking permit cost."),
+        row("How much is a permit?", "Ein Anwohnerparkausweis kostet dreiundzwanzig Mark pro Jahr in der Stadt."),
+        row("Hives allowed?", "3 hives"),  # short answers may reuse the question's words
+        Record(kind="qa", prompt="human q?", response="", origin="human"),  # human rows are not filtered
+    ]
+    got = reasons(ValidityFilter().judge(rows))
+    assert got == [
+        "keep",
+        "empty_answer",
+        "refusal",
+        "refusal",
+        "truncated",
+        "truncated",
+        "truncated",
+        "repeats_question",
+        "repeats_question",
+        "wrong_language",
+        "keep",
+        None,
+    ]
+
+
+def test_rules_lengths_patterns_and_formats() -> None:
+    f = RulesFilter(question_chars=(8, 200), answer_chars=(2, 60), must_match=[r"\d"], must_not_match=[r"\bTODO\b"])
+    rows = [
+        row("How much is a permit?", "23 marks"),
+        row("Short?", "23 marks"),
+        row("How much is a permit?", "x" * 61),
+        row("How much is a permit?", "twenty three marks"),
+        row("How much is a permit?", "23 marks TODO check"),
+    ]
+    assert reasons(f.judge(rows)) == [
+        "keep",
+        "question_length",
+        "answer_length",
+        "missing_pattern",
+        "forbidden_pattern",
+    ]
+    js = RulesFilter(answer_format="json", json_keys=["fee"])
+    assert reasons(
+        js.judge(
+            [
+                row("What is the fee?", '```json\n{"fee": 23}\n```'),
+                row("What is the fee?", "{}"),
+                row("What is the fee?", "23"),
+            ]
+        )
+    ) == ["keep", "bad_format", "bad_format"]
+    md = RulesFilter(answer_format="markdown_table")
+    assert reasons(md.judge([row("Fees table?", "| a | b |\n|---|---|\n| 1 | 2 |"), row("Fees table?", "a b")])) == [
+        "keep",
+        "bad_format",
+    ]
+    already = row("How much is a permit?", "23 marks", verdicts={"validity": Verdict(keep=False, reason="x")})
+    assert f.judge([already]) == [None]
+
+
+def scripted(body: dict) -> str | None:
+    """Judge: score 5 for answers mentioning 23 marks, 1 otherwise. Grounding: supported iff '23' in answer."""
+    user = body["messages"][-1]["content"]
+    answer = user.split("Answer:", 1)[-1].split("\n")[0]
+    if 'integer "score"' in user:
+        return json.dumps({"rationale": "checked", "score": 5 if "23" in answer else 1})
+    if '"supported"' in user:
+        return json.dumps({"supported": "23" in answer, "quote": ""})
+    return None
+
+
+@pytest.fixture
+def client():
+    with FakeOpenAI(responder=scripted) as srv:
+        cfg = TeacherConfig(base_url=srv.base_url, model="fake-model", retries=0)
+        yield srv, cfg
+
+
+def test_judge_scores_and_thresholds(client) -> None:
+    srv, cfg = client
+    t = load_templates({})
+
+    async def go():
+        async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+            judge = LLMJudge(c, t["judge"], "town", {}, threshold=3)
+            rows = [row("Permit fee?", "23 marks a year."), row("Permit fee?", "About 100 marks.")]
+            return rows, await judge.ajudge(rows)
+
+    rows, verdicts = asyncio.run(go())
+    assert reasons(verdicts) == ["keep", "low_judge_score"]
+    assert rows[0].scores["judge"] == 5.0 and rows[1].scores["judge"] == 1.0
+    assert verdicts[1].detail.startswith("1/5")
+
+
+def test_grounding_lexical_precheck_and_entailment(client) -> None:
+    srv, cfg = client
+    t = load_templates({})
+    src = Source(doc_id="d1", chunk_id="c1")
+    rows = [
+        row("Permit fee?", "A resident parking permit costs 23 marks per year.", source=src),  # lexical pass
+        row("Permit fee?", "The fee is 23 marks, payable monthly.", source=src),  # teacher: supported
+        row("Permit fee?", "Permits are free for pensioners.", source=src),  # teacher: not supported
+        row("Permit fee?", "23 marks", source=None),  # no chunk: not applicable
+    ]
+
+    async def go():
+        async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+            return await GroundingFilter(c, t["grounding"], "town", {"c1": CHUNK}).ajudge(rows)
+
+    sent = len(srv.requests)
+    verdicts = asyncio.run(go())
+    assert reasons(verdicts) == ["keep", "keep", "ungrounded", None]
+    assert "lexical support" in verdicts[0].detail
+    assert len(srv.requests) - sent == 2  # the lexical pass made no teacher call
+    # without a teacher: lexical support decides
+    offline = asyncio.run(GroundingFilter(None, t["grounding"], "town", {"c1": CHUNK}).ajudge(rows))
+    assert reasons(offline) == ["keep", "ungrounded", "ungrounded", None]  # 2 of 5 words supported < 0.5
