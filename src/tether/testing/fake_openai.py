@@ -9,7 +9,8 @@ Faults are asked for inside the last user message, so one server serves many sce
     #json={...}       answer content is this literal text (e.g. valid or invalid JSON)
 
 A `responder(body) -> str | None` can script replies (None falls through to the rules above). Otherwise the answer
-is schema-shaped JSON when a response_format asks for it, else "echo: <message>". Every request body is recorded in `requests`, in arrival order.
+is schema-shaped JSON when a response_format asks for it, else "echo: <message>". Every request body is
+recorded in `requests`, in arrival order.
 """
 
 from __future__ import annotations
