@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 import pytest
@@ -161,3 +162,53 @@ def test_grounding_lexical_precheck_and_entailment(client) -> None:
     # without a teacher: lexical support decides
     offline = asyncio.run(GroundingFilter(None, t["grounding"], "town", {"c1": CHUNK}).ajudge(rows))
     assert reasons(offline) == ["keep", "ungrounded", "ungrounded", None]  # 2 of 5 words supported < 0.5
+
+
+def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
+    """generate → filter: counts add up, every row survives into the new version, re-running changes nothing."""
+    import yaml
+
+    from tether.filters.stage import run_filters
+    from tether.generate.stage import prepare, run_generate
+    from tether.seeds.stage import run_ingest
+    from tether.workspace.store import Workspace
+
+    def responder(body: dict) -> str | None:
+        user = body["messages"][-1]["content"]
+        if 'integer "score"' in user:
+            return json.dumps({"rationale": "ok", "score": 4})
+        if '"supported"' in user:
+            return json.dumps({"supported": True, "quote": ""})
+        if body.get("response_format") is None and "Question:" in user:
+            return "The answer is 23 marks, per the reference text."  # many identical answers: dedup has work
+        return None
+
+    with FakeOpenAI(responder=responder) as srv:
+        cfg = {
+            "project": "t",
+            "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0},
+            "generate": {"mix": {"augment": 2, "new_questions": 1}},
+        }
+        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
+        run_ingest(ws, [corpus / "docs", corpus / "seeds"])
+        gen = run_generate(ws, prepare(ws, 30))
+        rep = run_filters(ws)
+        again = run_filters(ws)
+    assert [s.name for s in rep.steps] == [
+        "generate",
+        "validity",
+        "rules",
+        "exact_dedup",
+        "near_dedup",
+        "grounding",
+        "judge",
+    ]
+    for a, b in itertools.pairwise(rep.steps):
+        assert b.rows_in == a.rows_out  # a funnel: each stage sees what the previous kept
+    assert rep.steps[-1].rows_out == rep.kept
+    assert rep.steps[3].dropped.get("exact_duplicate", 0) > 0
+    rows = ws.records(rep.version)
+    assert len(rows) == len(ws.records(gen.manifest)) and rep.synthetic == len(gen.new)
+    dropped = [r for r in rows if r.origin == "synthetic" and not r.kept]
+    assert dropped and all(any(not v.keep and v.reason for v in r.verdicts.values()) for r in dropped)
+    assert not again.created and again.version == rep.version  # same inputs: same version

@@ -207,11 +207,15 @@ def generate(
 @app.command("filter")
 def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
     """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out)."""
-    from tether.console import funnel_table
+    from tether.console import console, funnel_step, funnel_table
     from tether.filters.stage import run_filters
+    from tether.llm.progress import teacher_progress
 
     ws = _open(workspace)
-    funnel_table(run_filters(ws), str(ws.store / "runs"))
+    rep = run_filters(
+        ws, on_step=funnel_step, progress=lambda client, n, name: teacher_progress(client, n, name, console)
+    )
+    funnel_table(rep, str(ws.store / "runs"))
     ws.close()
 
 

@@ -246,6 +246,11 @@ def generate_report(rep, runs_dir: str) -> None:  # rep: tether.generate.stage.G
         console.print(f"[yellow]no new rows[/]: all {len(new)} already in version {rep.manifest.id[:12]}")
 
 
+def funnel_step(step) -> None:  # step: tether.filters.stage.FunnelStep, printed as each filter finishes
+    n = sum(step.dropped.values())
+    console.print(f"[dim]{step.name}: {step.rows_in} in, {n} dropped, {step.rows_out} out[/]")
+
+
 def funnel_table(rep, runs_dir: str) -> None:  # rep: tether.filters.stage.FilterReport
     t = Table(title=f"Filter funnel ({rep.synthetic} synthetic rows; human seeds are never filtered)")
     for col in ("stage", "rows in", "dropped", "rows out", "reasons"):

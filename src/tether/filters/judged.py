@@ -7,6 +7,9 @@ hallucination, and training on it teaches the student wrong facts. A cheap lexic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from tether.filters.base import live
@@ -72,11 +75,11 @@ class LLMJudge:
             return Verdict(keep=False, reason="low_judge_score", detail=f"{score}/5: {why}"[:300])
         return Verdict(keep=True, detail=f"{score}/5")
 
-    async def ajudge(self, records: list[Record]) -> list[Verdict | None]:
+    async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:
             return await self.one(r) if live(r) else None
 
-        return await self.client.map([lambda r=r: go(r) for r in records])
+        return await self.client.map([lambda r=r: go(r) for r in records], on_done=on_done)
 
 
 class GroundingFilter:
@@ -116,11 +119,11 @@ class GroundingFilter:
             return Verdict(keep=True, detail=f"judge: supported; lexical {s:.2f}")
         return Verdict(keep=False, reason="ungrounded", detail=f"judge: not supported by its chunk; lexical {s:.2f}")
 
-    async def ajudge(self, records: list[Record]) -> list[Verdict | None]:
+    async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:
             chunk = source_chunk(r, self.chunks)
             return await self.one(r, chunk) if live(r) and chunk is not None else None
 
         if self.client is None:
             return [await go(r) for r in records]
-        return await self.client.map([lambda r=r: go(r) for r in records])
+        return await self.client.map([lambda r=r: go(r) for r in records], on_done=on_done)

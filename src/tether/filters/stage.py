@@ -151,7 +151,9 @@ def generation_step(records: list[Record]) -> FunnelStep:
     return FunnelStep(name="generate", rows_in=len(synthetic), dropped=dict(dropped))
 
 
-async def apply_filters(records: list[Record], filters: list[Any], on_step=None) -> list[FunnelStep]:
+async def apply_filters(records: list[Record], filters: list[Any], on_step=None, progress=None) -> list[FunnelStep]:
+    """Run `filters` in order. `on_step(step)` after each; `progress(name, total)` is a context manager factory
+    yielding an on_done callback, used for the filters that call the teacher."""
     names = {f.name for f in filters}
     for r in records:
         for n in names:
@@ -159,7 +161,11 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None)
     steps = [generation_step(records)]
     for f in filters:
         rows_in = sum(1 for r in records if r.origin == "synthetic" and r.kept)
-        verdicts = await f.ajudge(records) if hasattr(f, "ajudge") else f.judge(records)
+        if hasattr(f, "ajudge"):
+            with progress(f.name, len(records)) if progress else contextlib.nullcontext(None) as on_done:
+                verdicts = await f.ajudge(records, on_done=on_done)
+        else:
+            verdicts = f.judge(records)
         if len(verdicts) != len(records):
             raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(records)} rows")
         dropped: Counter[str] = Counter()
@@ -174,7 +180,7 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None)
     return steps
 
 
-def run_filters(ws: Workspace, on_step=None) -> FilterReport:
+def run_filters(ws: Workspace, on_step=None, progress=None) -> FilterReport:
     cfg = ws.config
     head: Manifest | None = ws.head()
     if head is None:
@@ -191,7 +197,8 @@ def run_filters(ws: Workspace, on_step=None) -> FilterReport:
             client = None
             if needs_teacher:
                 client = await stack.enter_async_context(open_teacher(cfg.teacher, ws.store / "cache.sqlite"))
-            steps = await apply_filters(records, build_filters(cfg, chunks, client), on_step)
+            bar = (lambda name, n: progress(client, n, name)) if progress and client else None
+            steps = await apply_filters(records, build_filters(cfg, chunks, client), on_step, bar)
             return steps, (client.finish_stats().as_dict() if client else {})
 
     steps, usage = asyncio.run(go())
