@@ -51,6 +51,15 @@ def sandbox_pids() -> set[int]:
     return pids
 
 
+def assert_no_leftovers(before: set[int]) -> None:
+    """No process of the sandbox user beyond those that existed before (a concurrent test run may be starting some,
+    so give those a moment to finish)."""
+    deadline = time.monotonic() + 3
+    while (left := sandbox_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # code
 
@@ -134,7 +143,7 @@ def test_fork_bomb_is_contained():
     assert v is not None and not v.keep
     assert v.reason in {"code_runtime_error", "code_timeout", "code_output_limit"}
     assert elapsed < 2 + 4
-    assert sandbox_pids() <= before  # nothing of the sandbox user left behind, not even zombies
+    assert_no_leftovers(before)  # nothing of the sandbox user left behind, not even zombies
     # and the machine still runs processes
     assert judge_one(CodeValidator(timeout_s=2), py("print('still fine')")).keep
 
@@ -146,7 +155,7 @@ def test_background_child_does_not_outlive_the_run(code):
     assert v is not None
     if "pidns" in code.isolation:
         assert v.keep  # the namespace dies with its init: no wait for the sleeping child
-    assert sandbox_pids() <= before
+    assert_no_leftovers(before)
 
 
 @linux_only
@@ -404,3 +413,10 @@ def test_sql_helpers():
     assert not has_top_level_order_by("SELECT row_number() OVER (ORDER BY x) FROM t")
     assert not has_top_level_order_by("SELECT * FROM (SELECT x FROM t ORDER BY x)")
     assert compare_results([(1, 0.1 + 0.2)], [(1.0, 0.3)], ordered=True) is None
+
+
+def test_human_rows_are_never_validated() -> None:
+    from tether.filters.sandbox import CodeValidator
+
+    human = Record(kind="qa", prompt="q?", response="```python\nraise SystemExit(1)\n```", origin="human")
+    assert CodeValidator(timeout_s=1).judge([human]) == [None]

@@ -7,10 +7,11 @@ process and reported by `CodeValidator.isolation`):
 
 - As root: new network, PID and mount namespaces (`unshare`). The network namespace has only a loopback that is
   down, so every connection fails. The interpreter becomes PID 1 of the PID namespace, so when it exits the kernel
-  kills and reaps everything it started (fork bombs leave no processes, not even zombies, behind). The mount
-  namespace hides directories the unprivileged user cannot enter (e.g. a pyenv interpreter under /root) behind a
-  tmpfs and binds back only the interpreter's own directories, so the code can start after dropping privileges;
-  /tmp, /var/tmp and /dev/shm get private tmpfs mounts, so files written there vanish with the run.
+  kills and reaps everything it started (fork bombs leave no processes, not even zombies, behind), and its own
+  /proc shows no host processes. The mount namespace hides directories the unprivileged user cannot enter (e.g. a
+  pyenv interpreter under /root) behind a tmpfs and binds back only the interpreter's own directories, so the code
+  can start after dropping privileges; /tmp, /var/tmp and /dev/shm get private tmpfs mounts, so files written
+  there vanish with the run.
 - As root: drop to uid/gid 65534 ("nobody") so that RLIMIT_NPROC applies and destructive code (`rm -rf /`) fails
   with permission errors; PR_SET_NO_NEW_PRIVS keeps setuid programs from giving root back. Not root: RLIMIT_NPROC
   only (and user + network + PID namespaces, where the kernel allows them).
@@ -44,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
+from tether.filters.base import live
 from tether.records import Record, Verdict
 
 SANDBOX_UID = 65534  # "nobody"
@@ -64,6 +66,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -193,6 +196,10 @@ def _child_setup(plan: _Plan, limits: _Limits) -> None:
         # files written to /tmp and co. vanish with the namespace instead of piling up (and leaking between runs)
         for tmp in plan.private_tmp:
             _overmount(tmp, f"mode=1777,size={PRIVATE_TMP_SIZE}".encode(), keep)
+        if plan.pidns:
+            # a /proc of the new PID namespace: the host's processes (and their command lines) are not visible;
+            # best effort, as some container runtimes refuse a second proc mount
+            _LIBC.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     # soft = hard: SIGKILL at the limit (a PID namespace's init ignores the SIGXCPU of a lower soft limit)
     _set_limit(resource.RLIMIT_CPU, limits.cpu_s)
     _set_limit(resource.RLIMIT_FSIZE, limits.fsize)
@@ -540,7 +547,7 @@ class CodeValidator:
         verdicts: list[Verdict | None] = [None] * len(records)
         todo: list[tuple[int, str]] = []
         for i, rec in enumerate(records):
-            if not rec.kept:
+            if not live(rec):  # human seeds are the anchor; dropped rows were judged already
                 continue
             code = extract_python(rec.answer())
             if code is None:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from tether.filters.base import live
 from tether.records import Record, Verdict
 
 MAX_ROWS = 1_000_000  # a result larger than this is an error, not something to hold in memory and compare
@@ -231,7 +232,7 @@ class _Runner:
                 if len(rows) > MAX_ROWS:
                     raise _QueryError("sql_error", f"more than {MAX_ROWS} rows")
             return rows
-        except (sqlite3.Error, ValueError) as e:
+        except (sqlite3.Error, sqlite3.Warning, ValueError) as e:
             if self.fired:
                 raise _QueryError("sql_timeout", f"no result after {self.timeout_s:g}s") from e
             raise _QueryError("sql_error", str(e) or type(e).__name__) from e
@@ -310,7 +311,7 @@ class SqlValidator:
         verdicts: list[Verdict | None] = [None] * len(records)
         todo: list[tuple[int, list[str], Record]] = []
         for i, rec in enumerate(records):
-            if not rec.kept:
+            if not live(rec):  # human seeds are the anchor; dropped rows were judged already
                 continue
             sql = extract_sql(rec.answer())
             statements = split_statements(sql) if sql is not None else []
