@@ -86,16 +86,29 @@ def test_rules_lengths_patterns_and_formats() -> None:
         "missing_pattern",
         "forbidden_pattern",
     ]
-    js = RulesFilter(answer_format="json", json_keys=["fee"])
-    assert reasons(
-        js.judge(
-            [
-                row("What is the fee?", '```json\n{"fee": 23}\n```'),
-                row("What is the fee?", "{}"),
-                row("What is the fee?", "23"),
-            ]
-        )
-    ) == ["keep", "bad_format", "bad_format"]
+    schema = {
+        "type": "object",
+        "required": ["fee"],
+        "properties": {"fee": {"type": "number", "minimum": 0}, "unit": {"enum": ["marks"]}},
+    }
+    js = RulesFilter(answer_format="json", json_schema=schema)
+    answers = [
+        '```json\n{"fee": 23, "unit": "marks"}\n```',
+        "{}",
+        "23 marks",
+        '{"fee": "23"}',
+        '{"fee": -1}',
+        '{"fee": 2, "unit": "euro"}',
+    ]
+    got = js.judge([row("What is the fee?", a) for a in answers])
+    assert reasons(got) == ["keep"] + ["bad_format"] * 5
+    assert [v.detail for v in got[1:]] == [
+        "$: missing keys fee",
+        "not JSON: Extra data",
+        "$.fee: expected number",
+        "$.fee: -1 < minimum 0",
+        "$.unit: 'euro' not one of ['marks']",
+    ]
     md = RulesFilter(answer_format="markdown_table")
     assert reasons(md.judge([row("Fees table?", "| a | b |\n|---|---|\n| 1 | 2 |"), row("Fees table?", "a b")])) == [
         "keep",

@@ -144,7 +144,7 @@ class RulesConfig(_Strict):
     must_match: list[str] = Field(default_factory=list, description="regexes every answer must match")
     must_not_match: list[str] = Field(default_factory=list, description="regexes no answer may match")
     answer_format: Literal["json", "markdown_table"] | None = None
-    json_keys: list[str] = Field(default_factory=list, description="required keys when answer_format is json")
+    json_schema: dict | None = Field(None, description="JSON Schema (subset) answers must satisfy when format is json")
 
 
 class DedupConfig(_Strict):

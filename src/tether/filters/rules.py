@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from typing import Any
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
@@ -18,17 +19,50 @@ def markdown_table(text: str) -> bool:
     )
 
 
-def json_object(text: str, required: list[str]) -> str | None:
-    """None when `text` is a JSON object with the required keys, else why not."""
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def schema_errors(value: Any, schema: dict, where: str = "$") -> str | None:
+    """First violation of a JSON Schema subset (type, enum, required, properties, items, min/max, lengths)."""
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and kind == "integer":
+            ok = float(value).is_integer()
+        if not ok:
+            return f"{where}: expected {kind}"
+        if "minimum" in schema and value < schema["minimum"]:
+            return f"{where}: {value} < minimum {schema['minimum']}"
+        if "maximum" in schema and value > schema["maximum"]:
+            return f"{where}: {value} > maximum {schema['maximum']}"
+    elif kind is not None and not isinstance(value, _TYPES.get(kind, object)):
+        return f"{where}: expected {kind}, got {type(value).__name__}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{where}: {value!r} not one of {schema['enum']}"
+    if isinstance(value, str) and not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+        return f"{where}: string length {len(value)} out of bounds"
+    if isinstance(value, dict):
+        missing = [k for k in schema.get("required", []) if k not in value]
+        if missing:
+            return f"{where}: missing keys {', '.join(missing)}"
+        for key, sub in schema.get("properties", {}).items():
+            if key in value and (err := schema_errors(value[key], sub, f"{where}.{key}")):
+                return err
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            if err := schema_errors(item, schema["items"], f"{where}[{i}]"):
+                return err
+    return None
+
+
+def json_answer(text: str, schema: dict | None) -> str | None:
+    """None when `text` is JSON (optionally fenced) satisfying `schema`, else why not."""
     body = re.sub(r"^```(?:json)?\s*|\s*```$", "", text.strip())
     try:
         obj = json.loads(body)
     except json.JSONDecodeError as e:
         return f"not JSON: {e.msg}"
-    if not isinstance(obj, dict):
-        return f"JSON {type(obj).__name__}, not an object"
-    missing = [k for k in required if k not in obj]
-    return f"missing keys: {', '.join(missing)}" if missing else None
+    return schema_errors(obj, schema or {"type": "object"})
 
 
 class RulesFilter:
@@ -41,14 +75,14 @@ class RulesFilter:
         must_match: list[str] = (),
         must_not_match: list[str] = (),
         answer_format: str | None = None,
-        json_keys: list[str] = (),
+        json_schema: dict | None = None,
     ):
         self.q_min, self.q_max = question_chars
         self.a_min, self.a_max = answer_chars
         self.must = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in must_match]
         self.must_not = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in must_not_match]
         self.answer_format = answer_format
-        self.json_keys = list(json_keys)
+        self.json_schema = json_schema
 
     def check(self, rec: Record) -> Verdict:
         q, a = rec.question().strip(), rec.answer().strip()
@@ -66,7 +100,7 @@ class RulesFilter:
         for p in self.must_not:
             if m := p.search(a):
                 return Verdict(keep=False, reason="forbidden_pattern", detail=f"{p.pattern} matched '{m.group(0)}'")
-        if self.answer_format == "json" and (why := json_object(a, self.json_keys)):
+        if self.answer_format == "json" and (why := json_answer(a, self.json_schema)):
             return Verdict(keep=False, reason="bad_format", detail=why)
         if self.answer_format == "markdown_table" and not markdown_table(a):
             return Verdict(keep=False, reason="bad_format", detail="no markdown table")

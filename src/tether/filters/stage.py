@@ -73,7 +73,7 @@ def build_filters(cfg: TetherConfig, chunks: dict[str, Chunk], client: TeacherCl
             r = f.rules
             out.append(
                 RulesFilter(
-                    r.question_chars, r.answer_chars, r.must_match, r.must_not_match, r.answer_format, r.json_keys
+                    r.question_chars, r.answer_chars, r.must_match, r.must_not_match, r.answer_format, r.json_schema
                 )
             )
         elif name == "exact_dedup":
