@@ -167,3 +167,12 @@ def test_template_overrides(tmp_path: Path) -> None:
         load_templates({"answer": bad})
     with pytest.raises(ConfigError, match="unknown template"):
         load_templates({"answr": good})
+
+
+def test_jobs_interleave_strategies_evenly() -> None:
+    from tether.generate.jobs import interleave
+    from tether.generate.strategies import Job
+
+    groups = [[Job("augment", i) for i in range(4)], [Job("rephrase", i) for i in range(2)], [Job("new_questions", 0)]]
+    order = [(j.strategy[0], j.index) for j in interleave(groups)]
+    assert order == [("a", 0), ("r", 0), ("a", 1), ("n", 0), ("a", 2), ("r", 1), ("a", 3)]

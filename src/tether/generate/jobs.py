@@ -49,16 +49,17 @@ def build_jobs(
     chunk_concepts: dict[str, list[str]] | None = None,
     seed_counts: dict[str, int] | None = None,
 ) -> list[Job]:
-    jobs: list[Job] = []
     n = len(seeds)
-    for i in range(plan.rows("augment")):
-        jobs.append(Job("augment", i // n, seed=seeds[i % n], cot=g.cot_share > 0 and spread(i, g.cot_share)))
-    for i in range(plan.rows("rephrase")):
-        jobs.append(Job("rephrase", i // n, seed=seeds[i % n]))
+    augment = [
+        Job("augment", i // n, seed=seeds[i % n], cot=g.cot_share > 0 and spread(i, g.cot_share))
+        for i in range(plan.rows("augment"))
+    ]
+    rephrase = [Job("rephrase", i // n, seed=seeds[i % n]) for i in range(plan.rows("rephrase"))]
     order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {})
+    new = []
     for i in range(plan.rows("new_questions")):
         chunk, concept = order[i % len(order)]
-        jobs.append(
+        new.append(
             Job(
                 "new_questions",
                 i // len(order),
@@ -68,4 +69,12 @@ def build_jobs(
                 examples=few_shot(seeds, concept, i, g.few_shot),
             )
         )
-    return jobs
+    return interleave([augment, rephrase, new])
+
+
+def interleave(groups: list[list[Job]]) -> list[Job]:
+    """Merge the strategies' job lists evenly (job k of n at position (k + 0.5) / n), so that if the hard budget
+    runs out early (more parse retries than planned) every strategy loses a little, not the last one everything.
+    Order does not affect cache keys, only which jobs run first."""
+    keyed = [((k + 0.5) / len(g), gi, job) for gi, g in enumerate(groups) for k, job in enumerate(g)]
+    return [job for _, _, job in sorted(keyed, key=lambda t: (t[0], t[1]))]
