@@ -97,3 +97,18 @@ def test_remote_teacher_needs_a_model_name(tmp_path: Path) -> None:
     cfg.write_text(cfg.read_text().replace("base_url: null", "base_url: http://127.0.0.1:9/v1"))
     p = tether("versions", "-w", "w", cwd=tmp_path)
     assert p.returncode == 2 and "also set teacher.model" in p.stderr
+
+
+@pytest.mark.skipif(not (EXAMPLE / "ontology.yaml").exists(), reason="example domain not present")
+def test_issue_flow_init_ingest_docs_audit(tmp_path: Path) -> None:
+    """`tether init w && tether ingest <domain>/docs -w w && tether audit -w w`: the ontology beside the docs is
+    adopted (and written into tether.yaml), so the audit prints the coverage table."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, tmp_path / "dom")
+    assert tether("init", "w", cwd=tmp_path).returncode == 0
+    p = tether("ingest", "dom/docs", "--workspace", "w", cwd=tmp_path)
+    assert p.returncode == 0 and "using the ontology found beside the documents" in p.stdout
+    assert "ontology: ../dom/ontology.yaml" in (tmp_path / "w" / "tether.yaml").read_text()
+    p = tether("audit", "--workspace", "w", cwd=tmp_path)
+    assert p.returncode == 0 and "Seed coverage by concept" in p.stdout and "snow_clearing" in p.stdout

@@ -21,6 +21,10 @@ err_console = Console(stderr=True)
 
 def ingest_summary(rep: IngestReport, log_path: str, show_skips: int = 15) -> None:
     r = rep.result
+    if rep.ontology_found:
+        console.print(
+            f"using the ontology found beside the documents: {rep.ontology_found} (set as `ontology:` in tether.yaml)"
+        )
     if rep.manifest is None or not rep.created:
         console.print(f"[yellow]nothing new to ingest[/] ({r.unchanged} documents and seeds already in the workspace)")
     else:

@@ -6,10 +6,13 @@ Re-ingesting the same files creates no new version.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether.config import CONFIG_NAME
 from tether.errors import TetherError
 from tether.records import Record, records_to_table
 from tether.seeds.documents import chunks_to_table, documents_to_table
@@ -24,6 +27,33 @@ class IngestReport:
     manifest: Manifest | None  # None when nothing new was read
     created: bool
     run_id: str
+    ontology_found: Path | None = None  # an ontology.yaml beside the documents, now set in tether.yaml
+
+
+def adopt_ontology(ws: Workspace, paths: list[Path]) -> Path | None:
+    """With no ontology configured, use an `ontology.yaml` found in or beside an ingested folder.
+
+    Written into tether.yaml (only while its `ontology:` line is still null) so the choice is visible and
+    editable, never implicit."""
+    if ws.config.ontology is not None:
+        return None
+    for p in paths:
+        if not p.is_dir():
+            continue
+        for cand in (p / "ontology.yaml", p.parent / "ontology.yaml"):
+            if cand.is_file():
+                cfg_path = ws.root / CONFIG_NAME
+                text = cfg_path.read_text(encoding="utf-8")
+                if not re.search(r"^ontology: null\b", text, re.MULTILINE):
+                    return None
+                rel = os.path.relpath(cand.resolve(), ws.root.resolve())
+                cfg_path.write_text(
+                    re.sub(r"^ontology: null\b", f"ontology: {rel}", text, count=1, flags=re.MULTILINE),
+                    encoding="utf-8",
+                )
+                ws.reload_config()
+                return cand
+    return None
 
 
 def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IngestReport:
@@ -35,6 +65,7 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
                 f"nothing to ingest: pass paths, or list them under sources.docs / sources.seeds in "
                 f"{ws.root / 'tether.yaml'}"
             )
+    found = adopt_ontology(ws, paths)
     head = ws.head()
     old_docs = ws.documents(head) if head else []
     old_chunks = ws.chunks(head) if head else []
@@ -55,7 +86,7 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
         # run_id is not part of the content hash, so ids stay stable across re-ingests
     if not (result.documents or result.seeds):
         ws.log(run_id, "no_change", paths=[str(p) for p in paths])
-        return IngestReport(result, head, False, run_id)
+        return IngestReport(result, head, False, run_id, found)
 
     docs = old_docs + result.documents
     chunks = old_chunks + result.chunks
@@ -77,4 +108,4 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
     nodes, edges = lineage_for(man.id, result.seeds, result.chunks, result.documents)
     ws.lineage.add(nodes, edges)
     ws.log(run_id, "version", id=man.id, **notes)
-    return IngestReport(result, man, created, run_id)
+    return IngestReport(result, man, created, run_id, found)

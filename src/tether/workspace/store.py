@@ -112,6 +112,10 @@ class Workspace:
             self._config = load_config(self.root / CONFIG_NAME)
         return self._config
 
+    def reload_config(self) -> TetherConfig:
+        self._config = None
+        return self.config
+
     @property
     def lineage(self) -> Lineage:
         if self._lineage is None:
