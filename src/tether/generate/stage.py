@@ -155,6 +155,8 @@ def run_generate(
         for name, v in r.verdicts.items():
             if not v.keep:
                 ws.log(run_id, "drop", id=r.id, strategy=r.strategy, filter=name, reason=v.reason, detail=v.detail)
+    # re-read rather than reuse prep's rows: prepare() tags seeds with matched concepts for prompting, and stored
+    # human rows must stay exactly as ingested
     old = ws.records(prep.head)
     known = {r.id for r in old}
     fresh = [r for r in new if r.id not in known]
