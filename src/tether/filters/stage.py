@@ -202,16 +202,18 @@ def run_filters(ws: Workspace, on_step=None, progress=None) -> FilterReport:
             return steps, (client.finish_stats().as_dict() if client else {})
 
     steps, usage = asyncio.run(go())
-    for r in records:
-        for name, v in r.verdicts.items():
-            if not v.keep and name not in GENERATION_VERDICTS:
-                ws.log(run_id, "drop", id=r.id, filter=name, reason=v.reason, detail=v.detail)
+    ws.log_all(
+        run_id,
+        (
+            {"event": "drop", "id": r.id, "filter": name, "reason": v.reason, "detail": v.detail}
+            for r in records
+            for name, v in r.verdicts.items()
+            if not v.keep and name not in GENERATION_VERDICTS
+        ),
+    )
     kept = sum(1 for r in records if r.origin == "synthetic" and r.kept)
-    tables = {
-        "records": records_to_table(records),
-        "chunks": ws.read_table(head, "chunks"),
-        "documents": ws.read_table(head, "documents"),
-    }
+    # chunks and documents are unchanged: carried forward by reference
+    tables = {**head.tables, "records": records_to_table(records)}
     notes = {"synthetic": steps[0].rows_in, "kept": kept, "filters": ", ".join(cfg.filters.enabled)}
     man, created = ws.commit("filter", tables, [head.id], run_id, notes=notes, usage=usage)
     return FilterReport(

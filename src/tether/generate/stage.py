@@ -151,10 +151,22 @@ def run_generate(
     budget = prep.plan.budget
     run_id = new_run_id()
     new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
-    for r in new:
-        for name, v in r.verdicts.items():
-            if not v.keep:
-                ws.log(run_id, "drop", id=r.id, strategy=r.strategy, filter=name, reason=v.reason, detail=v.detail)
+    ws.log_all(
+        run_id,
+        (
+            {
+                "event": "drop",
+                "id": r.id,
+                "strategy": r.strategy,
+                "filter": name,
+                "reason": v.reason,
+                "detail": v.detail,
+            }
+            for r in new
+            for name, v in r.verdicts.items()
+            if not v.keep
+        ),
+    )
     # re-read rather than reuse prep's rows: prepare() tags seeds with matched concepts for prompting, and stored
     # human rows must stay exactly as ingested
     old = ws.records(prep.head)
@@ -165,8 +177,7 @@ def run_generate(
         return GenerateReport(prep.head, False, new, usage)
     tables = {
         "records": records_to_table(old + fresh),
-        "chunks": ws.read_table(prep.head, "chunks"),
-        "documents": ws.read_table(prep.head, "documents"),
+        **{name: ref for name, ref in prep.head.tables.items() if name != "records"},  # unchanged: carried forward
     }
     notes = {
         "budget": budget,

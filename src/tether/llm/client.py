@@ -115,14 +115,15 @@ class TeacherClient:
         **overrides: Any,
     ) -> ChatRequest:
         cfg = self.cfg
+        json_schema = structured.schema_of(schema) if schema else None
         return ChatRequest(
-            messages=structured.with_instruction(messages, structured.schema_of(schema)) if schema else messages,
+            messages=structured.with_instruction(messages, json_schema) if json_schema else messages,
             temperature=overrides.get("temperature", cfg.temperature),
             top_p=overrides.get("top_p", cfg.top_p),
             max_tokens=overrides.get("max_tokens", cfg.max_tokens),
             seed=overrides.get("seed", cfg.seed),
             schema_name=schema.__name__ if schema else None,
-            json_schema=structured.schema_of(schema) if schema else None,
+            json_schema=json_schema,
             sample=sample,
             tag=tag,
         )

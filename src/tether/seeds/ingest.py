@@ -18,7 +18,7 @@ from tether.seeds.chunking import chunk_document
 from tether.seeds.documents import Chunk, Document
 from tether.seeds.readers import READERS, Parsed, read_text
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
-from tether.text import content_tokens
+from tether.text import content_tokens, support
 
 EXTENSIONS = {
     ".md": "md",
@@ -112,12 +112,10 @@ def check_file(path: Path, raw: bytes | None, size: int, cfg: IngestConfig) -> s
 
 def best_chunk(text: str, chunks: list[Chunk]) -> tuple[Chunk | None, float]:
     """Chunk whose words best cover `text` (share of text's words found in the chunk)."""
-    words = content_tokens(text)
-    if not words or not chunks:
+    if not chunks or not content_tokens(text):
         return None, 0.0
-    scored = [(len(words & content_tokens(c.text)) / len(words), c) for c in chunks]
-    score, chunk = max(scored, key=lambda sc: sc[0])
-    return chunk, score
+    chunk = max(chunks, key=lambda c: support(text, c.text))
+    return chunk, support(text, chunk.text)
 
 
 AUTO_SOURCE_MIN = 0.5  # share of answer words a chunk must hold to be named a seed's source automatically

@@ -79,8 +79,7 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
         known_seed_ids=[r.id for r in old_records],
         on_file=on_file,
     )
-    for s in result.skipped:
-        ws.log(run_id, "skip", path=s.path, reason=s.reason)
+    ws.log_all(run_id, ({"event": "skip", "path": s.path, "reason": s.reason} for s in result.skipped))
     for r in result.seeds:
         r.run_id = run_id
         # run_id is not part of the content hash, so ids stay stable across re-ingests

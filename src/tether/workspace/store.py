@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -165,15 +166,17 @@ class Workspace:
     def commit(
         self,
         stage: str,
-        tables: dict[str, pa.Table],
+        tables: dict[str, pa.Table | TableRef],
         parents: list[str],
         run_id: str,
         inputs: list[dict] | None = None,
         notes: dict | None = None,
         usage: dict | None = None,
     ) -> tuple[Manifest, bool]:
-        """Write a version; returns (manifest, created). Identical content and parents give the same id."""
-        refs = {name: self.put_table(t) for name, t in sorted(tables.items())}
+        """Write a version; returns (manifest, created). Identical content and parents give the same id.
+
+        A table given as a `TableRef` (e.g. a parent's unchanged chunks) is carried forward as it is stored."""
+        refs = {name: t if isinstance(t, TableRef) else self.put_table(t) for name, t in sorted(tables.items())}
         if parents:
             parent = self.manifest(parents[0])
             if {k: r.object for k, r in refs.items()} == {k: r.object for k, r in parent.tables.items()}:
@@ -191,7 +194,8 @@ class Workspace:
         existing = self.store / "versions" / vid / "manifest.json"
         if existing.exists():
             return self.manifest(vid), False
-        counts = record_counts(tables["records"]) if "records" in tables else {}
+        records = tables.get("records")
+        counts = record_counts(records) if isinstance(records, pa.Table) else {}
         counts["tables"] = {k: r.rows for k, r in refs.items()}
         man = Manifest(
             id=vid,
@@ -249,5 +253,11 @@ class Workspace:
     # -- run logs -------------------------------------------------------------------------------------------
 
     def log(self, run_id: str, event: str, **fields: object) -> None:
-        with (self.store / "runs" / f"{run_id}.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+        self.log_all(run_id, [{"event": event, **fields}])
+
+    def log_all(self, run_id: str, events: Iterable[dict]) -> None:
+        """Append events to the run's log in one write (a run can drop thousands of rows)."""
+        lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+        if lines:
+            with (self.store / "runs" / f"{run_id}.jsonl").open("a", encoding="utf-8") as f:
+                f.write(lines)
