@@ -225,3 +225,25 @@ def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
     dropped = [r for r in rows if r.origin == "synthetic" and not r.kept]
     assert dropped and all(any(not v.keep and v.reason for v in r.verdicts.values()) for r in dropped)
     assert not again.created and again.version == rep.version  # same inputs: same version
+
+
+def test_rerun_ignores_scores_left_by_the_previous_run() -> None:
+    """Dedup keeps the best-judged duplicate, but the judge runs after it: stale judge scores must not leak in."""
+    from tether.filters.dedup import ExactDedup
+    from tether.filters.stage import apply_filters
+
+    class Judge:  # stands in for LLMJudge: writes a score, keeps everything
+        name, scores = "judge", ("judge",)
+
+        def judge(self, records):
+            for r in records:
+                r.scores["judge"] = 1.0
+            return [Verdict(keep=True) for _ in records]
+
+    a, b = row("Permit fee?", "23 marks."), row("Permit fee?", "23 marks!", strategy="x")
+    first = asyncio.run(apply_filters([a, b], [ExactDedup(), Judge()]))
+    kept_first = [r.id for r in (a, b) if r.kept]
+    b.scores["judge"] = 5.0  # as if an earlier run had judged b higher
+    asyncio.run(apply_filters([a, b], [ExactDedup(), Judge()]))
+    assert [r.id for r in (a, b) if r.kept] == kept_first
+    assert first[1].dropped == {"exact_duplicate": 1}

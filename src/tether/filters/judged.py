@@ -37,6 +37,7 @@ def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
 
 class LLMJudge:
     name = "judge"
+    scores = ("judge",)  # scores this filter writes (cleared with its verdicts before a re-run)
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class LLMJudge:
 
 class GroundingFilter:
     name = "grounding"
+    scores = ("lexical_support",)
 
     def __init__(
         self,

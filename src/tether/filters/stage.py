@@ -154,10 +154,15 @@ def generation_step(records: list[Record]) -> FunnelStep:
 async def apply_filters(records: list[Record], filters: list[Any], on_step=None, progress=None) -> list[FunnelStep]:
     """Run `filters` in order. `on_step(step)` after each; `progress(name, total)` is a context manager factory
     yielding an on_done callback, used for the filters that call the teacher."""
+    # forget what the enabled filters said last time, verdicts and scores alike: dedup keeps the best-scored
+    # duplicate, so a judge score left over from a previous run would change which row it keeps
     names = {f.name for f in filters}
+    score_keys = {k for f in filters for k in getattr(f, "scores", ())}
     for r in records:
         for n in names:
             r.verdicts.pop(n, None)
+        for k in score_keys:
+            r.scores.pop(k, None)
     steps = [generation_step(records)]
     for f in filters:
         rows_in = sum(1 for r in records if r.origin == "synthetic" and r.kept)
