@@ -1,25 +1,27 @@
-"""Teacher accuracy estimate and judge calibration, against a scripted server on 127.0.0.1."""
+"""Teacher accuracy, planted rows, and judge calibration (TPR/FPR/AUC, trust) against scripted servers on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tether.filters.calibration import (
-    calibrate_judge,
-    estimate_teacher_accuracy,
-    fact_recall,
-    load_labels,
-    token_f1,
-)
-from tether.filters.judged import LLMJudge
+from tether.facts import extract_facts
+from tether.filters.accuracy import estimate_teacher_accuracy, fact_recall, token_f1
+from tether.filters.calibration import auc, calibrate, load_labels
+from tether.filters.planted import FALSE_KINDS, plant, reword, shift_facts, truncate
+from tether.filters.stage import run_filters
+from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.stage import gen_context
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
 
 
 def test_scores() -> None:
@@ -28,6 +30,14 @@ def test_scores() -> None:
     assert fact_recall("It costs 23 marks; use form BR-17.", "23 marks, Form BR-17") == 1.0
     assert fact_recall("It costs 20 marks.", "23 marks at 07:40") == 0.0
     assert fact_recall("anything", "no numbers here") is None
+
+
+def test_auc() -> None:
+    assert auc([3, 4, 5], [1, 2]) == 1.0
+    assert auc([1, 2], [3, 4]) == 0.0
+    assert auc([2, 2], [2, 2]) == 0.5  # ties count half
+    assert auc([1, 3], [2]) == 0.5
+    assert auc([], [1]) == 0.5
 
 
 def responder(body: dict) -> str | None:
@@ -40,32 +50,151 @@ def responder(body: dict) -> str | None:
     return None
 
 
-def test_teacher_accuracy_and_judge_calibration(tmp_path: Path, corpus: Path) -> None:
+def test_teacher_accuracy(tmp_path: Path, corpus: Path) -> None:
     with FakeOpenAI(responder=responder) as srv:
         cfg = {"project": "t", "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0}}
         ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
         run_ingest(ws, [corpus / "docs", corpus / "seeds"])
-        labels = tmp_path / "labels.jsonl"
-        labels.write_text(
-            '{"question": "Fee?", "answer": "23 marks", "label": "good"}\n'
-            '{"question": "Fee?", "answer": "free", "label": "bad"}\n'
-            '{"question": "Hours?", "answer": "early", "label": "good"}\n'
-            '{"question": "Hours?", "answer": "no label here"}\n'
-        )
 
         async def go():
             async with gen_context(ws) as (ctx, seeds):
-                acc = await estimate_teacher_accuracy(ctx, seeds, n=10)
-                judge = LLMJudge(ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, threshold=3)
-                cal = await calibrate_judge(judge, seeds, load_labels(labels))
-                return acc, cal
+                return await estimate_teacher_accuracy(ctx, seeds, n=10)
 
-        acc, cal = asyncio.run(go())
+        acc = asyncio.run(go())
     assert acc.n == 4  # all seeds (fewer than the sample)
     permit = next(i for i in acc.items if "permit" in i.question.lower())
     assert permit.fact_recall == 1.0 and permit.f1 > 0.5
     assert acc.fact_recall is not None and 0 < acc.fact_recall < 1  # right about permits, wrong elsewhere
-    assert cal.seeds == 4 and sum(cal.seed_scores.values()) == 4
-    assert cal.seed_pass_rate == 0.5  # 2 of the 4 seed answers mention marks
-    assert cal.labelled == 3  # the unlabelled row is ignored
-    assert cal.agreement == round(2 / 3, 4) and cal.precision == 1.0 and cal.recall == 0.5
+
+
+@pytest.fixture(scope="module")
+def example_seeds(tmp_path_factory) -> tuple[Workspace, list]:
+    root = tmp_path_factory.mktemp("ex")
+    ws = Workspace.init(root / "w", yaml.safe_dump({"project": "brindlemoor"}))
+    run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+    return ws, [r for r in ws.records(ws.head()) if r.origin == "human"]
+
+
+def test_planted_rows_are_labelled_corruptions_of_the_seeds(example_seeds) -> None:
+    _, seeds = example_seeds
+    planted = plant(seeds)
+    by_kind: dict[str, list] = {}
+    for p in planted:
+        by_kind.setdefault(p.kind, []).append(p)
+    assert len(by_kind["seed"]) == len(seeds) and all(p.truth for p in by_kind["seed"])
+    for kind in FALSE_KINDS:
+        assert len(by_kind[kind]) > len(seeds) // 2 and not any(p.truth for p in by_kind[kind])
+    for p in planted:
+        seed = next(s for s in seeds if s.id == p.seed_id)
+        assert p.record.question() == seed.question() and p.record.source == seed.source
+        assert p.record.parents == []  # no filter can find the seed's own answer among its evidence
+        assert p.record.origin == "synthetic" and p.record.strategy == f"planted:{p.kind}"
+        if p.kind != "seed":
+            assert p.record.answer() != seed.answer()
+    docs = {s.id: s.source.doc_id for s in seeds}
+    for p in by_kind["swapped_same_doc"]:
+        donor = next(s for s in seeds if s.answer() == p.record.answer())
+        assert docs[donor.id] == docs[p.seed_id]
+    for p in by_kind["swapped_other_doc"]:
+        donor = next(s for s in seeds if s.answer() == p.record.answer())
+        assert docs[donor.id] != docs[p.seed_id]
+    assert plant(seeds) == planted  # deterministic: same requests, same cache hits
+
+
+def test_corruptions() -> None:
+    shifted = shift_facts("Ordinary meetings are at 18:45 on the second Tuesday; a fee of 1,200 marks.", [])
+    assert shifted is not None
+    before = {f.text for f in extract_facts("at 18:45 on the second Tuesday; a fee of 1,200 marks")}
+    assert before.isdisjoint({f.text for f in extract_facts(shifted)} - {"Tuesday"})
+    assert shift_facts("Apply at the Moot Hall.", ["Civic Counter"]) == "Apply at the Civic Counter."
+    assert shift_facts("It is free.", []) is None
+    cut = truncate("A petition needs at least 140 valid signatures from residents aged 16 or over.")
+    assert cut == "A petition needs at least 140 valid" and truncate("Too short to cut.") is None
+    assert reword("A permit costs 46 marks.") == "A permit is priced at 46 marks."
+    assert reword("Form BR-31.") == "According to the text, Form BR-31."
+
+
+class Judges:
+    """Grounding that tells the truth (supported, with a verbatim quote, iff every number of the answer is in the
+    reference text) and a rubric judge at chance (always 4)."""
+
+    def __init__(self) -> None:
+        self.asked = {"grounding": 0, "judge": 0}
+
+    def __call__(self, body: dict) -> str | None:
+        user = body["messages"][-1]["content"]
+        if 'integer "score"' in user:
+            self.asked["judge"] += 1
+            return json.dumps({"rationale": "fine", "score": 4})
+        if '"supported"' in user:
+            self.asked["grounding"] += 1
+            text = user.split('"""')[1]
+            answer = user.split("Answer:", 1)[1].split("\n")[0]
+            nums = re.findall(r"\d+", answer)
+            ok = bool(nums) and all(re.search(rf"\b{n}\b", text) for n in nums) and len(answer.split()) > 6
+            sentence = next((s for s in re.split(r"(?<=\.)\s+", text) if nums and nums[0] in s), "")
+            return json.dumps({"supported": ok, "quote": sentence if ok else ""})
+        return None
+
+
+def test_calibration_marks_a_truthful_grounding_and_a_chance_judge(tmp_path: Path) -> None:
+    judges = Judges()
+    with FakeOpenAI(responder=judges) as srv:
+        cfg = {"project": "brindlemoor", "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0}}
+        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
+        run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        labels = tmp_path / "labels.jsonl"
+        labels.write_text(
+            '{"question": "Permit fee?", "answer": "A resident permit for a first vehicle costs 46 marks per year.",'
+            ' "label": "good"}\n{"question": "Permit fee?", "answer": "It costs 12 marks.", "label": "bad"}\n'
+            '{"question": "Hours?", "answer": "no label here"}\n'
+        )
+        rep = asyncio.run(calibrate(ws, labels))
+    by = {f.filter: f for f in rep.filters}
+    assert set(by) == {"validity", "facts", "grounding", "judge"}
+    assert rep.seeds == 16 and rep.planted["labelled"] == 2
+    assert by["judge"].auc == 0.5 and by["judge"].state == "uninformative"
+    assert by["judge"].tpr == by["judge"].fpr == 1.0
+    assert by["grounding"].auc >= 0.75 and by["grounding"].state in ("informative", "trusted")
+    assert by["facts"].false_dropped_by_kind["numbers_shifted"] >= 0.9 and by["facts"].tpr >= 0.9
+    assert not by["facts"].model and by["facts"].state == ""
+    stored = CalibrationStore(ws.store).load()
+    assert {c.filter for c in stored.values()} == {"grounding", "judge"}
+    assert all(c.judge.startswith("fake-model@") for c in stored.values())
+    assert (ws.store / "reports" / "judge-calibration.json").is_file()
+    assert load_labels(labels)[0].truth and not load_labels(labels)[1].truth
+
+
+def test_filter_calibrates_first_and_obeys_the_trust(tmp_path: Path) -> None:
+    """No calibration yet: `tether filter` measures the judges first, then the chance judge is not asked at all."""
+    judges = Judges()
+    with FakeOpenAI(responder=judges) as srv:
+        cfg = {
+            "project": "brindlemoor",
+            "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0},
+            "filters": {"calibration": {"seeds": 6}},
+        }
+        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
+        run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        seen: list = []
+        trust_lines: list[str] = []
+        run_filters(ws, on_calibrated=seen.append, on_trust=trust_lines.extend)
+        asked_after_calibration = dict(judges.asked)
+        run_filters(ws, on_calibrated=seen.append)  # calibrated now: no second calibration
+    assert len(seen) == 1
+    assert judges.asked["judge"] == asked_after_calibration["judge"]  # advisory judge never asked while filtering
+    assert any("judge: UNINFORMATIVE" in line for line in trust_lines)
+
+
+def test_trust_decisions() -> None:
+    cal = FilterCalibration(filter="judge", judge="m@-", template="t", true_rows=10, false_rows=10, tpr=0.5,
+                            fpr=0.5, auc=0.5, state="uninformative")  # fmt: skip
+    assert Trust.decide("judge", "calibrated", None).can_veto
+    assert not Trust.decide("judge", "calibrated", None).can_rescue
+    advisory = Trust.decide("judge", "calibrated", cal)
+    assert not advisory.ask and not advisory.can_veto
+    assert Trust.decide("judge", "calibrated", cal, uninformative="veto").can_veto
+    trusted = Trust.decide("judge", "calibrated", cal.model_copy(update={"state": "trusted", "auc": 0.95}))
+    assert trusted.can_rescue and trusted.can_veto
+    assert Trust.decide("judge", "rescue", cal).can_rescue
+    assert not Trust.decide("judge", "veto", cal).can_rescue

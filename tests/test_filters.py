@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tether.config import TeacherConfig
+from tether.documents import Chunk
 from tether.filters.judged import GroundingFilter, LLMJudge
 from tether.filters.rules import RulesFilter
 from tether.filters.validity import ValidityFilter
@@ -16,7 +17,6 @@ from tether.generate.templates import load_templates
 from tether.llm.client import TeacherClient
 from tether.llm.types import TeacherIdentity
 from tether.records import Record, Source, Teacher, Verdict
-from tether.seeds.documents import Chunk
 from tether.testing.fake_openai import FakeOpenAI
 
 T = Teacher(model="m")
@@ -158,8 +158,8 @@ def test_grounding_lexical_precheck_and_entailment(client) -> None:
     src = Source(doc_id="d1", chunk_id="c1")
     rows = [
         row("Permit fee?", "A resident parking permit costs 23 marks per year.", source=src),  # lexical pass
-        row("Permit fee?", "The fee is 23 marks, payable monthly.", source=src),  # teacher: supported
-        row("Permit fee?", "Permits are free for pensioners.", source=src),  # teacher: not supported
+        row("Permit fee?", "The permit is 23 marks, payable yearly at Town Hall.", source=src),  # judge: supported
+        row("Permit fee?", "Permits are free for pensioners.", source=src),  # judge: not supported
         row("Permit fee?", "23 marks", source=None),  # no chunk: not applicable
     ]
 
@@ -169,12 +169,15 @@ def test_grounding_lexical_precheck_and_entailment(client) -> None:
 
     sent = len(srv.requests)
     verdicts = asyncio.run(go())
+    # row 2: 5 of 7 words in the chunk, and the judge's "supported" comes without a quote: a failed judgement, so
+    # the lexical evidence decides (keep); row 3: the (uncalibrated) judge may veto
     assert reasons(verdicts) == ["keep", "keep", "ungrounded", None]
     assert "lexical support" in verdicts[0].detail
+    assert "no quote given" in verdicts[1].detail
     assert len(srv.requests) - sent == 2  # the lexical pass made no teacher call
     # without a teacher: lexical support decides
     offline = asyncio.run(GroundingFilter(None, t["grounding"], "town", {"c1": CHUNK}).ajudge(rows))
-    assert reasons(offline) == ["keep", "ungrounded", "ungrounded", None]  # 2 of 5 words supported < 0.5
+    assert reasons(offline) == ["keep", "keep", "ungrounded", None]
 
 
 def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
@@ -213,6 +216,7 @@ def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
         "rules",
         "exact_dedup",
         "near_dedup",
+        "facts",
         "grounding",
         "judge",
     ]

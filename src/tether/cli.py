@@ -207,15 +207,44 @@ def generate(
 @app.command("filter")
 def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
     """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out)."""
-    from tether.console import console, funnel_step, funnel_table
+    from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust
     from tether.filters.stage import run_filters
     from tether.llm.progress import teacher_progress
 
     ws = _open(workspace)
+
+    def calibrated(rep) -> None:
+        console.print("[bold]The judge has no calibration yet: measured it on planted rows first[/]")
+        calibration_report(rep, ws.config.filters.calibration)
+
     rep = run_filters(
-        ws, on_step=funnel_step, progress=lambda client, n, name: teacher_progress(client, n, name, console)
+        ws,
+        on_step=funnel_step,
+        progress=lambda client, n, name: teacher_progress(client, n, name, console),
+        on_trust=funnel_trust,
+        on_calibrated=calibrated,
     )
     funnel_table(rep, str(ws.store / "runs"))
+    ws.close()
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path, typer.Argument(help="OpenAI chat JSONL, ShareGPT/Alpaca JSON, or JSONL/CSV/Parquet with question/answer.")
+    ],
+    teacher: Annotated[str, typer.Option(help="The model that wrote the rows (recorded on every row).")],
+    teacher_version: Annotated[str | None, typer.Option(help="Its version or revision, if known.")] = None,
+    generation: Annotated[int, typer.Option(help="Training generation these rows enter.")] = 1,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Import synthetic rows made elsewhere as synthetic rows (strategy=imported), matched to chunks like seeds."""
+    from tether.console import import_summary
+    from tether.generate.imported import run_import
+
+    ws = _open(workspace)
+    rep = run_import(ws, file, teacher, teacher_version, generation)
+    import_summary(rep, str(ws.store / "runs" / f"{rep.run_id}.jsonl"))
     ws.close()
 
 
@@ -275,7 +304,7 @@ def teacher_accuracy(
     import asyncio
 
     from tether.console import accuracy_report
-    from tether.filters.calibration import estimate_teacher_accuracy
+    from tether.filters.accuracy import estimate_teacher_accuracy
     from tether.generate.stage import gen_context
 
     ws = _open(workspace)
@@ -299,27 +328,20 @@ def judge_calibrate(
     workspace: WorkspaceOpt = Path("."),
     labels: Annotated[Path | None, typer.Option(help="jsonl with question, answer, label (good/bad).")] = None,
 ) -> None:
-    """Score the human seeds (and optionally user-labelled rows) with the judge: how far to trust it."""
+    """Score planted true and false rows (built from the seeds) with every filter: TPR, FPR and AUC per filter.
+
+    The results decide what grounding and the judge may do in `tether filter` (veto only, or also rescue)."""
     import asyncio
 
-    from tether.console import calibration_report
-    from tether.filters.calibration import calibrate_judge, load_labels
-    from tether.filters.judged import LLMJudge
-    from tether.generate.stage import gen_context
+    from tether.console import calibration_report, console
+    from tether.filters.calibration import calibrate
+    from tether.llm.progress import teacher_progress
 
     ws = _open(workspace)
-    labelled = load_labels(labels) if labels else []
-
-    async def go():
-        async with gen_context(ws) as (ctx, seeds):
-            judge = LLMJudge(
-                ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, ws.config.filters.judge.threshold
-            )
-            return await calibrate_judge(judge, seeds, labelled)
-
-    cal = asyncio.run(go())
-    (ws.store / "reports" / "judge-calibration.json").write_text(cal.model_dump_json(indent=2))
-    calibration_report(cal)
+    rep = asyncio.run(
+        calibrate(ws, labels, progress=lambda client, n, name: teacher_progress(client, n, name, console))
+    )
+    calibration_report(rep, ws.config.filters.calibration)
     ws.close()
 
 

@@ -129,13 +129,18 @@ class GenerateConfig(_Strict):
 
 
 FilterName = Literal[
-    "validity", "rules", "exact_dedup", "near_dedup", "embedding_dedup", "grounding", "judge", "code", "sql"
+    "validity", "rules", "exact_dedup", "near_dedup", "embedding_dedup", "facts", "grounding", "judge", "code", "sql"
 ]
+FactKind = Literal["number", "time", "date", "code", "name"]
 
 
 class ValidityConfig(_Strict):
     language: Literal["en"] | None = Field("en", description="expected answer language; null = do not check")
     min_answer_chars: int = Field(1, ge=1)
+    final_punctuation: Literal["auto", "required", "optional"] = Field(
+        "auto",
+        description="auto: sentence-length answers must end with punctuation when 95% of the seed answers do",
+    )
 
 
 class RulesConfig(_Strict):
@@ -154,9 +159,43 @@ class DedupConfig(_Strict):
     heldout_leakage: bool = Field(True, description="also drop rows whose question duplicates a held-out one")
 
 
+class FactsConfig(_Strict):
+    """Deterministic fact consistency: numbers, times, dates, codes and names of an answer must be in its evidence."""
+
+    kinds: list[FactKind] = Field(
+        default_factory=lambda: ["number", "time", "date", "code", "name"], description="fact kinds to check"
+    )
+    unverifiable: Literal["keep", "drop"] = Field(
+        "drop", description="rows with no chunk, no matching chunk and no seed answer to check against"
+    )
+    match_source: bool = Field(True, description="check rows without a source chunk against the best-matching chunk")
+    answer_type: bool = Field(True, description="drop answers to 'how many/much/long' or 'what time' that give none")
+
+
 class JudgeConfig(_Strict):
     threshold: int = Field(3, ge=1, le=5, description="rubric score (1-5) a row needs to be kept")
     keep_unscored: bool = Field(True, description="keep rows the judge could not score (noted in the verdict)")
+    endpoint: TeacherConfig | None = Field(
+        None, description="a separate model for judge and grounding (same keys as teacher:); unset = the teacher"
+    )
+    uninformative: Literal["advisory", "veto"] = Field(
+        "advisory", description="a judge calibrated near chance: not asked (advisory) or still allowed to veto"
+    )
+    trust: Literal["calibrated", "veto", "rescue"] = Field(
+        "calibrated",
+        description="calibrated: decided by `tether judge calibrate` (uncalibrated = veto only); "
+        "veto: may only drop rows; rescue: may also keep rows the deterministic evidence rejects",
+    )
+
+
+class CalibrationConfig(_Strict):
+    """`tether judge calibrate`: planted true and false rows built from the seeds, scored by each model filter."""
+
+    auto: bool = Field(True, description="`tether filter` calibrates a judge that has no calibration yet")
+    seeds: int = Field(16, ge=2, description="seeds to build planted rows from (each gives 1 true and up to 4 false)")
+    min_auc: float = Field(0.65, ge=0.5, le=1, description="below this AUC a model filter is marked uninformative")
+    trust_auc: float = Field(0.9, ge=0.5, le=1, description="at or above this AUC (and max_fpr) it may rescue rows")
+    max_fpr: float = Field(0.1, ge=0, le=1, description="false rows kept, at most, for a model filter to rescue")
 
 
 class GroundingConfig(_Strict):
@@ -185,13 +224,15 @@ class FiltersConfig(_Strict):
     """`enabled` is the run order; each row is charged to the first filter that drops it."""
 
     enabled: list[FilterName] = Field(
-        default_factory=lambda: ["validity", "rules", "exact_dedup", "near_dedup", "grounding", "judge"]
+        default_factory=lambda: ["validity", "rules", "exact_dedup", "near_dedup", "facts", "grounding", "judge"]
     )
     validity: ValidityConfig = Field(default_factory=ValidityConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     near_dedup: DedupConfig = Field(default_factory=DedupConfig)
+    facts: FactsConfig = Field(default_factory=FactsConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     grounding: GroundingConfig = Field(default_factory=GroundingConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     code: CodeConfig = Field(default_factory=CodeConfig)
     sql: SqlConfig = Field(default_factory=SqlConfig)
 
@@ -219,9 +260,15 @@ class TetherConfig(_Strict):
         def r(p: Path) -> Path:
             return p if p.is_absolute() else (base / p).resolve()
 
-        emb = self.teacher.embedded
-        if emb.model_path:
-            emb = emb.model_copy(update={"model_path": r(emb.model_path)})
+        def teacher(t: TeacherConfig) -> TeacherConfig:
+            emb = t.embedded
+            if emb.model_path:
+                emb = emb.model_copy(update={"model_path": r(emb.model_path)})
+            return t.model_copy(update={"embedded": emb})
+
+        judge = self.filters.judge
+        if judge.endpoint is not None:
+            judge = judge.model_copy(update={"endpoint": teacher(judge.endpoint)})
         return self.model_copy(
             update={
                 "ontology": r(self.ontology) if self.ontology else None,
@@ -229,7 +276,7 @@ class TetherConfig(_Strict):
                 "sources": SourcesConfig(
                     docs=[r(p) for p in self.sources.docs], seeds=[r(p) for p in self.sources.seeds]
                 ),
-                "teacher": self.teacher.model_copy(update={"embedded": emb}),
+                "teacher": teacher(self.teacher),
                 "generate": self.generate.model_copy(
                     update={"templates": {k: r(v) for k, v in self.generate.templates.items()}}
                 ),
@@ -237,7 +284,8 @@ class TetherConfig(_Strict):
                     update={
                         "sql": self.filters.sql.model_copy(
                             update={"database": r(self.filters.sql.database) if self.filters.sql.database else None}
-                        )
+                        ),
+                        "judge": judge,
                     }
                 ),
             }

@@ -48,6 +48,30 @@ def ingest_summary(rep: IngestReport, log_path: str, show_skips: int = 15) -> No
             console.print(f"  … {len(r.skipped) - show_skips} more in {log_path}")
 
 
+def import_summary(rep, log_path: str, show_skips: int = 10) -> None:  # rep: tether.generate.imported.ImportReport
+    shapes = ", ".join(f"{k} {v}" for k, v in rep.formats.items())
+    if rep.created and rep.manifest is not None:
+        matched = sum(1 for r in rep.imported if r.source is not None)
+        console.print(
+            f"[green]version {rep.manifest.id}[/]: +{len(rep.imported)} imported synthetic rows ({shapes}); "
+            f"{matched} matched to a source chunk" + (f"; {rep.unchanged} already present" if rep.unchanged else "")
+        )
+        if matched < len(rep.imported):
+            console.print(
+                f"[yellow]{len(rep.imported) - matched} rows match no chunk[/]: fact checks will call them "
+                f"unverifiable (filters.facts.unverifiable) unless a seed answer backs them"
+            )
+    else:
+        console.print(f"[yellow]nothing new to import[/] ({rep.unchanged} rows already in the workspace)")
+    if rep.skipped:
+        console.print(f"[yellow]skipped {len(rep.skipped)} rows[/]:")
+        for where, why in rep.skipped[:show_skips]:
+            console.print(f"  [dim]{where}[/]: {why}", highlight=False)
+        if len(rep.skipped) > show_skips:
+            console.print(f"  … {len(rep.skipped) - show_skips} more in {log_path}")
+    console.print("next: tether filter (imported rows are filtered like generated ones)")
+
+
 def audit_table(rep: AuditReport) -> None:
     t = Table(title=f"Seed coverage by concept (version {rep.version[:12]}, matcher: {rep.matcher})")
     for col, kw in [
@@ -250,6 +274,13 @@ def generate_report(rep, runs_dir: str) -> None:  # rep: tether.generate.stage.G
         console.print(f"[yellow]no new rows[/]: all {len(new)} already in version {rep.manifest.id[:12]}")
 
 
+def funnel_trust(lines: list[str]) -> None:
+    """The top of the funnel: what each model filter's verdicts may do, and why."""
+    for line in lines:
+        style = "yellow" if ("UNINFORMATIVE" in line or "uncalibrated" in line) else "dim"
+        console.print(f"[{style}]{line}[/]", highlight=False)
+
+
 def funnel_step(step) -> None:  # step: tether.filters.stage.FunnelStep, printed as each filter finishes
     n = sum(step.dropped.values())
     console.print(f"[dim]{step.name}: {step.rows_in} in, {n} dropped, {step.rows_out} out[/]")
@@ -302,19 +333,32 @@ def accuracy_report(rep) -> None:  # rep: tether.filters.calibration.TeacherAccu
     )
 
 
-def calibration_report(cal) -> None:  # cal: tether.filters.calibration.JudgeCalibration
-    scores = ", ".join(f"{k}: {v}" for k, v in cal.seed_scores.items())
+def calibration_report(rep, cfg) -> None:  # rep: CalibrationReport, cfg: CalibrationConfig
+    kinds = ", ".join(f"{k} {n}" for k, n in rep.planted.items())
+    t = Table(title=f"Filters on planted rows from {rep.seeds} seeds ({kinds}); judge model {rep.judge}")
+    for col in ("filter", "uses", "true kept (TPR)", "false kept (FPR)", "AUC", "false dropped, by kind", "verdict"):
+        t.add_column(col, justify="right" if col in ("true kept (TPR)", "false kept (FPR)", "AUC") else "left")
+    for f in rep.filters:
+        state = f.state or "-"
+        style = {"uninformative": "bold red", "trusted": "green", "informative": "yellow"}.get(state, "dim")
+        by_kind = ", ".join(f"{k} {v:.0%}" for k, v in f.false_dropped_by_kind.items())
+        t.add_row(
+            f.filter,
+            "model" if f.model else "rules",
+            f"{f.tpr:.0%}",
+            f"{f.fpr:.0%}",
+            f"{f.auc:.2f}",
+            by_kind,
+            f"[{style}]{state}[/]",
+        )
+    console.print(t)
     console.print(
-        f"judge on {cal.seeds} human seeds (assumed correct): scores {scores}; "
-        f"[bold]{cal.seed_pass_rate:.0%} would be kept[/] at threshold {cal.threshold}"
+        f"AUC < {cfg.min_auc:g}: uninformative (may only veto); AUC >= {cfg.trust_auc:g} with false kept <= "
+        f"{cfg.max_fpr:.0%}: trusted (may also rescue rows the evidence rejects); otherwise informative (veto only)."
     )
-    if cal.seed_pass_rate < 0.8:
-        console.print(
-            "[yellow]The judge rejects many known-good answers: trust its drops less, lower "
-            "filters.judge.threshold, or use a stronger teacher as judge.[/]"
-        )
-    if cal.labelled:
-        console.print(
-            f"on {cal.labelled} labelled rows: agreement {cal.agreement:.0%}, precision of keep "
-            f"{cal.precision:.0%}, recall {cal.recall:.0%}"
-        )
+    for f in rep.filters:
+        if f.state == "uninformative":
+            console.print(
+                f"[bold red]{f.filter} is uninformative with this model[/]: its verdicts barely separate true from "
+                f"false rows. `tether filter` lets it veto only; consider filters.judge.endpoint (a stronger model)."
+            )

@@ -1,150 +1,245 @@
-"""How far to trust the teacher and its judge, measured on the human seeds before trusting either.
+"""Judge calibration with planted negatives: how well each filter tells true rows from false ones, measured.
 
-* Teacher accuracy: answer a sample of seed questions with the teacher (as generation does) and score them
-  against the human answers. "Your teacher is ~X % accurate on this domain" tells a user whether to switch.
-* Judge calibration: score the human seeds (assumed correct) with the judge; a judge that fails good answers
-  will also throw away good synthetic rows. With a user-labelled file, also precision/recall against labels.
+Planted true rows are the seeds' own answers; planted false rows are the same answers with numbers shifted,
+answers swapped between seeds of other documents or of the same document, or cut off (`planted.py`). Each filter
+judges every planted row on its own (not as a funnel), and we report the true-positive rate (true rows kept), the
+false-positive rate (false rows kept) and the AUC. Model filters are measured on what the model says, every row
+asked (grounding's lexical shortcut is switched off), and their result decides their trust (`trust.py`).
+Deterministic filters are measured alongside, free, so the user sees what the model adds.
+
+User-labelled rows (`--labels`: question, answer, label good/bad) join the planted ones with their labels.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
+import copy
+from collections import defaultdict
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from tether.config import read_text_file
-from tether.filters.judged import LLMJudge
-from tether.generate.strategies import GenContext, answer
-from tether.records import Record
+from tether.config import CalibrationConfig, read_text_file
+from tether.errors import TetherError
+from tether.filters.consistency import EvidenceFinder
+from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
+from tether.filters.planted import PLANTED_TEACHER, Planted, plant, sample_balanced
+from tether.filters.registry import MODEL_FILTERS, build_context, build_filters, judge_config
+from tether.filters.trust import CalibrationStore, FilterCalibration, classify, judge_key
+from tether.llm.client import TeacherClient
+from tether.llm.teacher import open_teacher
+from tether.records import Record, Source
 from tether.seeds.tabular import read_jsonl
-from tether.text import content_tokens
+from tether.workspace.store import Manifest, Workspace
 
 
-def token_f1(pred: str, gold: str) -> float:
-    p, g = content_tokens(pred), content_tokens(gold)
-    if not p or not g:
-        return 0.0
-    common = len(p & g)
-    return 0.0 if common == 0 else 2 * common / (len(p) + len(g))
+class FilterScore(BaseModel):
+    filter: str
+    model: bool
+    true_rows: int
+    false_rows: int
+    tpr: float
+    fpr: float
+    auc: float
+    false_dropped_by_kind: dict[str, float]
+    state: str = ""  # model filters: uninformative / informative / trusted
+    unjudged: int = 0  # rows the filter gave no judgement on (no chunk, unparsable answer, ...)
 
 
-def key_facts(text: str) -> set[str]:
-    """Numbers, times, form codes and capitalised names: the facts a short answer must carry."""
-    facts = set(re.findall(r"\b\d+(?:[.:]\d+)?\b", text))
-    facts |= {m.lower() for m in re.findall(r"\b[A-Z]{2,}-?\d*\b", text)}
-    return facts
+class CalibrationReport(BaseModel):
+    judge: str
+    seeds: int
+    planted: dict[str, int]  # kind -> rows
+    filters: list[FilterScore]
 
 
-def fact_recall(pred: str, gold: str) -> float | None:
-    facts = key_facts(gold)
-    if not facts:
-        return None
-    return len(facts & key_facts(pred)) / len(facts)
+def auc(pos: list[float], neg: list[float]) -> float:
+    """P(a true row scores above a false row), ties counting half (Mann-Whitney); 0.5 when either side is empty."""
+    if not pos or not neg:
+        return 0.5
+    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mid = (i + j + 1) / 2  # average 1-based rank of the tie group
+        rank_sum += mid * sum(1 for _, y in ranked[i:j] if y)
+        i = j
+    n1, n0 = len(pos), len(neg)
+    return round((rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0), 4)
 
 
-class AccuracyItem(BaseModel):
-    seed_id: str
-    question: str
-    human: str
-    teacher: str
-    f1: float
-    fact_recall: float | None
-    error: str | None = None
-
-
-class TeacherAccuracy(BaseModel):
-    teacher: str
-    n: int
-    mean_f1: float
-    fact_recall: float | None  # over seeds whose answer holds a number/code
-    items: list[AccuracyItem]
-
-    @property
-    def headline(self) -> float:
-        return self.fact_recall if self.fact_recall is not None else self.mean_f1
-
-
-def sample_seeds(seeds: list[Record], n: int) -> list[Record]:
-    """A deterministic spread over the seeds (every k-th), not the first n."""
-    if n >= len(seeds):
-        return list(seeds)
-    step = len(seeds) / n
-    return [seeds[int(i * step)] for i in range(n)]
-
-
-async def estimate_teacher_accuracy(ctx: GenContext, seeds: list[Record], n: int) -> TeacherAccuracy:
-    picked = sample_seeds(seeds, n)
-
-    async def one(s: Record) -> AccuracyItem:
-        comp, _ = await answer(ctx, s.question(), ctx.seed_chunk(s), sample=0)
-        text = comp.text.strip()
-        return AccuracyItem(
-            seed_id=s.id,
-            question=s.question(),
-            human=s.answer(),
-            teacher=text,
-            f1=round(token_f1(text, s.answer()), 4),
-            fact_recall=fact_recall(text, s.answer()),
-            error=comp.error,
-        )
-
-    items = await ctx.client.map([lambda s=s: one(s) for s in picked])
-    recalls = [i.fact_recall for i in items if i.fact_recall is not None]
-    return TeacherAccuracy(
-        teacher=ctx.teacher.model,
-        n=len(items),
-        mean_f1=round(sum(i.f1 for i in items) / max(1, len(items)), 4),
-        fact_recall=round(sum(recalls) / len(recalls), 4) if recalls else None,
-        items=items,
+def score_filter(
+    name: str, model: bool, planted: list[Planted], kept: list[bool | None], scores: list[float]
+) -> FilterScore:
+    pos = [s for p, s, k in zip(planted, scores, kept, strict=True) if p.truth and k is not None]
+    neg = [s for p, s, k in zip(planted, scores, kept, strict=True) if not p.truth and k is not None]
+    t_keep = [k for p, k in zip(planted, kept, strict=True) if p.truth and k is not None]
+    f_keep = [k for p, k in zip(planted, kept, strict=True) if not p.truth and k is not None]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for p, k in zip(planted, kept, strict=True):
+        if not p.truth and k is not None:
+            by_kind[p.kind].append(not k)
+    return FilterScore(
+        filter=name,
+        model=model,
+        true_rows=len(t_keep),
+        false_rows=len(f_keep),
+        tpr=round(sum(t_keep) / max(1, len(t_keep)), 4),
+        fpr=round(sum(f_keep) / max(1, len(f_keep)), 4),
+        auc=auc(pos, neg),
+        false_dropped_by_kind={k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
+        unjudged=sum(1 for k in kept if k is None),
     )
 
 
-class JudgeCalibration(BaseModel):
-    threshold: int
-    seeds: int
-    seed_scores: dict[str, int]  # score -> count ("none" for unscored)
-    seed_pass_rate: float  # share of human answers the judge would keep
-    labelled: int = 0
-    precision: float | None = None  # of "keep" against the user's labels
-    recall: float | None = None
-    agreement: float | None = None
+def fresh(planted: list[Planted]) -> list[Record]:
+    """Copies without verdicts or scores: each filter judges the rows on its own."""
+    out = []
+    for p in planted:
+        r = copy.deepcopy(p.record)
+        r.verdicts, r.scores = {}, {}
+        out.append(r)
+    return out
 
 
-def load_labels(path: Path) -> list[tuple[Record, bool]]:
-    """jsonl rows with question, answer and label (good/bad, true/false, 1/0)."""
+def run_deterministic(f, planted: list[Planted]) -> FilterScore:
+    verdicts = f.judge(fresh(planted))
+    kept = [None if v is None else v.keep for v in verdicts]
+    return score_filter(f.name, False, planted, kept, [1.0 if k else 0.0 for k in kept])
+
+
+async def run_grounding(f: GroundingFilter, planted: list[Planted], on_done=None) -> FilterScore:
+    """The model's own verdict on every row: 1 supported with a verified quote, 0.5 no usable judgement, 0 not
+    supported. Kept = supported with a verified quote."""
+    rows = fresh(planted)
+    assert f.client is not None
+
+    async def one(r: Record) -> float | None:
+        chunk = source_chunk(r, f.chunks)
+        if chunk is None:
+            return None
+        opinion, _ = await f.ask(r, chunk)
+        return {True: 1.0, None: 0.5, False: 0.0}[opinion]
+
+    got = await f.client.map([lambda r=r: one(r) for r in rows], on_done=on_done)
+    kept = [None if s is None else s == 1.0 for s in got]
+    return score_filter(f.name, True, planted, kept, [0.0 if s is None else s for s in got])
+
+
+async def run_judge(f: LLMJudge, planted: list[Planted], on_done=None) -> FilterScore:
+    """Rubric scores (unscored = 0); kept = score at or above the threshold."""
+    rows = fresh(planted)
+    got = await f.client.map([lambda r=r: f.score(r) for r in rows], on_done=on_done)
+    scores = [float(s) if s is not None else 0.0 for s, _ in got]
+    kept: list[bool | None] = [s >= f.threshold for s in scores]
+    return score_filter(f.name, True, planted, kept, scores)
+
+
+def as_calibration(s: FilterScore, judge: str, template: str, cfg: CalibrationConfig) -> FilterCalibration:
+    s.state = classify(s.auc, s.fpr, cfg)
+    return FilterCalibration(
+        filter=s.filter,
+        judge=judge,
+        template=template,
+        true_rows=s.true_rows,
+        false_rows=s.false_rows,
+        tpr=s.tpr,
+        fpr=s.fpr,
+        auc=s.auc,
+        state=s.state,
+        false_dropped_by_kind=s.false_dropped_by_kind,
+    )
+
+
+def load_labels(path: Path) -> list[Planted]:
+    """jsonl rows with question, answer and label (good/bad, true/false, 1/0) as planted rows; rows without a
+    usable label are ignored. They carry no source: the caller matches them to chunks like seeds."""
     tab = read_jsonl(read_text_file(path, "labels file"))
     out = []
     for s in tab.seeds:
         label = str(s.extra.get("label", "")).strip().lower()
         if label not in ("good", "bad", "true", "false", "1", "0"):
             continue
-        rec = Record(kind="qa", prompt=s.question or "", response=s.answer or "", origin="synthetic")
-        out.append((rec, label in ("good", "true", "1")))
+        rec = Record(
+            kind="qa",
+            prompt=s.question or "",
+            response=s.answer or "",
+            origin="synthetic",
+            teacher=PLANTED_TEACHER,
+            strategy="planted:labelled",
+            meta={"planted": "labelled", "line": str(s.line)},
+        )
+        out.append(Planted(rec, label in ("good", "true", "1"), "labelled", f"label:{s.line}"))
     return out
 
 
-async def calibrate_judge(
-    judge: LLMJudge, seeds: list[Record], labelled: list[tuple[Record, bool]]
-) -> JudgeCalibration:
-    scores = await judge.client.map([lambda s=s: judge.score(s) for s in seeds])
-    counts: dict[str, int] = {}
-    for sc, _ in scores:
-        counts[str(sc) if sc is not None else "none"] = counts.get(str(sc) if sc is not None else "none", 0) + 1
-    passed = sum(1 for sc, _ in scores if sc is not None and sc >= judge.threshold)
-    cal = JudgeCalibration(
-        threshold=judge.threshold,
-        seeds=len(seeds),
-        seed_scores=dict(sorted(counts.items())),
-        seed_pass_rate=round(passed / max(1, len(seeds)), 4),
-    )
-    if labelled:
-        got = await judge.client.map([lambda r=r: judge.score(r) for r, _ in labelled])
-        pred = [sc is not None and sc >= judge.threshold for sc, _ in got]
-        gold = [g for _, g in labelled]
-        tp = sum(p and g for p, g in zip(pred, gold, strict=True))
-        cal.labelled = len(gold)
-        cal.precision = round(tp / max(1, sum(pred)), 4)
-        cal.recall = round(tp / max(1, sum(gold)), 4)
-        cal.agreement = round(sum(p == g for p, g in zip(pred, gold, strict=True)) / len(gold), 4)
-    return cal
+async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) -> CalibrationReport:
+    """Plant true and false rows from the head's seeds (+ labelled rows), score them with every filter that can
+    judge them alone, and store the model filters' results as their trust. `progress(client, n, name)` is a
+    context manager factory yielding an on_done callback."""
+    head = ws.head()
+    if head is None:
+        raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
+    records = ws.records(head)
+    async with open_teacher(judge_config(ws.config), ws.store / "cache.sqlite") as client:
+        return await calibrate_with(ws, head, records, client, labels, progress)
+
+
+async def calibrate_missing(
+    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient, progress=None, on_done=None
+) -> CalibrationReport | None:
+    """Calibrate before filtering when an enabled model filter has no calibration for this judge and template
+    (and `filters.calibration.auto` is on, and trust is decided by calibration)."""
+    cfg = ws.config
+    if not cfg.filters.calibration.auto or cfg.filters.judge.trust != "calibrated":
+        return None
+    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
+    if not enabled or sum(1 for r in records if r.origin == "human") < 2:
+        return None
+    ctx = build_context(ws, head, records, client)
+    store = CalibrationStore(ws.store)
+    if all(store.get(judge_key(n, client.identity, ctx.templates[n].hash)) for n in enabled):
+        return None
+    rep = await calibrate_with(ws, head, records, client, None, progress)
+    if on_done:
+        on_done(rep)
+    return rep
+
+
+async def calibrate_with(
+    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient, labels: Path | None, progress
+) -> CalibrationReport:
+    cfg = ws.config
+    cal_cfg = cfg.filters.calibration
+    seeds = [r for r in records if r.origin == "human"]
+    if len(seeds) < 2:
+        raise TetherError("judge calibration plants rows from the seeds: ingest at least 2 seed examples first")
+    planted = sample_balanced(plant(seeds), cal_cfg.seeds)
+    ctx = build_context(ws, head, records, client)
+    if labels is not None:
+        finder = EvidenceFinder(ctx.chunks, match_source=True)
+        for p in load_labels(labels):
+            chunk, _ = finder.chunk_for(p.record)
+            if chunk is not None:
+                p.record.source = Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end)
+            planted.append(p)
+    scores = [run_deterministic(f, planted) for f in build_filters(ctx, ["validity", "facts"])]
+    t = ctx.templates
+    grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)
+    judge = LLMJudge(client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold)
+    ident = f"{client.identity.model}@{client.identity.digest or '-'}"
+    store = CalibrationStore(ws.store)
+    for name, f, run in (("grounding", grounding, run_grounding), ("judge", judge, run_judge)):
+        with progress(client, len(planted), f"calibrate {name}") if progress else contextlib.nullcontext() as done:
+            sc = await run(f, planted, on_done=done)
+        store.save(judge_key(name, client.identity, t[name].hash), as_calibration(sc, ident, t[name].hash, cal_cfg))
+        scores.append(sc)
+    kinds: dict[str, int] = defaultdict(int)
+    for p in planted:
+        kinds[p.kind] += 1
+    n_seeds = len({p.seed_id for p in planted if p.kind != "labelled"})
+    report = CalibrationReport(judge=ident, seeds=n_seeds, planted=dict(kinds), filters=scores)
+    (ws.store / "reports" / "judge-calibration.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    return report

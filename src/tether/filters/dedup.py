@@ -26,11 +26,14 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from tether.errors import TetherError
 from tether.records import Record, Verdict
 from tether.text import normalize
 
 if TYPE_CHECKING:
     from rensa import RMinHash
+
+    from tether.filters.registry import BuildContext
 
 SEP = " || "
 Verify = Literal["estimate", "exact"]
@@ -144,6 +147,10 @@ class ExactDedup:
             if text := normalize(q):
                 self.reference.setdefault(hashlib.sha256(text.encode("utf-8")).digest(), k)
         self._ref_text = list(reference)
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> ExactDedup:
+        return cls(reference=ctx.heldout)
 
     def judge(self, records: list[Record]) -> list[Verdict | None]:
         leaks: dict[int, str] = {}
@@ -329,6 +336,11 @@ class MinHashDedup:
         self.bands, self.rows = optimal_bands(threshold, num_perm, *weights)
         self.reference = [r for r in reference if normalize(r)]
 
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> MinHashDedup:
+        d = ctx.cfg.filters.near_dedup
+        return cls(threshold=d.threshold, num_perm=d.num_perm, ngram=d.ngram, reference=ctx.heldout)
+
     def _leaks(self, records: list[Record]) -> dict[int, str]:
         live = [i for i, r in enumerate(records) if _live(r)]
         if not self.reference or not live:
@@ -457,6 +469,13 @@ class EmbeddingDedup:
         self.embedder, self.threshold, self.backend = embedder, threshold, backend
         self.reference = [r for r in reference if normalize(r)]
         self._ref_emb: np.ndarray | None = None
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> EmbeddingDedup:
+        raise TetherError(
+            "filters.enabled: embedding_dedup needs the MiniLM embedder, which lands with the "
+            "diversity stage; use near_dedup for now"
+        )
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -1,24 +1,33 @@
-"""Filters that ask the teacher: the rubric judge (1-5 with rationale) and grounding against the source chunk.
+"""Filters that ask a model: grounding against the source chunk (with a verified quote) and the rubric judge.
 
-Grounding is where knowledge collapse is stopped: an answer its own source chunk does not support is a
-hallucination, and training on it teaches the student wrong facts. A cheap lexical check settles clear cases
-(most of the answer's words are in the chunk) before any teacher call.
+The model's word is a measurement, not a fact (see `trust.py`). Grounding starts from deterministic evidence (the
+share of the answer's words found in its chunk) and the model may only veto it unless calibration shows the model
+can be trusted to rescue rows that evidence rejects. A "supported" verdict must come with a quote that really is in
+the chunk and that holds the answer's facts; a quote that is not in the text is a failed judgement, not a pass.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from tether.documents import Chunk
+from tether.facts import Evidence, extract_facts
 from tether.filters.base import live
+from tether.filters.trust import Trust
 from tether.generate.strategies import context_block
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.records import Record, Verdict
-from tether.seeds.documents import Chunk
 from tether.text import support
+
+if TYPE_CHECKING:
+    from tether.filters.registry import BuildContext
+
+QUOTE_MATCH = 0.8  # share of the quote's words that must appear, in a window of the chunk of the quote's length
 
 
 class JudgeScore(BaseModel):
@@ -35,9 +44,51 @@ def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
     return chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def quote_in_text(quote: str, text: str) -> float:
+    """How well the quote occurs in the text: the best share of its words found in a same-length window (1.0 for
+    a verbatim quote, whatever its punctuation or case)."""
+    q, t = _words(quote), _words(text)
+    if not q or not t:
+        return 0.0
+    if " ".join(q) in " ".join(t):
+        return 1.0
+    n, best = len(q), 0.0
+    need: dict[str, int] = {}
+    for w in q:
+        need[w] = need.get(w, 0) + 1
+    for i in range(max(1, len(t) - n + 1)):
+        have: dict[str, int] = {}
+        for w in t[i : i + n]:
+            have[w] = have.get(w, 0) + 1
+        best = max(best, sum(min(c, have.get(w, 0)) for w, c in need.items()) / n)
+    return best
+
+
+def verify_quote(quote: str, chunk: str, question: str, answer: str) -> str | None:
+    """Why the quote does not back the answer, or None when it does: it must be in the chunk (fuzzy, >= 3 words)
+    and hold the answer's facts (with the question, which the answer may repeat)."""
+    if len(_words(quote)) < 3:
+        return "no quote given" if not quote.strip() else f"quote too short ('{quote.strip()[:40]}')"
+    found = quote_in_text(quote, chunk)
+    if found < QUOTE_MATCH:
+        return f"quote not in the text ({found:.0%} of its words match): '{quote.strip()[:80]}'"
+    missing = Evidence.of(quote, question).unsupported(extract_facts(answer))
+    if missing:
+        return f"quote lacks the answer's {', '.join(f.text for f in missing[:4])}"
+    return None
+
+
 class LLMJudge:
+    """Rubric score 1-5. Below the threshold it vetoes (drops) the row, if its trust allows; it never keeps a row
+    another filter dropped (it only sees live rows)."""
+
     name = "judge"
     scores = ("judge",)  # scores this filter writes (cleared with its verdicts before a re-run)
+    uses_model = True
 
     def __init__(
         self,
@@ -47,10 +98,19 @@ class LLMJudge:
         chunks: dict[str, Chunk],
         threshold: int = 3,
         keep_unscored: bool = True,
+        trust: Trust | None = None,
     ):
         self.client, self.t, self.domain, self.chunks = client, template, domain, chunks
         self.threshold = threshold
         self.keep_unscored = keep_unscored
+        self.trust = trust or Trust.decide(self.name, "calibrated", None)
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> LLMJudge:
+        j = ctx.cfg.filters.judge
+        assert ctx.client is not None
+        return cls(ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, j.threshold, j.keep_unscored,
+                   ctx.trust(cls.name, ctx.templates["judge"]))  # fmt: skip
 
     async def score(self, rec: Record) -> tuple[int | None, str]:
         """(score, rationale), or (None, why the judge gave no score)."""
@@ -65,7 +125,9 @@ class LLMJudge:
             return None, f"{comp.error}: {comp.error_detail or ''}".strip()
         return comp.parsed["score"], comp.parsed["rationale"]
 
-    async def one(self, rec: Record) -> Verdict:
+    async def one(self, rec: Record) -> Verdict | None:
+        if not self.trust.ask:
+            return None  # advisory: its score would decide nothing (the funnel's header says why)
         score, why = await self.score(rec)
         if score is None:
             return Verdict(
@@ -73,7 +135,9 @@ class LLMJudge:
             )
         rec.scores["judge"] = float(score)
         if score < self.threshold:
-            return Verdict(keep=False, reason="low_judge_score", detail=f"{score}/5: {why}"[:300])
+            if self.trust.can_veto:
+                return Verdict(keep=False, reason="low_judge_score", detail=f"{score}/5: {why}"[:300])
+            return Verdict(keep=True, detail=f"{score}/5 (advisory: {self.trust.state})")
         return Verdict(keep=True, detail=f"{score}/5")
 
     async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
@@ -84,8 +148,12 @@ class LLMJudge:
 
 
 class GroundingFilter:
+    """Is the answer supported by its source chunk? Deterministic word support decides, the model may veto it, and
+    may rescue a row below `lexical_min` only with a verified quote and a trust that allows rescue."""
+
     name = "grounding"
     scores = ("lexical_support",)
+    uses_model = True
 
     def __init__(
         self,
@@ -95,37 +163,60 @@ class GroundingFilter:
         chunks: dict[str, Chunk],
         lexical_pass: float = 0.8,
         lexical_min: float = 0.5,
+        trust: Trust | None = None,
     ):
         self.client, self.t, self.domain, self.chunks = client, template, domain, chunks
-        self.lexical_pass = lexical_pass  # at or above: supported without asking the teacher
-        self.lexical_min = lexical_min  # without a teacher: below this, ungrounded
+        self.lexical_pass = lexical_pass  # at or above: supported without asking the model
+        self.lexical_min = lexical_min  # the deterministic line: below it, ungrounded unless rescued
+        self.trust = trust or Trust.decide(self.name, "calibrated", None)
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> GroundingFilter:
+        g = ctx.cfg.filters.grounding
+        client = ctx.client if g.use_teacher else None
+        t = ctx.templates["grounding"]
+        return cls(client, t, ctx.domain, ctx.chunks, g.lexical_pass, g.lexical_min, ctx.trust(cls.name, t))
+
+    async def ask(self, rec: Record, chunk: Chunk) -> tuple[bool | None, str]:
+        """The model's opinion: (True with a verified quote | False | None when it gave no usable judgement, why)."""
+        assert self.client is not None
+        msgs = self.t.render(domain=self.domain, chunk=chunk.text, question=rec.question(), answer=rec.answer())
+        comp = await self.client.chat(msgs, schema=Supported, temperature=0.0, tag=f"grounding:{self.t.hash}")
+        if comp.parsed is None:
+            return None, f"judge failed ({comp.error})"
+        if not comp.parsed["supported"]:
+            return False, "judge: not supported by its chunk"
+        why = verify_quote(comp.parsed.get("quote") or "", chunk.text, rec.question(), rec.answer())
+        if why:
+            return None, f"judge said supported, but {why}: a failed judgement"
+        return True, "judge: supported, quote verified"
 
     async def one(self, rec: Record, chunk: Chunk) -> Verdict:
         s = support(rec.answer(), chunk.text)
         rec.scores["lexical_support"] = round(s, 4)
         if s >= self.lexical_pass:
             return Verdict(keep=True, detail=f"lexical support {s:.2f}")
-        if self.client is None:
-            ok = s >= self.lexical_min
-            return Verdict(keep=ok, reason="" if ok else "ungrounded", detail=f"lexical support {s:.2f} (no judge)")
-        msgs = self.t.render(domain=self.domain, chunk=chunk.text, question=rec.question(), answer=rec.answer())
-        comp = await self.client.chat(msgs, schema=Supported, temperature=0.0, tag=f"grounding:{self.t.hash}")
-        if comp.parsed is None:  # no entailment verdict: fall back on the lexical evidence, and say so
-            ok = s >= self.lexical_min
+        evidence_ok = s >= self.lexical_min
+        lex = f"lexical {s:.2f} ({'>=' if evidence_ok else '<'} {self.lexical_min:g})"
+        if self.client is None or not self.trust.ask:
+            why = "no judge" if self.client is None else f"{self.trust.state} judge not asked"
+            return Verdict(keep=evidence_ok, reason="" if evidence_ok else "ungrounded", detail=f"{lex}, {why}")
+        opinion, said = await self.ask(rec, chunk)
+        if opinion is False and self.trust.can_veto:
+            return Verdict(keep=False, reason="ungrounded", detail=f"{said}; {lex}")
+        if opinion is True and not evidence_ok:
+            if self.trust.can_rescue:
+                return Verdict(keep=True, detail=f"{said}; {lex}; rescued ({self.trust.state} judge)")
             return Verdict(
-                keep=ok,
-                reason="" if ok else "ungrounded",
-                detail=f"lexical support {s:.2f}; judge failed ({comp.error})",
+                keep=False, reason="ungrounded", detail=f"{lex}; {said}, but a {self.trust.state} judge cannot rescue"
             )
-        if comp.parsed["supported"]:
-            return Verdict(keep=True, detail=f"judge: supported; lexical {s:.2f}")
-        return Verdict(keep=False, reason="ungrounded", detail=f"judge: not supported by its chunk; lexical {s:.2f}")
+        return Verdict(keep=evidence_ok, reason="" if evidence_ok else "ungrounded", detail=f"{lex}; {said}")
 
     async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:
             chunk = source_chunk(r, self.chunks)
             return await self.one(r, chunk) if live(r) and chunk is not None else None
 
-        if self.client is None:
+        if self.client is None or not self.trust.ask:
             return [await go(r) for r in records]
         return await self.client.map([lambda r=r: go(r) for r in records], on_done=on_done)

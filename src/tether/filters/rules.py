@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
+
+if TYPE_CHECKING:
+    from tether.filters.registry import BuildContext
 
 
 def markdown_table(text: str) -> bool:
@@ -83,6 +86,11 @@ class RulesFilter:
         self.must_not = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in must_not_match]
         self.answer_format = answer_format
         self.json_schema = json_schema
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> RulesFilter:
+        r = ctx.cfg.filters.rules
+        return cls(r.question_chars, r.answer_chars, r.must_match, r.must_not_match, r.answer_format, r.json_schema)
 
     def check(self, rec: Record) -> Verdict:
         q, a = rec.question().strip(), rec.answer().strip()

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.filters.isolation import (
@@ -40,6 +41,9 @@ from tether.filters.isolation import (
     make_workdir,
 )
 from tether.records import Record, Verdict
+
+if TYPE_CHECKING:
+    from tether.filters.registry import BuildContext
 
 _FENCE = re.compile(
     r"^[ \t]*```[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n(?P<body>.*?)^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL
@@ -242,6 +246,17 @@ class CodeValidator:
         self.max_output_kb = max_output_kb
         self.tests = tests
         self.required = required
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> CodeValidator:
+        c = ctx.cfg.filters.code
+        return cls(
+            timeout_s=c.timeout_s,
+            memory_mb=c.memory_mb,
+            max_output_kb=c.max_output_kb,
+            tests=c.tests,
+            required=c.required,
+        )
 
     @property
     def isolation(self) -> str:

@@ -19,9 +19,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
+
+if TYPE_CHECKING:
+    from tether.filters.registry import BuildContext
 
 MAX_ROWS = 1_000_000  # a result larger than this is an error, not something to hold in memory and compare
 PROGRESS_STEPS = 1000  # SQLite VM instructions between time checks
@@ -306,6 +310,14 @@ class SqlValidator:
         self.reference_field = reference_field
         self.compare = compare
         self.required = required
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> SqlValidator:
+        s = ctx.cfg.filters.sql
+        assert s.database is not None  # the config validator requires it when sql is enabled
+        return cls(
+            s.database, timeout_s=s.timeout_s, reference_field=s.reference_field, compare=s.compare, required=s.required
+        )
 
     def judge(self, records: Sequence[Record]) -> list[Verdict | None]:
         verdicts: list[Verdict | None] = [None] * len(records)

@@ -15,18 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tether.config import TetherConfig
 from tether.errors import TetherError
-from tether.generate.templates import load_templates
-from tether.llm.client import TeacherClient
+from tether.filters.calibration import calibrate_missing
+from tether.filters.registry import build_context, build_filters, judge_config, needs_model
 from tether.llm.teacher import open_teacher
 from tether.records import Record, records_to_table
-from tether.seeds.audit import load_heldout
-from tether.seeds.documents import Chunk
-from tether.seeds.ontology import load_ontology
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
-TEACHER_FILTERS = {"judge", "grounding"}
 GENERATION_VERDICTS = ("generate", "self_check")
 
 
@@ -47,96 +42,7 @@ class FilterReport(BaseModel):
     steps: list[FunnelStep]
     kept: int
     usage: dict = {}
-
-
-def domain_name(cfg: TetherConfig) -> str:
-    if cfg.ontology is not None:
-        return load_ontology(cfg.ontology).domain or cfg.project
-    return cfg.project
-
-
-def build_filters(cfg: TetherConfig, chunks: dict[str, Chunk], client: TeacherClient | None) -> list[Any]:
-    """The enabled filters, in order (imports are local: the sandbox and dedup modules are only loaded if used)."""
-    f = cfg.filters
-    templates = load_templates(cfg.generate.templates)
-    heldout = [q for q, _ in load_heldout(cfg.heldout)] if cfg.heldout and f.near_dedup.heldout_leakage else []
-    domain = domain_name(cfg)
-    out: list[Any] = []
-    for name in f.enabled:
-        if name == "validity":
-            from tether.filters.validity import ValidityFilter
-
-            out.append(ValidityFilter(f.validity.language, f.validity.min_answer_chars))
-        elif name == "rules":
-            from tether.filters.rules import RulesFilter
-
-            r = f.rules
-            out.append(
-                RulesFilter(
-                    r.question_chars, r.answer_chars, r.must_match, r.must_not_match, r.answer_format, r.json_schema
-                )
-            )
-        elif name == "exact_dedup":
-            from tether.filters.dedup import ExactDedup
-
-            out.append(ExactDedup(reference=heldout))
-        elif name == "near_dedup":
-            from tether.filters.dedup import MinHashDedup
-
-            d = f.near_dedup
-            out.append(MinHashDedup(threshold=d.threshold, num_perm=d.num_perm, ngram=d.ngram, reference=heldout))
-        elif name == "embedding_dedup":
-            raise TetherError(
-                "filters.enabled: embedding_dedup needs the MiniLM embedder, which lands with the "
-                "diversity stage; use near_dedup for now"
-            )
-        elif name == "grounding":
-            from tether.filters.judged import GroundingFilter
-
-            g = f.grounding
-            out.append(
-                GroundingFilter(
-                    client if g.use_teacher else None,
-                    templates["grounding"],
-                    domain,
-                    chunks,
-                    g.lexical_pass,
-                    g.lexical_min,
-                )
-            )
-        elif name == "judge":
-            from tether.filters.judged import LLMJudge
-
-            assert client is not None
-            out.append(LLMJudge(client, templates["judge"], domain, chunks, f.judge.threshold, f.judge.keep_unscored))
-        elif name == "code":
-            from tether.filters.sandbox import CodeValidator
-
-            c = f.code
-            out.append(
-                CodeValidator(
-                    timeout_s=c.timeout_s,
-                    memory_mb=c.memory_mb,
-                    max_output_kb=c.max_output_kb,
-                    tests=c.tests,
-                    required=c.required,
-                )
-            )
-        elif name == "sql":
-            from tether.filters.sql import SqlValidator
-
-            s = f.sql
-            assert s.database is not None
-            out.append(
-                SqlValidator(
-                    s.database,
-                    timeout_s=s.timeout_s,
-                    reference_field=s.reference_field,
-                    compare=s.compare,
-                    required=s.required,
-                )
-            )
-    return out
+    trust: list[str] = []  # one line per model filter: what its verdicts may do, and why
 
 
 def generation_step(records: list[Record]) -> FunnelStep:
@@ -185,28 +91,34 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None,
     return steps
 
 
-def run_filters(ws: Workspace, on_step=None, progress=None) -> FilterReport:
+def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None) -> FilterReport:
+    """Filter the head version into a new one. A model filter with no calibration for its judge and template is
+    calibrated first (filters.calibration.auto; `on_calibrated(report)` then). `on_trust(lines)` is called once the
+    filters are built, before any row is judged, with what each model filter's verdicts may do."""
     cfg = ws.config
     head: Manifest | None = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` and `tether generate` first")
     records = ws.records(head)
-    chunks = {c.chunk_id: c for c in ws.chunks(head)}
     run_id = new_run_id()
-    needs_teacher = bool(TEACHER_FILTERS & set(cfg.filters.enabled)) and (
-        "judge" in cfg.filters.enabled or cfg.filters.grounding.use_teacher
-    )
 
-    async def go() -> tuple[list[FunnelStep], dict]:
+    async def go() -> tuple[list[FunnelStep], dict, list[str]]:
         async with contextlib.AsyncExitStack() as stack:
             client = None
-            if needs_teacher:
-                client = await stack.enter_async_context(open_teacher(cfg.teacher, ws.store / "cache.sqlite"))
+            if needs_model(cfg):
+                client = await stack.enter_async_context(open_teacher(judge_config(cfg), ws.store / "cache.sqlite"))
+            if client is not None:
+                await calibrate_missing(ws, head, records, client, progress, on_calibrated)
+            ctx = build_context(ws, head, records, client)
+            filters = build_filters(ctx)
+            trust = [t.note for t in ctx.trusts.values()]
+            if on_trust:
+                on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None
-            steps = await apply_filters(records, build_filters(cfg, chunks, client), on_step, bar)
-            return steps, (client.finish_stats().as_dict() if client else {})
+            steps = await apply_filters(records, filters, on_step, bar)
+            return steps, (client.finish_stats().as_dict() if client else {}), trust
 
-    steps, usage = asyncio.run(go())
+    steps, usage, trust = asyncio.run(go())
     ws.log_all(
         run_id,
         (
@@ -222,5 +134,5 @@ def run_filters(ws: Workspace, on_step=None, progress=None) -> FilterReport:
     notes = {"synthetic": steps[0].rows_in, "kept": kept, "filters": ", ".join(cfg.filters.enabled)}
     man, created = ws.commit("filter", tables, [head.id], run_id, notes=notes, usage=usage)
     return FilterReport(
-        version=man.id, created=created, synthetic=steps[0].rows_in, steps=steps, kept=kept, usage=usage
+        version=man.id, created=created, synthetic=steps[0].rows_in, steps=steps, kept=kept, usage=usage, trust=trust
     )

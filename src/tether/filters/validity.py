@@ -7,10 +7,14 @@ boilerplate, wrong language, and answers that only repeat the question. Cheap, l
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize
+
+if TYPE_CHECKING:
+    from tether.filters.registry import BuildContext
 
 REFUSAL = re.compile(
     r"\b(as an ai(?: language model)?|as a language model|i(?:'m| am) (?:sorry|unable|not able)|i can(?:no|')t "
@@ -43,8 +47,28 @@ def not_english(text: str) -> str | None:
     return None
 
 
-def truncated(text: str) -> str | None:
-    """Why the text looks cut off, or None."""
+# words a finished sentence does not end on: articles, prepositions, conjunctions, auxiliaries, possessives
+_DANGLING = frozenset(
+    """a an the of to in on at by for from with into onto about as than and or but nor if that which who whose
+    whom when where while because although is are was were be been being has have had do does did can could will
+    would shall should may might must your their its our my his her this these those such very more most per every
+    each no not within without via plus including between until after before during costs cost needs requires
+    includes contains means takes gives allows lets makes uses pays charges""".split()
+)
+
+
+_FINAL = re.compile(r"[.!?)\]\"'`*|]$")
+# seeds' style: when at least this share of (at least this many) seed answers end with final punctuation, a
+# sentence-length answer without it is most likely cut off (filters.validity.final_punctuation: auto)
+PUNCTUATED_SHARE, MIN_STYLE_SEEDS = 0.95, 5
+
+
+def truncated(text: str, finish_reason: str | None = None) -> str | None:
+    """Why the text looks cut off, or None. A short span answer without final punctuation ("from left to right")
+    is a complete answer: only the token limit, an open fence or bracket, or a last word that cannot end a
+    sentence ("... apply for it at the town hall with") mark a cut."""
+    if finish_reason == "length":
+        return "hit the token limit (finish_reason=length)"
     t = text.rstrip()
     if t.count("```") % 2:
         return "unclosed code fence"
@@ -54,17 +78,31 @@ def truncated(text: str) -> str | None:
         if opens != closes:
             return "unbalanced JSON brackets"
     words = t.split()
-    if len(words) >= 12 and not re.search(r"[.!?:;)\]\"'`*|0-9%]$", t):
-        return "ends mid-sentence"
+    if len(words) >= 4 and not re.search(r"[.!?:;)\]\"'`*|%]$", t):
+        last = re.sub(r"[^a-z]", "", words[-1].lower())
+        if last in _DANGLING:
+            return f"ends mid-sentence ('{words[-1]}')"
     return None
 
 
 class ValidityFilter:
     name = "validity"
 
-    def __init__(self, language: str | None = "en", min_answer_chars: int = 1):
+    def __init__(self, language: str | None = "en", min_answer_chars: int = 1, punctuated_seeds: float | None = None):
         self.language = language
         self.min_answer_chars = min_answer_chars
+        # share of the seed answers that end with final punctuation, when they all but always do (else None)
+        self.punctuated_seeds = punctuated_seeds
+
+    @classmethod
+    def from_config(cls, ctx: BuildContext) -> ValidityFilter:
+        v = ctx.cfg.filters.validity
+        answers = [r.answer().rstrip() for r in ctx.records if r.origin == "human" and r.answer().strip()]
+        share = sum(1 for a in answers if _FINAL.search(a)) / len(answers) if answers else 0.0
+        required = v.final_punctuation == "required" or (
+            v.final_punctuation == "auto" and len(answers) >= MIN_STYLE_SEEDS and share >= PUNCTUATED_SHARE
+        )
+        return cls(v.language, v.min_answer_chars, share if required else None)
 
     def check(self, rec: Record) -> Verdict:
         q, a = rec.question().strip(), rec.answer().strip()
@@ -74,8 +112,14 @@ class ValidityFilter:
             return Verdict(keep=False, reason="empty_answer")
         if m := REFUSAL.search(a):
             return Verdict(keep=False, reason="refusal", detail=f"'{m.group(0)}'")
-        if why := truncated(a):
+        if why := truncated(a, rec.meta.get("finish_reason")):
             return Verdict(keep=False, reason="truncated", detail=why)
+        if self.punctuated_seeds is not None and len(a.split()) >= 5 and not _FINAL.search(a):
+            return Verdict(
+                keep=False,
+                reason="truncated",
+                detail=f"no final punctuation, unlike {self.punctuated_seeds:.0%} of the seed answers (likely cut off)",
+            )
         a_words = content_tokens(a)
         # all of a 3+ word answer's content is in the question: it restates rather than answers
         # (short answers like "3 hives" legitimately reuse the question's words)

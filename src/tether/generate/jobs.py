@@ -10,10 +10,10 @@ that concept so the prompt can target it.
 from __future__ import annotations
 
 from tether.config import GenerateConfig
+from tether.documents import Chunk
 from tether.generate.planner import Plan
 from tether.generate.strategies import Job, spread
 from tether.records import Record
-from tether.seeds.documents import Chunk
 
 
 def chunk_order(

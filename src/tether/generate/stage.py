@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs
@@ -27,7 +28,6 @@ from tether.llm.teacher import open_teacher
 from tether.llm.types import TeacherIdentity
 from tether.records import Record, Teacher, records_to_table
 from tether.seeds.audit import seed_concepts
-from tether.seeds.documents import Chunk
 from tether.seeds.ontology import KeywordMatcher, load_ontology
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
@@ -109,7 +109,7 @@ async def gen_context(ws: Workspace, generation: int = 1) -> AsyncIterator[tuple
         ident = client.identity
         teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
         templates = load_templates(cfg.generate.templates)
-        from tether.filters.stage import domain_name
+        from tether.filters.registry import domain_name
 
         yield (
             GenContext(client, templates, cfg.generate, domain_name(cfg), teacher, new_run_id(), generation, chunks),

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from tether.config import GenerateConfig
+from tether.documents import Chunk
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.llm.types import Completion
 from tether.records import Record, Source, Teacher, Verdict
-from tether.seeds.documents import Chunk
 from tether.text import normalize, support
 
 # A paraphrase must keep at least this share of the seed question's content words (names, numbers, key nouns);

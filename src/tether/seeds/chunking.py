@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tether.seeds.documents import Chunk
+from tether.documents import Chunk
 from tether.seeds.readers import Parsed, Section
 
 MIN_SECTION_BODY = 60  # a heading with less body than this merges into the section after it

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config import CONFIG_NAME
+from tether.documents import chunks_to_table, documents_to_table
 from tether.errors import TetherError
 from tether.records import Record, records_to_table
-from tether.seeds.documents import chunks_to_table, documents_to_table
 from tether.seeds.ingest import Ingested, ingest
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id

@@ -23,9 +23,7 @@ from pydantic import BaseModel, Field
 
 from tether import __version__
 from tether.config import CONFIG_NAME, TetherConfig, load_config
-from tether.errors import WorkspaceError
-from tether.records import RECORD_SCHEMA, Record, content_hash, table_to_records
-from tether.seeds.documents import (
+from tether.documents import (
     CHUNK_SCHEMA,
     DOCUMENT_SCHEMA,
     Chunk,
@@ -33,6 +31,8 @@ from tether.seeds.documents import (
     table_to_chunks,
     table_to_documents,
 )
+from tether.errors import WorkspaceError
+from tether.records import RECORD_SCHEMA, Record, content_hash, table_to_records
 from tether.workspace.lineage import Lineage
 
 STORE = ".tether"

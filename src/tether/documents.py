@@ -1,4 +1,5 @@
-"""Documents and chunks: the real text that grounds every seed and every synthetic row.
+"""Documents and chunks: the real text that grounds every seed and every synthetic row (data types, beside
+records.py, so the workspace and every stage can use them without importing a stage package).
 
 A document stores the *extracted* text (markup stripped for HTML), so chunk spans index into exactly what a
 teacher sees and what a grounding check compares against.

@@ -1,0 +1,88 @@
+"""Build the `pyref` benchmark domain from the Python language reference topics shipped with CPython.
+
+    python bench/domains/pyref/build.py DEST
+
+The documents are real documentation text that nobody on this project wrote: the help topics in the stdlib module
+`pydoc_data.topics` (the text `help("for")` shows). They are not stored in the repository; this script regenerates
+them from the running Python, so the text follows the interpreter it runs on (the seeds were checked against
+3.11.7; see README.md).
+
+DEST gets:
+
+    DEST/docs/<topic>.txt   the text of `pydoc_data.topics.topics[topic]`, unchanged, one file per topic in TOPICS
+    DEST/seeds/seeds.jsonl  copied from this folder ({question, answer, source}, source = "docs/<topic>.txt")
+    DEST/ontology.yaml      copied from this folder
+
+so `tether init w --domain DEST` points a workspace at it like at examples/brindlemoor.
+
+Existing files with these names are overwritten; nothing else in DEST is touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Topics with concrete, checkable facts (numbers, keyword / exception / method names, defaults). Every seed's
+# `source` names one of these. Keys of `pydoc_data.topics.topics`, which are also the file names under docs/.
+TOPICS = [
+    "assert",  # AssertionError, __debug__, -O
+    "booleans",  # and / or / not and what they return
+    "del",  # NameError, left-to-right deletion
+    "floating",  # float literal syntax, radix 10, underscores since 3.6
+    "for",  # for/else, break, continue, range(3)
+    "formatstrings",  # str.format() and the format-spec mini-language: defaults, precision 6, '%'
+    "integers",  # integer literal prefixes, underscores, leading zeros
+    "operator-summary",  # operator precedence table
+    "raise",  # RuntimeError with no active exception, __cause__, __context__, "from None"
+    "return",  # None, StopIteration, StopAsyncIteration
+    "string-methods",  # str methods and their defaults
+    "strings",  # string and bytes literals, escape sequences
+    "truth",  # truth value testing: what counts as false
+    "try",  # except / except* / else / finally
+    "typesmapping",  # dict and its methods
+    "with",  # the with statement, __enter__ / __exit__
+]
+
+
+def build(dest: Path) -> Path:
+    """Write the domain (docs/<topic>.txt, seeds/seeds.jsonl, ontology.yaml) into `dest` and return `dest`.
+
+    Raises SystemExit with a one-line message if a topic in TOPICS is missing from this Python's pydoc_data.
+    """
+    try:
+        from pydoc_data.topics import topics
+    except ImportError as exc:  # some distributions strip pydoc_data
+        raise SystemExit(f"pyref: this Python ({sys.version.split()[0]}) has no pydoc_data.topics: {exc}") from None
+    missing = [t for t in TOPICS if t not in topics]
+    if missing:
+        raise SystemExit(
+            f"pyref: topic(s) {', '.join(missing)} missing from pydoc_data.topics of Python {sys.version.split()[0]}"
+        )
+
+    dest = Path(dest)
+    docs = dest / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    for topic in TOPICS:
+        # newline="" keeps the text byte-for-byte as Python holds it (no \n -> \r\n translation on Windows)
+        (docs / f"{topic}.txt").write_text(topics[topic], encoding="utf-8", newline="")
+    (dest / "seeds").mkdir(exist_ok=True)
+    shutil.copyfile(HERE / "seeds.jsonl", dest / "seeds" / "seeds.jsonl")
+    shutil.copyfile(HERE / "ontology.yaml", dest / "ontology.yaml")
+    return dest
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print("usage: python bench/domains/pyref/build.py DEST", file=sys.stderr)
+        return 2
+    dest = build(Path(argv[0]))
+    print(f"pyref: wrote {len(TOPICS)} documents, seeds.jsonl and ontology.yaml to {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,462 @@
+"""Checkable facts in a text: numbers with units and currencies, times, dates, codes and capitalised names.
+
+Why: a weak teacher's answers mix the document's facts with inventions ("10,000 to 23,750 yen" for a fee the
+bylaw gives in marks), and a judge of the same strength passes them. Inventions are mostly *specific*: a number,
+an amount, a time, a date, a name. Those can be checked without any model, by requiring each to be present in the
+evidence (the source chunk, the question, the seed answer), after normalisation: 1,000 = 1000, "five" = 5,
+18:45 = 6:45 pm, "2 weeks" = "14 days", "£" = "pounds". Entity- and number-level consistency checks of this kind
+are standard in summarisation factuality work (Nan et al., EACL 2021).
+
+The extractor is strict on the claim and generous on the evidence: a fact in the answer must match something in
+the evidence, but the evidence's facts are read in every way they could be meant (a bare "9:00" is 09:00 or
+21:00; the 7 of "7 November" is also a bare 7).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# -- units --------------------------------------------------------------------------------------------------
+# unit word -> (dimension, factor to the dimension's base unit). Currencies have no conversions between them.
+_UNITS: dict[str, tuple[str, float]] = {}
+
+
+def _unit(dim: str, factor: float, *words: str) -> None:
+    for w in words:
+        _UNITS[w] = (dim, factor)
+
+
+_unit("time", 1, "second", "seconds", "sec", "secs")
+_unit("time", 60, "minute", "minutes", "min", "mins")
+_unit("time", 3600, "hour", "hours", "hr", "hrs", "h")
+_unit("time", 86400, "day", "days", "working day", "working days", "calendar day", "calendar days")
+_unit("time", 86400, "business day", "business days", "clear day", "clear days")
+_unit("time", 7 * 86400, "week", "weeks")
+_unit("time", 14 * 86400, "fortnight", "fortnights")
+_unit("months", 1, "month", "months")  # months and years convert between themselves, not to days
+_unit("months", 12, "year", "years", "yr", "yrs")
+_unit("months", 120, "decade", "decades")
+_unit("length", 0.001, "mm", "millimetre", "millimetres", "millimeter", "millimeters")
+_unit("length", 0.01, "cm", "centimetre", "centimetres", "centimeter", "centimeters")
+_unit("length", 1, "m", "metre", "metres", "meter", "meters")
+_unit("length", 1000, "km", "kilometre", "kilometres", "kilometer", "kilometers")
+_unit("length", 1609.344, "mile", "miles")
+_unit("length", 0.3048, "ft", "foot", "feet")
+_unit("length", 0.9144, "yard", "yards")
+_unit("area", 1, "m2", "m²", "sq m", "square metre", "square metres", "square meter", "square meters")
+_unit("area", 1e6, "km2", "km²", "square kilometre", "square kilometres", "square kilometer", "square kilometers")
+_unit("area", 1e4, "ha", "hectare", "hectares")
+_unit("area", 4046.86, "acre", "acres")
+_unit("volume", 1, "l", "litre", "litres", "liter", "liters")
+_unit("volume", 0.001, "ml", "millilitre", "millilitres", "milliliter", "milliliters")
+_unit("volume", 1000, "m3", "m³", "cubic metre", "cubic metres", "cubic meter", "cubic meters")
+_unit("mass", 1, "g", "gram", "grams", "gramme", "grammes")
+_unit("mass", 1000, "kg", "kilo", "kilos", "kilogram", "kilograms")
+_unit("mass", 1e6, "tonne", "tonnes")
+_unit("mass", 453.592, "lb", "lbs")
+_unit("percent", 1, "%", "percent", "per cent", "percentage points")
+_unit("temperature", 1, "°c", "degrees celsius", "degrees")
+_unit("data", 1, "byte", "bytes")
+_unit("data", 1024, "kb", "kib", "kilobyte", "kilobytes")
+_unit("data", 1024**2, "mb", "mib", "megabyte", "megabytes")
+_unit("data", 1024**3, "gb", "gib", "gigabyte", "gigabytes")
+_unit("data", 1 / 8, "bit", "bits")
+_unit("speed", 1, "km/h", "kph")
+_unit("speed", 1.609344, "mph")
+# currencies: dimension "money:<code>", no conversion (the point is to catch "yen" where the text says "marks")
+_CURRENCY_WORDS = {
+    "mark": "mark", "marks": "mark", "dollar": "usd", "dollars": "usd", "usd": "usd", "euro": "eur", "euros": "eur",
+    "eur": "eur", "pound": "gbp", "pounds": "gbp", "gbp": "gbp", "sterling": "gbp", "yen": "jpy", "jpy": "jpy",
+    "pence": "pence", "penny": "pence", "cent": "cent", "cents": "cent", "franc": "chf", "francs": "chf",
+    "chf": "chf", "krona": "sek", "kronor": "sek", "krone": "nok", "kroner": "nok", "rupee": "inr", "rupees": "inr",
+    "yuan": "cny", "renminbi": "cny", "peso": "peso", "pesos": "peso", "crown": "crown", "crowns": "crown",
+    "shilling": "shilling", "shillings": "shilling", "guilder": "guilder", "guilders": "guilder",
+}  # fmt: skip
+for _w, _c in _CURRENCY_WORDS.items():
+    _UNITS[_w] = (f"money:{_c}", 1)
+_CURRENCY_SIGNS = {"£": "gbp", "$": "usd", "€": "eur", "¥": "jpy", "₹": "inr", "₩": "krw", "₽": "rub"}
+_UNIT_NAMES = sorted(_UNITS, key=len, reverse=True)  # longest first: "square metres" before "m"
+_UNIT_RE = re.compile(r"\s*(?:-\s*)?(" + "|".join(re.escape(u) for u in _UNIT_NAMES) + r")(?![\w²³])", re.IGNORECASE)
+
+# -- number words ---------------------------------------------------------------------------------------------
+_SMALL = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12,
+}  # fmt: skip
+_ORDINAL = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
+    "twentieth": 20, "thirtieth": 30, "hundredth": 100,
+}  # fmt: skip
+_SCALE = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMWORD = "|".join(sorted([*_SMALL, *_ORDINAL, *_SCALE], key=len, reverse=True))
+_WORD_RE = re.compile(rf"\b(?:{_NUMWORD})\b", re.IGNORECASE)
+
+MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12, "jan": 1, "feb": 2, "mar": 3, "apr": 4,
+    "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"  # noqa: E501
+_ORD = r"(?:st|nd|rd|th)?"
+_DATE_DM = re.compile(rf"\b(\d{{1,2}}){_ORD}(?:\s+of)?\s+({_MONTH})(?:,?\s+(\d{{4}}))?")
+_DATE_MD = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}}){_ORD}\b(?:,?\s+(\d{{4}}))?")
+_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DATE_SLASH = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
+_AMPM = r"(a\.?\s?m\.?|p\.?\s?m\.?)(?![a-z])"
+_TIME_COLON = re.compile(rf"\b(\d{{1,2}}):(\d{{2}})(?::\d{{2}})?(?:\s*{_AMPM})?", re.IGNORECASE)
+_TIME_AMPM = re.compile(rf"\b(\d{{1,2}})(?:\.(\d{{2}}))?\s*{_AMPM}", re.IGNORECASE)
+_TIME_WORD = re.compile(r"\b(noon|midday|midnight)\b", re.IGNORECASE)
+# a token with letters and digits (form numbers, versions, model names): BR-17, A4, CO2, utf-8, 3.11.7
+_CODE = re.compile(r"(?<![\w.])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*(?![\w])")
+_NOT_CODE = re.compile(
+    r"^\d+(?:st|nd|rd|th|s)$|^\d+(?:[.,]\d+)?(?:" + "|".join(re.escape(u) for u in _UNITS if u.isalnum()) + r")$",
+    re.IGNORECASE,
+)
+_ENUM = re.compile(r"(?:^|\n)\s*(\(?\d{1,2}[.)])\s", re.MULTILINE)
+_VERSION = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:\.\d+)*(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.,])([£$€¥₹₩₽])?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One checkable fact. `key` says what must match; `text` is how the claim wrote it (for verdict details)."""
+
+    kind: str  # number, time, date, code, name
+    text: str
+    value: float | None = None  # number: the value as written
+    unit: str | None = None  # number: canonical unit word, or None for a bare number
+    dim: str | None = None  # number: dimension of the unit (time, length, money:gbp, ...)
+    base: float | None = None  # number: value in the dimension's base unit
+    options: frozenset = field(default_factory=frozenset)  # time: minutes of day; date: (month, day); code/name
+
+
+def _num(s: str, frac: str | None) -> float:
+    return float(s.replace(",", "") + (f".{frac}" if frac else ""))
+
+
+def words_to_number(text: str) -> float | None:
+    """'one hundred and forty' -> 140, 'twenty-five' -> 25, 'third' -> 3; None if not a number."""
+    groups = list(word_numbers(text))
+    return groups[0][2] if len(groups) == 1 and groups[0][:2] == (0, len(text.strip())) else None
+
+
+def word_numbers(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, value) of each spelled-out number. Words join into one number across spaces and hyphens,
+    and across "and" only after a scale word ("one hundred and forty"): "second and fourth" are two numbers."""
+    found: list[tuple[int, int, float]] = []
+    total = cur = 0
+    g_start = g_end = -1
+    prev: str | None = None
+
+    def close() -> None:
+        nonlocal total, cur, g_start, prev
+        if g_start >= 0:
+            found.append((g_start, g_end, float(total + cur)))
+        total = cur = 0
+        g_start, prev = -1, None
+
+    for m in _WORD_RE.finditer(text):
+        w = m.group(0).lower()
+        gap = text[g_end : m.start()] if g_start >= 0 else ""
+        joins = (
+            g_start >= 0
+            and prev not in _ORDINAL
+            and (
+                re.fullmatch(r"[\s-]+", gap) is not None
+                or (re.fullmatch(r"\s+and\s+", gap) is not None and prev in _SCALE)
+            )
+        )
+        if not joins:
+            close()
+            g_start = m.start()
+        if w in _SMALL or w in _ORDINAL:
+            cur += _SMALL.get(w, 0) + _ORDINAL.get(w, 0)
+        elif _SCALE[w] >= 1000:
+            total += max(cur, 1) * _SCALE[w]
+            cur = 0
+        else:
+            cur = max(cur, 1) * _SCALE[w]
+        g_end, prev = m.end(), w
+    close()
+    return found
+
+
+def _mask(text: str, spans: list[tuple[int, int]], fill: str = " ") -> str:
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = fill * (b - a)
+    return "".join(chars)
+
+
+def _unit_after(text: str, end: int) -> tuple[str | None, int]:
+    m = _UNIT_RE.match(text, end)
+    if m is None:
+        return None, end
+    word = m.group(1).lower()
+    return word, m.end()
+
+
+def _number_fact(raw: str, value: float, unit: str | None, sign: str | None) -> Fact:
+    if sign:
+        cur = _CURRENCY_SIGNS[sign]
+        return Fact("number", raw.strip(), value, cur, f"money:{cur}", value)
+    if unit is None:
+        return Fact("number", raw.strip(), value)
+    dim, factor = _UNITS[unit]
+    canon = dim.split(":", 1)[1] if dim.startswith("money:") else unit
+    return Fact("number", raw.strip(), value, canon, dim, value * factor)
+
+
+def _times(text: str, out: list[Fact], spans: list[tuple[int, int]]) -> None:
+    for m in _TIME_COLON.finditer(text):
+        h, mi, ap = int(m.group(1)), int(m.group(2)), m.group(3)
+        if h > 24 or mi > 59:
+            continue
+        out.append(Fact("time", m.group(0).strip(), options=_clock(h, mi, ap, m.group(1).startswith("0"))))
+        spans.append(m.span())
+    masked = _mask(text, spans)
+    for m in _TIME_AMPM.finditer(masked):
+        h, mi = int(m.group(1)), int(m.group(2) or 0)
+        if 1 <= h <= 12 and mi <= 59:
+            out.append(Fact("time", m.group(0).strip(), options=_clock(h, mi, m.group(3), False)))
+            spans.append(m.span())
+    for m in _TIME_WORD.finditer(text):
+        minutes = 0 if m.group(1).lower() == "midnight" else 720
+        out.append(Fact("time", m.group(0), options=frozenset({minutes})))
+        spans.append(m.span())
+
+
+def _clock(h: int, mi: int, ampm: str | None, zero_padded: bool) -> frozenset[int]:
+    """Minutes after midnight the clock reading can mean: '6:45 pm' one, '18:45' one, a bare '6:45' two."""
+    if ampm:
+        pm = ampm.lower().startswith("p")
+        return frozenset({((h % 12) + (12 if pm else 0)) * 60 + mi})
+    if h == 24:
+        return frozenset({mi})
+    if h > 12 or h == 0 or zero_padded:
+        return frozenset({h * 60 + mi})
+    return frozenset({h * 60 + mi, ((h + 12) % 24) * 60 + mi})
+
+
+def _month(word: str) -> int | None:
+    return MONTHS.get(word.rstrip(".").lower())
+
+
+def _dates(text: str, out: list[Fact], spans: list[tuple[int, int]], years: list[tuple[str, float]]) -> None:
+    for rx, day_i, mon_i in ((_DATE_DM, 1, 2), (_DATE_MD, 2, 1)):
+        for m in rx.finditer(_mask(text, spans)):
+            mon, day = _month(m.group(mon_i)), int(m.group(day_i))
+            if (
+                mon is None
+                or not 1 <= day <= 31
+                or (m.group(mon_i).lower().startswith("may") and m.group(mon_i)[0] != "M")
+            ):
+                continue
+            out.append(Fact("date", m.group(0).strip(), options=frozenset({(mon, day)})))
+            spans.append(m.span())
+            if m.group(3):
+                years.append((m.group(3), float(m.group(3))))
+    for m in _DATE_ISO.finditer(_mask(text, spans)):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            out.append(Fact("date", m.group(0), options=frozenset({(mo, d)})))
+            years.append((m.group(1), float(y)))
+            spans.append(m.span())
+    for m in _DATE_SLASH.finditer(_mask(text, spans)):
+        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+        opts = {(mo, d) for mo, d in ((b, a), (a, b)) if 1 <= mo <= 12 and 1 <= d <= 31}
+        if opts:
+            out.append(Fact("date", m.group(0), options=frozenset(opts)))
+            years.append((y, float(y if len(y) == 4 else "20" + y)))
+            spans.append(m.span())
+
+
+# capitalised words that start sentences or fill phrases without naming anything
+_COMMON = frozenset(
+    """a an the this that these those it its if in on at by for from to of and or but so as is are was be yes no
+    not you your we our they their he she his her i my me there here when where what which who how why all any each
+    every some most many much more less also however therefore thus then first next finally note please only
+    always never usually typically generally otherwise according under over after before during until within
+    between both either neither one each per with without about above below following since because although
+    while do does did can could should would will may must shall might""".split()
+)
+_NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
+_SENTENCE_BREAK = re.compile(r"[.!?]\s|[\n:;•(\[\"“”]|^\s*[-*]\s|\s[-–—]\s")
+
+
+def _names(text: str, out: list[Fact]) -> None:
+    """Capitalised phrases that are not just sentence openers, plus every weekday and month name."""
+    run: list[str] = []
+    run_at_start = False
+    start = True  # at the start of a sentence
+    last_end = 0
+
+    def flush() -> None:
+        words = list(run)
+        if run_at_start and not _always_name(words[0]):
+            # a sentence opener is capitalised whatever it is ("Send Form BR-31", "Moot Hall is"): only the
+            # words after it are known to be capitalised for being names
+            words.pop(0)
+        words = [w for w in words if w.lower() not in _COMMON or _always_name(w)]
+        if words:
+            phrase = " ".join(words)
+            out.append(Fact("name", phrase, options=frozenset({_norm_phrase(phrase)})))
+        run.clear()
+
+    for m in _NAME_TOKEN.finditer(text):
+        gap = text[last_end : m.start()]
+        if run and gap.strip():
+            flush()  # punctuation or a masked number between two capitalised words: two names, not one
+        if last_end == 0 or _SENTENCE_BREAK.search(gap):
+            start = True
+        w = m.group(0)
+        if w[0].isupper() and w != "I":
+            if not run:
+                run_at_start = start
+            run.append(w)
+        elif run:
+            flush()
+        start = False
+        last_end = m.end()
+    if run:
+        flush()
+    for m in re.finditer(r"\b(?:" + "|".join(WEEKDAYS) + r")s?\b", text):  # lower-case weekdays are facts too
+        out.append(Fact("name", m.group(0), options=frozenset({_norm_phrase(m.group(0))})))
+
+
+def _always_name(w: str) -> bool:
+    lw = w.lower().rstrip(".")
+    return (
+        lw in WEEKDAYS or lw.rstrip("s") in WEEKDAYS or (lw in MONTHS and len(lw) > 3) or (w.isupper() and len(w) > 1)
+    )
+
+
+def _stem(w: str) -> str:
+    w = w.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.rstrip("'")
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    return w
+
+
+def _norm_phrase(phrase: str) -> str:
+    return " ".join(_stem(w) for w in re.findall(r"[A-Za-z0-9'’]+", phrase))
+
+
+def extract_facts(text: str) -> list[Fact]:
+    """The checkable facts of a claim, in order of kind: codes, times, dates, numbers (with units), names."""
+    out: list[Fact] = []
+    spans: list[tuple[int, int]] = [m.span(1) for m in _ENUM.finditer(text)]  # "1. ", "(2) ": list markers
+    for m in _VERSION.finditer(_mask(text, spans)):
+        out.append(Fact("code", m.group(0), options=frozenset({m.group(0)})))
+        spans.append(m.span())
+    for m in _CODE.finditer(_mask(text, spans)):
+        tok = m.group(0)
+        if _NOT_CODE.match(tok) or _TIME_AMPM.fullmatch(tok) or re.fullmatch(r"\d+(?:\.\d+)?", tok):
+            continue
+        out.append(Fact("code", tok, options=frozenset({_norm_code(tok)})))
+        spans.append(m.span())
+    _times(_mask(text, spans), out, spans)
+    years: list[tuple[str, float]] = []
+    _dates(_mask(text, spans), out, spans, years)
+    out.extend(Fact("number", raw, value) for raw, value in years)
+    masked = _mask(text, spans)
+    num_spans: list[tuple[int, int]] = []
+    for m in _NUMBER.finditer(masked):
+        value = _num(m.group(2), m.group(3))
+        unit, end = _unit_after(masked, m.end())
+        out.append(_number_fact(masked[m.start() : end], value, unit, m.group(1)))
+        num_spans.append((m.start(), end))
+    masked = _mask(masked, num_spans)
+    for a, b, value in word_numbers(masked):
+        raw = masked[a:b]
+        before = masked[max(0, a - 8) : a].lower()
+        if raw.lower() == "second" and (re.search(r"(?:per|each|a|\d)\s+$", before)):
+            continue  # "per second", "a second": a unit or an article, not the ordinal
+        unit, end = _unit_after(masked, b)
+        if raw.lower() == "one" and unit is None:
+            continue  # "one of the ...": a pronoun far more often than a quantity
+        out.append(_number_fact(masked[a:end], value, unit, None))
+        num_spans.append((a, end))
+    _names(_mask(masked, num_spans, fill="|"), out)
+    return out
+
+
+def _norm_code(tok: str) -> str:
+    return re.sub(r"[-_\s]", "", tok.lower())
+
+
+@dataclass
+class Evidence:
+    """Everything a claim may draw on, read generously: all numbers (bare values too), clock readings, dates,
+    codes and the normalised word stream for names."""
+
+    text: str
+    values: set[float] = field(default_factory=set)  # every number, with or without a unit
+    bare: set[float] = field(default_factory=set)  # numbers written without a unit beside them
+    quantities: set[tuple[str, float]] = field(default_factory=set)  # (dimension, base value)
+    unit_dims: set[str] = field(default_factory=set)  # dimensions whose units the text mentions anywhere
+    minutes: set[int] = field(default_factory=set)
+    days: set[tuple[int, int]] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+    words: str = ""
+
+    @classmethod
+    def of(cls, *texts: str | None) -> Evidence:
+        text = "\n".join(t for t in texts if t)
+        ev = cls(text=text)
+        for f in extract_facts(text):
+            if f.kind == "number":
+                assert f.value is not None
+                ev.values.add(round(f.value, 6))
+                if f.dim is not None and f.base is not None:
+                    ev.quantities.add((f.dim, round(f.base, 6)))
+                else:
+                    ev.bare.add(round(f.value, 6))
+            elif f.kind == "time":
+                ev.minutes |= f.options
+                hours = {float(h) for mins in f.options for h in (mins // 60, (mins // 60) % 12 or 12)}
+                ev.values |= hours
+                ev.bare |= hours
+            elif f.kind == "date":
+                ev.days |= f.options
+                ev.values.update(float(d) for _, d in f.options)
+                ev.bare.update(float(d) for _, d in f.options)
+            elif f.kind == "code":
+                ev.codes |= f.options
+        low = text.lower()
+        for u, (dim, _) in _UNITS.items():
+            if re.search(rf"(?<![\w]){re.escape(u)}(?![\w])", low):
+                ev.unit_dims.add(dim)
+        for sign, cur in _CURRENCY_SIGNS.items():
+            if sign in text:
+                ev.unit_dims.add(f"money:{cur}")
+        ev.words = " " + _norm_phrase(text) + " "
+        return ev
+
+    def supports(self, f: Fact) -> bool:
+        if f.kind == "number":
+            assert f.value is not None
+            if f.dim is not None and f.base is not None:
+                if (f.dim, round(f.base, 6)) in self.quantities:
+                    return True
+                # the value is here without a unit beside it (a table cell, "fee: 310"), and the unit is named
+                return round(f.value, 6) in self.bare and f.dim in self.unit_dims
+            return round(f.value, 6) in self.values
+        if f.kind == "time":
+            return bool(f.options & self.minutes)
+        if f.kind == "date":
+            return bool(f.options & self.days)
+        if f.kind == "code":
+            return bool(f.options & self.codes) or any(f" {o} " in self.words for o in f.options)
+        return any(f" {o} " in self.words for o in f.options)
+
+    def unsupported(self, facts: list[Fact]) -> list[Fact]:
+        return [f for f in facts if not self.supports(f)]

@@ -1,0 +1,207 @@
+"""Fact consistency: every checkable fact of a synthetic answer must be present in its evidence. No model involved.
+
+Evidence is the row's source chunk (with its document title and section headings), the question, and the answers
+of the human seeds it was derived from. A row without a chunk (an augmented answer to a seed that named no source,
+an imported row) is checked against its seeds' answers and the chunk that best matches it, the way ingestion
+matches seeds; a row with nothing to check against gets the verdict `unverifiable` (kept or dropped as configured),
+never a silent pass. Derived values (a sum of two fees) are not in the text and count as unsupported: a strict
+checker loses some correct arithmetic, which is the price of never keeping an invented number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tether.documents import Chunk, Document
+from tether.facts import Evidence, Fact, extract_facts
+from tether.filters.base import live
+from tether.records import Record, Verdict
+from tether.text import content_tokens, support
+
+AUTO_MATCH_MIN = 0.5  # share of the row's words a chunk must hold to be taken as its source (as for seeds)
+
+
+def describe(facts: list[Fact], limit: int = 6) -> str:
+    shown = "; ".join(f.text for f in facts[:limit])
+    return shown + (f"; +{len(facts) - limit} more" if len(facts) > limit else "")
+
+
+def claim_text(rec: Record) -> str:
+    """What a row asserts: the answer (every assistant turn of a conversation) and any reasoning trace."""
+    if rec.messages and rec.response is None:
+        parts = [m.content for m in rec.messages if m.role == "assistant"]
+    else:
+        parts = [rec.answer()]
+    if rec.reasoning:
+        parts.append(rec.reasoning)
+    return "\n".join(parts)
+
+
+def question_text(rec: Record) -> str:
+    if rec.messages and rec.prompt is None:
+        return "\n".join(m.content for m in rec.messages if m.role in ("user", "system"))
+    return rec.question()
+
+
+class EvidenceFinder:
+    """Assembles the evidence for a row: its chunk (or the best-matching one), headings, title, seeds' answers."""
+
+    def __init__(
+        self,
+        chunks: dict[str, Chunk],
+        documents: dict[str, Document] | None = None,
+        records: list[Record] | None = None,
+        domain: str = "",
+        match_source: bool = True,
+    ):
+        self.chunks = chunks
+        self.documents = documents or {}
+        self.by_id = {r.id: r for r in records or []}
+        self.domain = domain
+        self.match_source = match_source
+        self._tokens = {cid: content_tokens(c.text) for cid, c in chunks.items()} if match_source else {}
+
+    def chunk_for(self, rec: Record) -> tuple[Chunk | None, str]:
+        """(chunk, how): the row's own source chunk, its seed's, or the best match (how = source/seed/matched)."""
+        if rec.source and rec.source.chunk_id in self.chunks:
+            return self.chunks[rec.source.chunk_id], "source"
+        for pid in rec.parents:
+            p = self.by_id.get(pid)
+            if p is not None and p.source and p.source.chunk_id in self.chunks:
+                return self.chunks[p.source.chunk_id], "seed"
+        if self.match_source and self.chunks:
+            words = content_tokens(f"{rec.question()} {claim_text(rec)}")
+            if words:
+                cid = max(self._tokens, key=lambda c: len(words & self._tokens[c]))
+                if len(words & self._tokens[cid]) / len(words) >= AUTO_MATCH_MIN:
+                    return self.chunks[cid], "matched"
+        return None, "none"
+
+    def source_text(self, rec: Record, chunk: Chunk, how: str) -> str:
+        """The chunk's text, or the source span when it is wider than the chunk (a seed whose facts span two)."""
+        src = (
+            rec.source
+            if how == "source"
+            else next((p.source for pid in rec.parents if (p := self.by_id.get(pid)) is not None and p.source), None)
+        )
+        doc = self.documents.get(chunk.doc_id)
+        if (
+            src
+            and doc
+            and src.start is not None
+            and src.end is not None
+            and (src.start, src.end) != (chunk.start, chunk.end)
+        ):
+            return doc.text[src.start : src.end]
+        return chunk.text
+
+    def seed_answers(self, rec: Record) -> list[str]:
+        """Answers of the human seeds the row was derived from. A new question's few-shot examples are parents
+        too, but they are about other text: they are not evidence."""
+        if rec.strategy == "new_question":
+            return []
+        return [p.answer() for pid in rec.parents if (p := self.by_id.get(pid)) is not None and p.origin == "human"]
+
+    def evidence(self, rec: Record) -> tuple[Evidence | None, str]:
+        """(evidence, what it is made of), or (None, why) when there is nothing to check against."""
+        chunk, how = self.chunk_for(rec)
+        seeds = self.seed_answers(rec)
+        if chunk is None and not seeds:
+            return None, "no source chunk, no matching chunk and no seed answer to check against"
+        parts = [question_text(rec), self.domain, *seeds]
+        what = []
+        if chunk is not None:
+            doc = self.documents.get(chunk.doc_id)
+            parts += [self.source_text(rec, chunk, how), " / ".join(chunk.heading), doc.title if doc else ""]
+            what.append({"source": "its chunk", "seed": "its seed's chunk", "matched": "the best-matching chunk"}[how])
+        if seeds:
+            what.append("the seed answer" if len(seeds) == 1 else f"{len(seeds)} seed answers")
+        return Evidence.of(*parts), " and ".join(what)
+
+
+# questions that ask for a quantity or a clock time, and the answers that give one without a digit
+_QUANTITY_Q = re.compile(
+    r"\bhow (?:many|much|long|old|far|often|late|early)\b|\bwhat (?:percentage|proportion)\b", re.I
+)
+_TIME_Q = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.I)
+_QUANTITY_WORDS = re.compile(
+    r"\b(?:free|no (?:charge|fee|cost|limit)|nothing|none|unlimited|no more than|any number|several|a few|daily|"
+    r"weekly|monthly|yearly|annually|once|twice|half|never)\b",
+    re.I,
+)
+_TIME_WORDS = re.compile(r"\b(?:noon|midday|midnight|dawn|dusk|sunrise|sunset|any time|anytime|all day)\b", re.I)
+
+
+def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None:
+    """What the question asks for that the answer does not give at all ("how many" with no number in the answer:
+    an answer to some other question). Only quantity and clock-time questions are checked: "when" may be answered
+    by a condition, "where" by a description."""
+    kinds = {f.kind for f in facts}
+    if _TIME_Q.search(question) and "time" not in kinds and not _TIME_WORDS.search(answer):
+        return "asks for a time; the answer gives none"
+    m = _QUANTITY_Q.search(question)
+    if m and not kinds & {"number", "time", "date"} and not _QUANTITY_WORDS.search(answer):
+        return f"asks '{m.group(0).lower()}'; the answer gives no number or amount"
+    return None
+
+
+class FactConsistencyFilter:
+    name = "facts"
+    scores = ("fact_support",)
+
+    def __init__(
+        self,
+        finder: EvidenceFinder,
+        kinds: set[str] | None = None,
+        keep_unverifiable: bool = False,
+        answer_type: bool = True,
+    ):
+        self.finder = finder
+        self.kinds = kinds  # None = every kind of fact
+        self.keep_unverifiable = keep_unverifiable
+        self.answer_type = answer_type
+
+    @classmethod
+    def from_config(cls, ctx) -> FactConsistencyFilter:  # ctx: tether.filters.registry.BuildContext
+        c = ctx.cfg.filters.facts
+        finder = EvidenceFinder(ctx.chunks, ctx.documents, ctx.records, ctx.domain, c.match_source)
+        return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type)
+
+    def facts_of(self, rec: Record) -> list[Fact]:
+        facts = extract_facts(claim_text(rec))
+        return [f for f in facts if self.kinds is None or f.kind in self.kinds]
+
+    def check(self, rec: Record) -> Verdict:
+        facts = self.facts_of(rec)
+        if self.answer_type and (
+            gap := answer_type_gap(rec.question(), claim_text(rec), extract_facts(claim_text(rec)))
+        ):
+            return Verdict(keep=False, reason="wrong_answer_type", detail=gap)
+        ev, what = self.finder.evidence(rec)
+        if ev is None:
+            return Verdict(
+                keep=self.keep_unverifiable,
+                reason="" if self.keep_unverifiable else "unverifiable",
+                detail=f"unverifiable: {what} ({len(facts)} facts unchecked)",
+            )
+        bad = ev.unsupported(facts)
+        rec.scores["fact_support"] = round(1 - len(bad) / len(facts), 4) if facts else 1.0
+        if bad:
+            return Verdict(keep=False, reason="unsupported_fact", detail=f"not in {what}: {describe(bad)}"[:400])
+        if not facts:
+            return Verdict(keep=True, detail="no checkable facts")
+        return Verdict(keep=True, detail=f"{len(facts)} facts, all in {what}")
+
+    def judge(self, records: list[Record]) -> list[Verdict | None]:
+        return [self.check(r) if live(r) else None for r in records]
+
+
+def facts_supported(claim: str, evidence_text: str) -> tuple[bool, list[Fact]]:
+    """Whether every fact of `claim` is in `evidence_text` (used for judges' quotes), and the missing ones."""
+    facts = extract_facts(claim)
+    bad = Evidence.of(evidence_text).unsupported(facts)
+    return not bad, bad
+
+
+def word_support(claim: str, evidence_text: str) -> float:
+    return support(claim, evidence_text)
