@@ -13,9 +13,25 @@ def test_defaults_and_every_key_in_rendered_config(tmp_path: Path) -> None:
     cfg = parse_config(text, "tether.yaml")
     assert cfg.project == "demo"
     assert cfg.ingest.chunk_size == 1200
-    # the rendered file names every top-level key the model has
-    for key in type(cfg).model_fields:
-        assert f"{key}:" in text
+    # the rendered file names every key the model has, nested ones included, and its values are the defaults
+    from pydantic import BaseModel
+
+    def keys(model: BaseModel, prefix: str = "") -> list[str]:
+        out = []
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            out.append(prefix + name)
+            if isinstance(value, BaseModel):
+                out += keys(value, prefix + name + ".")
+        return out
+
+    lines = text.splitlines()
+    for dotted in keys(cfg):
+        leaf = dotted.rsplit(".", 1)[-1]
+        indent = "  " * dotted.count(".")
+        assert any(line.startswith(f"{indent}{leaf}:") for line in lines), f"{dotted} missing from default_config.yaml"
+    defaults = type(cfg)(project="demo")
+    assert cfg.filters == defaults.filters and cfg.generate == defaults.generate and cfg.teacher == defaults.teacher
 
 
 @pytest.mark.parametrize(

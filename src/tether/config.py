@@ -112,6 +112,11 @@ class GenerateConfig(_Strict):
     mix: dict[Strategy, float] | None = Field(None, description="override the planner's shares, e.g. {augment: 1}")
     weak_teacher: bool | None = Field(None, description="favour rephrasing; default: true for the embedded teacher")
     answer_with_context: bool = Field(True, description="give the seed's source chunk when answering")
+    answers: Literal["auto", "free", "extractive"] = Field(
+        "auto",
+        description="extractive: answers must be sentences copied from the chunk (checked by string match); "
+        "free: brief answers in the seeds' style; auto: extractive for a weak teacher",
+    )
     cot_share: float = Field(0.0, ge=0, le=1, description="share of augmented answers written as reasoning traces")
     preference_share: float = Field(
         0.0, ge=0, le=1, description="share of new questions that also get a no-context (rejected) answer"
@@ -192,7 +197,7 @@ class CalibrationConfig(_Strict):
     """`tether judge calibrate`: planted true and false rows built from the seeds, scored by each model filter."""
 
     auto: bool = Field(True, description="`tether filter` calibrates a judge that has no calibration yet")
-    seeds: int = Field(16, ge=2, description="seeds to build planted rows from (each gives 1 true and up to 4 false)")
+    seeds: int = Field(12, ge=2, description="seeds to build planted rows from (each gives 1 true and up to 4 false)")
     min_auc: float = Field(0.65, ge=0.5, le=1, description="below this AUC a model filter is marked uninformative")
     trust_auc: float = Field(0.9, ge=0.5, le=1, description="at or above this AUC (and max_fpr) it may rescue rows")
     max_fpr: float = Field(0.1, ge=0, le=1, description="false rows kept, at most, for a model filter to rescue")

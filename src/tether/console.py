@@ -227,7 +227,7 @@ def plan_report(prep, brief: bool = False) -> None:  # prep: tether.generate.sta
     if brief:
         return
     t = Table(title="Forecast (dry run: no teacher call made)")
-    for col in ("strategy", "share", "rows", "calls", "kept after filters (typical)", "prompt tok", "completion tok"):
+    for col in ("strategy", "share", "rows", "calls", "kept after filters", "prompt tok", "completion tok"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for s, f in zip(plan.strategies, fc.strategies, strict=True):
         t.add_row(
@@ -249,9 +249,22 @@ def plan_report(prep, brief: bool = False) -> None:  # prep: tether.generate.sta
         f"{fc.completion_tokens:,}",
     )
     console.print(t)
+    console.print(f"kept after filters: {prep.kept_source}")
+    f = prep.filters
+    if f.calls or f.calibration_calls:
+        cal = f" + {f.calibration_calls} for a first judge calibration" if f.calibration_calls else ""
+        console.print(
+            f"[bold]filters[/]: ~{f.calls} more teacher calls{cal} ({f.source}); "
+            f"generation + filters: ~{fc.calls + f.calls + f.calibration_calls} calls"
+        )
+    else:
+        console.print(f"filters: no teacher calls ({f.source})")
     when = f"~{fc.seconds / 60:.1f} min" if fc.seconds is not None else "unknown"
-    console.print(f"time: {when} ({fc.speed_source}); cost: {fc.cost:.4f} at the configured token prices")
-    console.print(f"calls stay within the budget of {plan.budget}: the client refuses call {plan.budget + 1}")
+    console.print(f"generation time: {when} ({fc.speed_source}); cost: {fc.cost:.4f} at the configured token prices")
+    console.print(
+        f"generation stays within the budget of {plan.budget} (the client refuses call {plan.budget + 1}); "
+        f"filter calls are counted apart, in `tether filter`'s accounting"
+    )
 
 
 def generate_report(rep, runs_dir: str) -> None:  # rep: tether.generate.stage.GenerateReport

@@ -101,13 +101,16 @@ MONTHS = {
     "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"  # noqa: E501
+_MONTH = (
+    r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)(?![a-z])"
+    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)(?:\.|(?![a-z])))"
+)
 _ORD = r"(?:st|nd|rd|th)?"
 _DATE_DM = re.compile(rf"\b(\d{{1,2}}){_ORD}(?:\s+of)?\s+({_MONTH})(?:,?\s+(\d{{4}}))?")
 _DATE_MD = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}}){_ORD}\b(?:,?\s+(\d{{4}}))?")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _DATE_SLASH = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
-_AMPM = r"(a\.?\s?m\.?|p\.?\s?m\.?)(?![a-z])"
+_AMPM = r"(a\.\s?m\.|a\s?m|p\.\s?m\.|p\s?m)(?![a-z])"
 _TIME_COLON = re.compile(rf"\b(\d{{1,2}}):(\d{{2}})(?::\d{{2}})?(?:\s*{_AMPM})?", re.IGNORECASE)
 _TIME_AMPM = re.compile(rf"\b(\d{{1,2}})(?:\.(\d{{2}}))?\s*{_AMPM}", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(noon|midday|midnight)\b", re.IGNORECASE)
@@ -118,7 +121,7 @@ _NOT_CODE = re.compile(
     re.IGNORECASE,
 )
 _ENUM = re.compile(r"(?:^|\n)\s*(\(?\d{1,2}[.)])\s", re.MULTILINE)
-_VERSION = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:\.\d+)*(?![\w.])")
+_VERSION = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:\.\d+)*(?!\w|\.\d)")
 _NUMBER = re.compile(r"(?<![\w.,])([£$€¥₹₩₽])?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
 
 
@@ -298,7 +301,7 @@ def _names(text: str, out: list[Fact]) -> None:
 
     def flush() -> None:
         words = list(run)
-        if run_at_start and not _always_name(words[0]):
+        if run_at_start and (not _always_name(words[0]) or words[0] == "May"):  # "May I ...?"
             # a sentence opener is capitalised whatever it is ("Send Form BR-31", "Moot Hall is"): only the
             # words after it are known to be capitalised for being names
             words.pop(0)
@@ -331,9 +334,8 @@ def _names(text: str, out: list[Fact]) -> None:
 
 def _always_name(w: str) -> bool:
     lw = w.lower().rstrip(".")
-    return (
-        lw in WEEKDAYS or lw.rstrip("s") in WEEKDAYS or (lw in MONTHS and len(lw) > 3) or (w.isupper() and len(w) > 1)
-    )
+    weekday = lw in WEEKDAYS or lw.rstrip("s") in WEEKDAYS
+    return weekday or (lw in MONTHS and (len(lw) > 3 or lw == "may")) or (w.isupper() and len(w) > 1)
 
 
 def _stem(w: str) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from tether.config import TeacherConfig
 from tether.generate.planner import Plan
 from tether.generate.strategies import Job
+from tether.generate.style import AnswerStyle
 from tether.generate.templates import Template
 from tether.llm.types import TeacherIdentity
 
@@ -64,14 +65,18 @@ def _job_tokens(
     self_check: bool,
     max_tokens: int,
     context: dict[str, str],
+    hint: str = "",
+    answer_tokens: int | None = None,
 ) -> tuple[int, int]:
     """(prompt, completion) tokens of one job; `context` maps seed ids to the reference text they are answered with."""
     comp = {k: min(v, max_tokens) for k, v in TYPICAL_COMPLETION.items()}
+    if answer_tokens:
+        comp["answer"] = min(comp["answer"], answer_tokens)
     if job.strategy in ("augment", "rephrase"):
         assert job.seed is not None
         q = job.seed.question()
         ctx = context.get(job.seed.id, "")
-        ans_p = _tok(t["answer"].render(domain=domain, question=q, context_block=ctx))
+        ans_p = _tok(t["answer"].render(domain=domain, question=q, context_block=ctx, length_hint=hint))
         if job.strategy == "augment" and job.cot:
             return ans_p, comp["answer_cot"]
         p, c = ans_p * best_of, comp["answer"] * best_of
@@ -82,7 +87,9 @@ def _job_tokens(
     assert job.chunk is not None
     examples = "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in job.examples)
     p = _tok(
-        t["new_question"].render(domain=domain, chunk=job.chunk.text, examples=examples, concept_line="", variant=1)
+        t["new_question"].render(
+            domain=domain, chunk=job.chunk.text, examples=examples, concept_line="", variant=1, length_hint=hint
+        )
     )
     c = comp["new_question"]
     if self_check:
@@ -128,11 +135,17 @@ def make_forecast(
     self_check: bool,
     measured_tps: float | None,
     context: dict[str, str],
+    style: AnswerStyle | None = None,
 ) -> Forecast:
     rows = []
+    hint = style.hint() if style else ""
+    answer_tokens = min(TYPICAL_COMPLETION["answer"], 2 * style.median_words) if style else None
     for sp in plan.strategies:
         mine = [j for j in jobs if j.strategy == sp.strategy]
-        toks = [_job_tokens(j, templates, domain, best_of, self_check, teacher.max_tokens, context) for j in mine]
+        toks = [
+            _job_tokens(j, templates, domain, best_of, self_check, teacher.max_tokens, context, hint, answer_tokens)
+            for j in mine
+        ]
         rows.append(
             StrategyForecast(
                 strategy=sp.strategy,

@@ -80,7 +80,12 @@ class Plan(BaseModel):
         return next((s.rows for s in self.strategies if s.strategy == strategy), 0)
 
 
-def make_plan(budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunks: bool) -> Plan:
+def make_plan(
+    budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunks: bool, extractive: bool = False
+) -> Plan:
+    """The strategy mix and rows for a budget. With extractive answers, a seed question has one right answer in its
+    chunk, so more than one augmented answer per seed would repeat it: augmentation is capped at one row per seed
+    and the rest of its share goes to rephrasing (new wordings of the question, the same copied answer)."""
     if seeds <= 0:
         raise ValueError("no seed examples: ingest seeds before planning (the budget ratio is calls per seed)")
     br = budget / seeds
@@ -97,7 +102,13 @@ def make_plan(budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunk
         mix["augment"] += moved
         why += "; no document chunks: new questions need chunks, share moved to augmentation"
     per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
-    rows = {s: math.floor(budget * mix[s] / per_row[s]) for s in STRATEGIES}
+    caps = {"augment": seeds} if extractive else {}
+    if extractive and budget * mix["augment"] / per_row["augment"] > seeds:
+        keep = seeds * per_row["augment"] / budget
+        mix["rephrase"] += mix["augment"] - keep
+        mix["augment"] = keep
+        why += "; extractive answers: at most one augmented answer per seed (more would copy the same sentence)"
+    rows = {s: min(math.floor(budget * mix[s] / per_row[s]), caps.get(s, budget)) for s in STRATEGIES}
 
     def spent() -> int:
         return sum(math.ceil(rows[s] * per_row[s]) for s in STRATEGIES)
@@ -108,7 +119,7 @@ def make_plan(budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunk
     for s in sorted((s for s in STRATEGIES if mix[s] > 0), key=lambda s: -mix[s]):
         while True:
             rows[s] += 1
-            if spent() > budget:
+            if spent() > budget or rows[s] > caps.get(s, budget):
                 rows[s] -= 1
                 break
     plans = [

@@ -15,12 +15,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from tether.config import TeacherConfig
 from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs
+from tether.generate.measured import FilterForecast, filter_forecast, measured_rates
 from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, context_block, run_job
+from tether.generate.style import AnswerStyle, answer_mode, seed_style
 from tether.generate.templates import Template, load_templates
 from tether.llm.client import TeacherClient
 from tether.llm.embedded import EmbeddedServer
@@ -43,11 +46,17 @@ class Prepared:
     templates: dict[str, Template]
     forecast: Forecast
     domain: str
+    style: AnswerStyle
+    filters: FilterForecast
+    kept_source: str  # where the "kept after filters" numbers come from
 
 
 def planned_identity(ws: Workspace) -> TeacherIdentity:
     """The teacher's identity without starting it (for the forecast's measured speed)."""
-    t = ws.config.teacher
+    return planned_identity_of(ws.config.teacher)
+
+
+def planned_identity_of(t: TeacherConfig) -> TeacherIdentity:
     if t.embedded_mode:
         srv = EmbeddedServer(t.embedded, t.model)
         return srv.identity()
@@ -66,8 +75,9 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     chunks = ws.chunks(head)
     g = cfg.generate
     weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
+    mode = answer_mode(g.answers, weak)
     try:
-        plan = make_plan(budget, len(seeds), g, weak, have_chunks=bool(chunks))
+        plan = make_plan(budget, len(seeds), g, weak, have_chunks=bool(chunks), extractive=mode == "extractive")
     except ValueError as e:
         raise TetherError(str(e)) from None
     chunk_concepts: dict[str, list[str]] = {}
@@ -89,9 +99,22 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         for s in seeds:
             if s.source and s.source.chunk_id in by_id:
                 context[s.id] = context_block(by_id[s.source.chunk_id])
+    style = seed_style(seeds, mode)
     speed = load_speed(ws.store, planned_identity(ws))
-    fc = make_forecast(plan, jobs, templates, domain, cfg.teacher, g.best_of, g.self_check, speed, context)
-    return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain)
+    fc = make_forecast(plan, jobs, templates, domain, cfg.teacher, g.best_of, g.self_check, speed, context, style)
+    rates = measured_rates(ws)
+    for sp in plan.strategies:
+        if sp.strategy in rates.keep:
+            sp.kept_rows = round(sp.rows * rates.keep[sp.strategy])
+    if rates.version is None:
+        kept_source = "typical rates (assumed: no filter run in this workspace yet)"
+    else:
+        measured = ", ".join(f"{s} {rates.keep[s]:.0%} of {rates.rows[s]}" for s in rates.keep) or "too few rows"
+        kept_source = f"measured in filter version {rates.version[:12]}: {measured}"
+        if len(rates.keep) < len([sp for sp in plan.strategies if sp.rows]):
+            kept_source += "; typical rates for the rest"
+    filters = filter_forecast(ws, sum(sp.rows for sp in plan.strategies), seeds, rates)
+    return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain, style, filters, kept_source)
 
 
 @contextlib.asynccontextmanager
@@ -111,8 +134,11 @@ async def gen_context(ws: Workspace, generation: int = 1) -> AsyncIterator[tuple
         templates = load_templates(cfg.generate.templates)
         from tether.filters.registry import domain_name
 
+        g = cfg.generate
+        weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
+        style = seed_style(seeds, answer_mode(g.answers, weak))
         yield (
-            GenContext(client, templates, cfg.generate, domain_name(cfg), teacher, new_run_id(), generation, chunks),
+            GenContext(client, templates, g, domain_name(cfg), teacher, new_run_id(), generation, chunks, style),
             seeds,
         )
 
@@ -136,7 +162,9 @@ async def _execute(
         client.budget = budget
         ident = client.identity
         teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
-        ctx = GenContext(client, prep.templates, cfg.generate, prep.domain, teacher, run_id, generation, prep.chunks)
+        ctx = GenContext(
+            client, prep.templates, cfg.generate, prep.domain, teacher, run_id, generation, prep.chunks, prep.style
+        )
         with progress(client, len(prep.jobs)) if progress else contextlib.nullcontext(None) as on_done:
             rows = await client.map([lambda j=j: run_job(ctx, j) for j in prep.jobs], on_done=on_done)
         stats = client.finish_stats()

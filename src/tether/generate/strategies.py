@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
+from tether.generate.style import AnswerStyle, snap_to_text
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.llm.types import Completion
@@ -66,6 +67,7 @@ class GenContext:
     run_id: str
     generation: int
     chunks: dict[str, Chunk]
+    style: AnswerStyle = field(default_factory=lambda: AnswerStyle("free", 25, 60))
 
     def seed_chunk(self, seed: Record) -> Chunk | None:
         if not self.g.answer_with_context or seed.source is None or seed.source.chunk_id is None:
@@ -97,16 +99,31 @@ def _failed(ctx: GenContext, job: Job, prompt: str, comp: Completion, step: str,
     return _record(ctx, job, prompt=prompt, response=comp.text, verdicts={"generate": verdict}, meta=meta, **fields)
 
 
+def extractive(ctx: GenContext, chunk: Chunk | None) -> bool:
+    """Extractive answers need a text to copy from; without one the answer is free (and checked against the seed)."""
+    return ctx.style.mode == "extractive" and chunk is not None
+
+
 async def answer(ctx: GenContext, question: str, chunk: Chunk | None, sample: int) -> tuple[Completion, dict]:
-    """Answer a question; with best_of > 1 sample several and keep the best supported by the chunk."""
-    t = ctx.templates["answer"]
-    msgs = t.render(domain=ctx.domain, question=question, context_block=context_block(chunk))
+    """Answer a question in the seeds' style (extractive: a sentence copied from the chunk, checked and snapped by
+    the caller); with best_of > 1 sample several and keep the best supported by the chunk."""
+    name = "answer_extract" if extractive(ctx, chunk) else "answer"
+    t = ctx.templates[name]
+    fields = {"domain": ctx.domain, "question": question, "context_block": context_block(chunk)}
+    if name == "answer":
+        fields["length_hint"] = ctx.style.hint()
+    msgs = t.render(**fields)
+    limit = ctx.style.max_tokens(ctx.client.cfg.max_tokens)
+    # copying wants the model's most likely reading, not a sampled one; free answers keep the configured sampling
+    sampling = {"temperature": 0.0} if name == "answer_extract" else {}
     comps = [
-        await ctx.client.chat(msgs, sample=sample * ctx.g.best_of + j, tag=f"answer:{t.hash}")
+        await ctx.client.chat(
+            msgs, sample=sample * ctx.g.best_of + j, tag=f"{name}:{t.hash}", max_tokens=limit, **sampling
+        )
         for j in range(ctx.g.best_of)
     ]
     ok = [c for c in comps if c.ok and c.text.strip()]
-    meta = {"answer_template": f"answer:{t.hash}"}
+    meta = {"answer_template": f"{name}:{t.hash}", "answer_mode": "extractive" if name == "answer_extract" else "free"}
     if not ok:
         return comps[0], meta
     if len(comps) > 1:
@@ -117,6 +134,18 @@ async def answer(ctx: GenContext, question: str, chunk: Chunk | None, sample: in
     return ok[0], meta
 
 
+def snapped(ctx: GenContext, text: str, chunk: Chunk | None, meta: dict) -> str | None:
+    """In extractive mode: the answer as words of the chunk (None when it is not in it; `meta` says why)."""
+    if not extractive(ctx, chunk):
+        return text.strip()
+    assert chunk is not None
+    out, how = snap_to_text(text, chunk.text)
+    meta["extractive"] = how
+    if out is not None and out != text.strip():
+        meta["teacher_answer"] = text.strip()[:300]
+    return out
+
+
 async def run_augment(ctx: GenContext, job: Job) -> Record:
     seed = job.seed
     assert seed is not None
@@ -124,17 +153,20 @@ async def run_augment(ctx: GenContext, job: Job) -> Record:
     base = {"strategy": "augment_answers", "parents": [seed.id], "source": seed.source, "concepts": seed.concepts}
     if job.cot:
         t = ctx.templates["answer_cot"]
-        msgs = t.render(domain=ctx.domain, question=q, context_block=context_block(chunk))
+        msgs = t.render(domain=ctx.domain, question=q, context_block=context_block(chunk), length_hint=ctx.style.hint())
         comp = await ctx.client.chat(msgs, schema=Reasoned, sample=job.index, tag=f"cot:{t.hash}")
-        meta = {"template": f"answer_cot:{t.hash}"}
+        meta = {"template": f"answer_cot:{t.hash}", "finish_reason": comp.finish_reason or ""}
         if comp.parsed is None:
             return _failed(ctx, job, q, comp, "cot", kind="cot", meta=meta, **base)
+        final = snapped(ctx, comp.parsed["answer"], chunk, meta)
+        if final is None:
+            return _not_in_text(ctx, job, q, comp.parsed["answer"], meta, kind="cot", **base)
         return _record(
             ctx,
             job,
             kind="cot",
             prompt=q,
-            response=comp.parsed["answer"],
+            response=final,
             reasoning=comp.parsed["reasoning"],
             meta=meta,
             **base,
@@ -145,10 +177,21 @@ async def run_augment(ctx: GenContext, job: Job) -> Record:
 async def _answered(ctx: GenContext, job: Job, question: str, chunk: Chunk | None, meta: dict, base: dict) -> Record:
     """Answer `question` and make the row: a qa record, or the failed answer with its verdict."""
     ans, ameta = await answer(ctx, question, chunk, job.index)
-    meta = {"template": ameta["answer_template"], **ameta, **meta}  # the strategy's own template wins
+    meta = {"template": ameta["answer_template"], **ameta, **meta, "finish_reason": ans.finish_reason or ""}
     if not ans.ok:
         return _failed(ctx, job, question, ans, "answer", meta=meta, **base)
-    return _record(ctx, job, kind="qa", prompt=question, response=ans.text.strip(), meta=meta, **base)
+    final = snapped(ctx, ans.text, chunk, meta)
+    if final is None:
+        return _not_in_text(ctx, job, question, ans.text, meta, **base)
+    return _record(ctx, job, kind="qa", prompt=question, response=final, meta=meta, **base)
+
+
+def _not_in_text(ctx: GenContext, job: Job, question: str, text: str, meta: dict, **fields: object) -> Record:
+    """An extractive answer that is no sentence of its chunk: kept as a row with the reason, never as an answer."""
+    verdict = Verdict(keep=False, reason="not_in_text", detail=meta.get("extractive"))
+    return _record(
+        ctx, job, prompt=question, response=text.strip(), verdicts={"generate": verdict}, meta=meta, **fields
+    )
 
 
 async def run_rephrase(ctx: GenContext, job: Job) -> Record:
@@ -185,7 +228,12 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
     examples = "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in job.examples) or "(none)"
     concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
     msgs = t.render(
-        domain=ctx.domain, chunk=chunk.text, examples=examples, concept_line=concept_line, variant=job.index + 1
+        domain=ctx.domain,
+        chunk=chunk.text,
+        examples=examples,
+        concept_line=concept_line,
+        variant=job.index + 1,
+        length_hint=ctx.style.hint(),
     )
     source = Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end)
     base = {
@@ -198,7 +246,11 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
     comp = await ctx.client.chat(msgs, schema=QA, sample=job.index, tag=f"new_question:{t.hash}")
     if comp.parsed is None:
         return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
-    q, a = comp.parsed["question"].strip(), comp.parsed["answer"].strip()
+    meta["finish_reason"] = comp.finish_reason or ""
+    q = comp.parsed["question"].strip()
+    a = snapped(ctx, comp.parsed["answer"], chunk, meta)
+    if a is None:
+        return _not_in_text(ctx, job, q, comp.parsed["answer"], meta, kind="qa", **base)
     verdicts: dict[str, Verdict] = {}
     scores = {"lexical_support": round(support(a, chunk.text), 4)}
     if ctx.g.self_check:

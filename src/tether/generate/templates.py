@@ -19,10 +19,11 @@ from tether.errors import ConfigError
 
 # fields each template is rendered with (an override may use any subset, but no other field)
 FIELDS: dict[str, set[str]] = {
-    "answer": {"domain", "question", "context_block"},
-    "answer_cot": {"domain", "question", "context_block"},
+    "answer": {"domain", "question", "context_block", "length_hint"},
+    "answer_extract": {"domain", "question", "context_block"},
+    "answer_cot": {"domain", "question", "context_block", "length_hint"},
     "rephrase": {"domain", "question", "variant"},
-    "new_question": {"domain", "chunk", "examples", "concept_line", "variant"},
+    "new_question": {"domain", "chunk", "examples", "concept_line", "variant", "length_hint"},
     "self_check": {"domain", "chunk", "question", "answer"},
     "judge": {"domain", "question", "answer", "context_block"},
     "grounding": {"domain", "chunk", "question", "answer"},

@@ -1,0 +1,99 @@
+"""What this workspace's own filter runs measured, for the forecast: keep rates per strategy and teacher calls per
+row spent by the model filters, plus the calls a first judge calibration will cost.
+
+A forecast that assumes 85 % of rows survive the filters when this workspace's last run kept 19 % misleads the
+user twice: about the rows they will get and about the budget. Once a filter run exists, its rates are used and
+the forecast says so; before that, the typical rates are used and the forecast says that instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tether.filters.planted import plant, sample_balanced
+from tether.filters.registry import MODEL_FILTERS, judge_config
+from tether.filters.trust import CalibrationStore, FilterCalibration
+from tether.generate.templates import load_templates
+from tether.records import Record
+from tether.workspace.store import Workspace
+
+# row strategy (as stored) -> planner strategy
+STRATEGY_OF = {"augment_answers": "augment", "rephrase": "rephrase", "new_question": "new_questions"}
+MIN_ROWS = 10  # fewer filtered rows of a strategy than this: its rate is too noisy, the typical rate is used
+ASSUMED_REACH = 0.5  # before a filter run: share of generated rows assumed to reach the model filters
+
+
+@dataclass
+class FunnelRates:
+    version: str | None  # the filter version measured, None = typical rates
+    keep: dict[str, float]  # planner strategy -> share of generated rows kept
+    rows: dict[str, int]  # planner strategy -> rows the rate was measured on
+    calls_per_row: float | None  # model-filter teacher calls per generated row, measured
+
+
+@dataclass
+class FilterForecast:
+    calls: int  # teacher calls the model filters will spend on the new rows
+    calibration_calls: int  # calls a first calibration will spend (0 when calibrated or not needed)
+    source: str  # how the numbers were arrived at, in words
+
+
+def measured_rates(ws: Workspace) -> FunnelRates:
+    filtered = [m for m in ws.versions() if m.stage == "filter"]
+    if not filtered:
+        return FunnelRates(None, {}, {}, None)
+    last = filtered[-1]
+    rows: dict[str, list[Record]] = {}
+    for r in ws.records(last):
+        if r.origin == "synthetic" and r.strategy in STRATEGY_OF:
+            rows.setdefault(STRATEGY_OF[r.strategy], []).append(r)
+    keep = {s: sum(r.kept for r in rs) / len(rs) for s, rs in rows.items() if len(rs) >= MIN_ROWS}
+    synthetic = int(last.notes.get("synthetic", 0) or 0)
+    calls = last.usage.get("calls") if last.usage else None
+    per_row = calls / synthetic if calls is not None and synthetic else (0.0 if synthetic else None)
+    return FunnelRates(last.id, keep, {s: len(rs) for s, rs in rows.items()}, per_row)
+
+
+def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: FunnelRates) -> FilterForecast:
+    """Teacher calls the enabled model filters will spend on `new_rows` generated rows (and on calibration)."""
+    cfg = ws.config
+    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
+    if not enabled or (cfg.filters.grounding.use_teacher is False and enabled == ["grounding"]):
+        return FilterForecast(0, 0, "no model filter enabled")
+    cals = calibrations(ws, enabled)
+    missing = [n for n in enabled if cals.get(n) is None]
+    cal_calls = 0
+    if missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated":
+        cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(enabled)
+    asked = [
+        n
+        for n in enabled
+        if not (
+            cals.get(n) is not None
+            and cals[n].state == "uninformative"
+            and cfg.filters.judge.uninformative == "advisory"
+            and cfg.filters.judge.trust == "calibrated"
+        )
+    ]
+    if rates.calls_per_row is not None:
+        calls = round(new_rows * rates.calls_per_row)
+        source = f"measured in filter version {rates.version[:12]}: {rates.calls_per_row:.2f} calls per row"
+    else:
+        calls = round(new_rows * ASSUMED_REACH * len(asked))
+        source = f"assumed: {ASSUMED_REACH:.0%} of rows reach {', '.join(asked) or 'no asked model filter'}"
+    if not asked:
+        calls, source = 0, "model filters calibrated as uninformative: not asked"
+    if cal_calls:
+        source += f"; plus a first calibration of {', '.join(missing)} on planted rows"
+    return FilterForecast(calls, cal_calls, source)
+
+
+def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration | None]:
+    """The stored calibration of each model filter for the configured judge (model + digest) and template."""
+    from tether.filters.trust import judge_key
+    from tether.generate.stage import planned_identity_of  # the stage imports this module
+
+    templates = load_templates(ws.config.generate.templates)
+    ident = planned_identity_of(judge_config(ws.config))
+    store = CalibrationStore(ws.store)
+    return {n: store.get(judge_key(n, ident, templates[n].hash)) for n in names}

@@ -1,0 +1,120 @@
+"""Answers in the seeds' style, and extractive answers for weak teachers.
+
+Small models copy well and invent badly: a long free answer from SmolLM2-135M mixes the chunk's facts with
+inventions, a short one in the seeds' own form mostly restates the text. So generation asks for answers of the
+seeds' length ("about N words"), caps their tokens near it, and, in extractive mode, asks for a sentence copied
+from the text and then *checks* it by string match: an answer that is a span of the chunk is kept as the chunk's
+exact words, one close to a chunk sentence is snapped to that sentence, anything else is dropped as
+`not_in_text`. An extractive answer can only state what its chunk states.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from tether.records import Record
+
+SNAP_MIN = 0.6  # share of the answer's words a chunk sentence must hold for the answer to be snapped to it
+_PREFIX = re.compile(r"^\s*(?:answer|a|quote|sentence)\s*[:\-]\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AnswerStyle:
+    mode: str  # "free" or "extractive"
+    median_words: int
+    p90_words: int
+
+    def hint(self) -> str:
+        if self.mode == "extractive":
+            return "Copy the answer word for word from the reference text: one sentence, nothing else."
+        return (
+            f"Answer briefly, like the examples of this domain: about {self.median_words} words "
+            f"(at most {self.p90_words}), in the reference text's own words."
+        )
+
+    def max_tokens(self, configured: int) -> int:
+        """Room for an answer of the seeds' length with a wide margin; a longer one stops at the limit and is
+        dropped as truncated instead of rambling into inventions."""
+        return min(configured, max(64, 4 * self.p90_words))
+
+
+def seed_style(seeds: list[Record], mode: str) -> AnswerStyle:
+    lengths = sorted(len(s.answer().split()) for s in seeds if s.answer().strip()) or [25]
+    p90 = lengths[min(len(lengths) - 1, int(0.9 * len(lengths)))]
+    return AnswerStyle(mode, max(3, round(statistics.median(lengths))), max(8, p90))
+
+
+def answer_mode(setting: str, weak_teacher: bool) -> str:
+    if setting == "auto":
+        return "extractive" if weak_teacher else "free"
+    return setting
+
+
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|[=\-~^*+#]{3,}\s*$)")  # markdown headings, rst underlines
+_STOP = r"[.!?][\"'”’*_)\]]*(?=\s|$)"  # a full stop, with any closing quote, bracket or emphasis after it
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the text's sentences and list items; list markers, headings and surrounding space left out."""
+    spans = []
+    for m in re.finditer(r"[^\n]+", text):
+        line_start = m.start()
+        line = m.group(0)
+        if _HEADING.match(line):
+            continue
+        marker = re.match(r"\s*(?:[-*•]|\d{1,2}[.)])\s+", line)
+        offset = marker.end() if marker else 0
+        for s in re.finditer(rf".+?(?:{_STOP}|$)", line[offset:]):
+            a, b = line_start + offset + s.start(), line_start + offset + s.end()
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b > a:
+                spans.append((a, b))
+    return spans
+
+
+def _plain(span: str) -> str:
+    """A span of the text without markdown emphasis (the words stay the text's own)."""
+    return re.sub(r"(\*\*|__|`)", "", span).strip()
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
+    """(the answer as words of `text`, how) or (None, why): a verbatim span is kept as the text's own characters,
+    a near copy of one sentence becomes that sentence, anything else is rejected."""
+    cleaned = _PREFIX.sub("", answer.strip()).strip().strip("\"'“”‘’").strip()
+    words = _words(cleaned)
+    if len(words) < 2:
+        return None, "answer too short to locate in the text"
+    # a verbatim span (ignoring case, punctuation and spacing): map it back onto the text's characters
+    tokens = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+    n = len(words)
+    for i in range(len(tokens) - n + 1):
+        if [t for t, _, _ in tokens[i : i + n]] == words:
+            start, end = tokens[i][1], tokens[i + n - 1][2]
+            for a, b in _sentences(text):
+                if a <= start and end <= b and (a == start or b - end <= 1):
+                    # a sentence's start is the whole sentence (its full statement, not a cut one); a span running
+                    # to its sentence's end keeps the stop
+                    return _plain(text[start:b]), "exact span of the text" if b - end <= 1 else "sentence of the text"
+            return _plain(text[start:end]), "exact span of the text"
+    best, best_share = None, 0.0
+    for a, b in _sentences(text):
+        sent = _words(text[a:b])
+        if not sent:
+            continue
+        share = sum(1 for w in set(words) if w in sent) / len(set(words))
+        cover = sum(1 for w in set(sent) if w in words) / len(set(sent))
+        score = min(share, cover + 0.3)  # the sentence must hold the answer, and the answer most of the sentence
+        if score > best_share:
+            best, best_share = (a, b), score
+    if best is not None and best_share >= SNAP_MIN:
+        return _plain(text[best[0] : best[1]]), f"snapped to the closest sentence ({best_share:.0%} of its words)"
+    return None, f"not a sentence of the text (best match {best_share:.0%} of its words)"
