@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tether.documents import Chunk, Document
-from tether.facts import Evidence, extract_facts, word_numbers, words_to_number
+from tether.facts import Evidence, extract_facts
 from tether.filters.consistency import EvidenceFinder, FactConsistencyFilter, answer_type_gap
 from tether.filters.judged import quote_in_text, verify_quote
 from tether.generate.style import AnswerStyle, seed_style, snap_to_text
+from tether.quantities import word_numbers, words_to_number
 from tether.records import Record, Source, Teacher
 
 
@@ -45,7 +46,7 @@ def test_numbers_with_units_and_currencies() -> None:
         ("Within 14 days.", "Within two weeks.", []),  # unit conversion
         ("It lasts 1.5 years.", "It lasts 18 months.", []),
         ("A fee of 31 marks.", "A fee of 31 marks per quarter.", []),
-        ("The standing charge is 118 marks per quarter.", "The standing charge is 31 marks per quarter.", ["118 marks"]),
+        ("The standing charge is 118 marks.", "The standing charge is 31 marks per quarter.", ["118 marks"]),
         ("A slipway ticket costs £150 per day.", "A slipway ticket costs 150 marks per day.", ["£150"]),  # currency
         ("It costs 10,000 to 23,750 yen.", "The fee is 85 marks plus 3 marks.", ["10,000", "23,750 yen"]),
         ("Within 3 days.", "3 marks, decided within 35 days.", ["3 days"]),  # the 3 is a fee, not a duration
@@ -171,7 +172,8 @@ def test_consistency_filter_verdicts() -> None:
 
 def test_answer_type_gap() -> None:
     assert answer_type_gap("How many hives may I keep?", "You may keep hives.", []) is not None
-    assert answer_type_gap("How many hives may I keep?", "Up to three hives.", extract_facts("Up to three hives.")) is None
+    three = "Up to three hives."
+    assert answer_type_gap("How many hives may I keep?", three, extract_facts(three)) is None
     assert answer_type_gap("How much is the licence?", "It is free.", []) is None
     assert answer_type_gap("What time does it open?", "In the morning.", []) is not None
     assert answer_type_gap("When does the else clause run?", "When the loop ends normally.", []) is None

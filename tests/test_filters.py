@@ -251,3 +251,43 @@ def test_rerun_ignores_scores_left_by_the_previous_run() -> None:
     asyncio.run(apply_filters([a, b], [ExactDedup(), Judge()]))
     assert [r.id for r in (a, b) if r.kept] == kept_first
     assert first[1].dropped == {"exact_duplicate": 1}
+
+
+def test_truncation_is_a_cut_not_a_missing_full_stop() -> None:
+    spans = [
+        row("What does x or y return?", "pass on their signal to an unknown second messenger molecule"),
+        row("Which order?", "from left to right"),
+        row("Fee?", "46 marks"),
+    ]
+    cut = [
+        row("Fee?", "The standing charge is 31 marks per"),
+        row("Fee?", "Rental registration costs"),
+        row("Fee?", "A long answer that the server stopped.", meta={"finish_reason": "length"}),
+    ]
+    v = ValidityFilter()
+    assert reasons(v.judge(spans)) == ["keep"] * 3
+    assert reasons(v.judge(cut)) == ["truncated"] * 3
+    assert "finish_reason=length" in v.check(cut[2]).detail
+    # seeds that all end with a full stop make a sentence-length answer without one suspect (the seeds' style)
+    styled = ValidityFilter(punctuated_seeds=1.0)
+    got = styled.judge([row("Fee?", "A resident permit for a first vehicle costs 46 marks"), row("Fee?", "46 marks")])
+    assert reasons(got) == ["truncated", "keep"]
+    assert "unlike 100% of the seed answers" in got[0].detail
+
+
+def test_filters_build_themselves_from_config(tmp_path) -> None:
+    import yaml
+
+    from tether.filters.registry import REGISTRY, BuildContext, build_filters, filter_class
+    from tether.workspace.store import Workspace
+
+    ws = Workspace.init(tmp_path / "w", yaml.safe_dump({"filters": {"validity": {"final_punctuation": "required"}}}))
+    seeds = [Record(kind="qa", prompt="q?", response="An answer", origin="human")]
+    ctx = BuildContext(ws.config, {"c1": CHUNK}, load_templates({}), "town", records=seeds)
+    names = ["validity", "rules", "exact_dedup", "near_dedup", "facts", "grounding"]
+    built = build_filters(ctx, names)
+    assert [f.name for f in built] == names
+    assert built[0].punctuated_seeds == 0.0  # required by config even though the seed has no full stop
+    assert built[5].client is None  # no judge client in this context: lexical grounding only
+    for name in REGISTRY:  # every name in the config's list has a class with the same name
+        assert filter_class(name).name == name

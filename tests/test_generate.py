@@ -176,3 +176,72 @@ def test_jobs_interleave_strategies_evenly() -> None:
     groups = [[Job("augment", i) for i in range(4)], [Job("rephrase", i) for i in range(2)], [Job("new_questions", 0)]]
     order = [(j.strategy[0], j.index) for j in interleave(groups)]
     assert order == [("a", 0), ("r", 0), ("a", 1), ("n", 0), ("a", 2), ("r", 1), ("a", 3)]
+
+
+# -- answers in the seeds' style, extractive answers, measured rates -------------------------------------------
+
+
+def test_planner_extractive_cap_and_barren_strategies() -> None:
+    plan = make_plan(300, 50, GenerateConfig(), True, have_chunks=True, extractive=True)
+    assert plan.rows("augment") == 50 and "at most one augmented answer per seed" in plan.rationale
+    assert plan.calls <= 300 and plan.rows("rephrase") + plan.rows("new_questions") > 0
+    barren = {"rephrase": "kept 0% of 21 rows", "new_questions": "kept 0% of 18 rows"}
+    plan = make_plan(300, 50, GenerateConfig(), True, have_chunks=True, extractive=True, barren=barren)
+    assert plan.rows("rephrase") == plan.rows("new_questions") == 0 and plan.rows("augment") == 50
+    assert "rest of the budget unspent" in plan.rationale and plan.calls == 50
+    # a mix set in tether.yaml is the user's: measurements do not override it
+    plan = make_plan(100, 50, GenerateConfig(mix={"rephrase": 1}), True, have_chunks=True, barren=barren)
+    assert plan.rows("rephrase") > 0
+
+
+def sentence_copier(body: dict) -> str | None:
+    """A teacher that copies the reference text's first sentence with a lead-in, or invents when no text is given."""
+    user = body["messages"][-1]["content"]
+    if body.get("response_format") is None and "Which sentence of the text answers" in user:
+        text = user.split('"""')[1].strip()
+        first = text.split("\n\n")[-1].split(". ")[0]
+        return f'Answer: "{first}."' if "permit" in user.lower() else "It is about 99 crowns, I believe."
+    return None
+
+
+def test_extractive_answers_are_words_of_the_chunk(tmp_path: Path, corpus: Path) -> None:
+    with FakeOpenAI(responder=sentence_copier) as srv:
+        ws = workspace(tmp_path, corpus, srv.base_url, mix={"augment": 1}, answers="extractive")
+        prep = prepare(ws, 8)
+        assert prep.style.mode == "extractive" and prep.plan.rows("augment") <= len(prep.seeds)
+        rep = run_generate(ws, prep)
+        sent = [r for r in srv.requests if "Which sentence of the text answers" in r["messages"][-1]["content"]]
+        assert sent and all(r["temperature"] == 0.0 for r in sent)  # copying is greedy
+    chunks = {c.chunk_id: c for c in ws.chunks(prep.head)}
+    kept = [r for r in rep.new if r.kept]
+    dropped = [r for r in rep.new if not r.kept]
+    assert kept and dropped
+    for r in kept:  # a kept answer is the chunk's own words, whatever the teacher added
+        assert r.answer() in chunks[r.source.chunk_id].text and not r.answer().startswith("Answer")
+        assert r.meta["answer_mode"] == "extractive" and r.meta["extractive"]
+    for r in dropped:
+        assert r.verdicts["generate"].reason == "not_in_text" and "99 crowns" in r.answer()
+
+
+def test_free_answers_follow_the_seeds_length(tmp_path: Path, corpus: Path, server: FakeOpenAI) -> None:
+    ws = workspace(tmp_path, corpus, server.base_url, mix={"augment": 1}, answers="free")
+    prep = prepare(ws, 4)
+    run_generate(ws, prep)
+    asks = [r for r in server.requests if "Answer briefly, like the examples" in r["messages"][0]["content"]]
+    assert asks and all(r["max_tokens"] == prep.style.max_tokens(384) < 384 for r in asks)
+    assert f"about {prep.style.median_words} words" in asks[0]["messages"][0]["content"]
+
+
+def test_forecast_uses_this_workspace_funnel(tmp_path: Path, corpus: Path, server: FakeOpenAI) -> None:
+    from tether.filters.stage import run_filters
+
+    ws = workspace(tmp_path, corpus, server.base_url, mix={"augment": 1})
+    first = prepare(ws, 20)
+    assert first.kept_source.startswith("typical rates") and first.filters.calibration_calls > 0
+    run_generate(ws, first)
+    run_filters(ws)  # the fake teacher's echo answers are mostly dropped
+    again = prepare(ws, 20)
+    assert again.kept_source.startswith("measured in filter version")
+    measured_keep = again.plan.strategies[0].kept_rows / max(1, again.plan.strategies[0].rows)
+    assert measured_keep < 0.85  # not the typical 85 %
+    assert again.filters.calibration_calls == 0  # calibrated by the filter run

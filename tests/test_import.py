@@ -22,7 +22,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
 GOOD = [
     ("How much is a resident parking permit for a first car?", "A first vehicle costs 46 marks per year."),
     ("What is the release fee for a towed vehicle?", "The release fee is 135 marks, plus 11 marks per day of storage."),
-    ("How late is a dog licence renewal surcharged?", "A licence renewed after 15 March carries a late surcharge of 7,000 yen."),  # invented
+    # an invention (the bylaw's surcharge is 12 marks): the facts filter must catch it
+    (
+        "How late is a dog licence renewal surcharged?",
+        "A licence renewed after 15 March carries a late surcharge of 7,000 yen.",
+    ),
 ]
 
 
@@ -130,7 +134,7 @@ def test_import_errors(ws: Workspace, tmp_path: Path) -> None:
         run_import(ws, bad, "m")
     empty = tmp_path / "docs.jsonl"
     empty.write_text('{"text": "a document, not a row"}\n')
-    with pytest.raises(TetherError, match="no usable question/answer rows .*document row"):
+    with pytest.raises(TetherError, match=r"no usable question/answer rows .*document row"):
         run_import(ws, empty, "m")
     with pytest.raises(TetherError, match="unsupported import format"):
         run_import(ws, tmp_path / "x.txt", "m") if (tmp_path / "x.txt").write_text("hi") else None

@@ -78,7 +78,7 @@ def truncated(text: str, finish_reason: str | None = None) -> str | None:
         if opens != closes:
             return "unbalanced JSON brackets"
     words = t.split()
-    if len(words) >= 4 and not re.search(r"[.!?:;)\]\"'`*|%]$", t):
+    if len(words) >= 2 and not re.search(r"[.!?:;)\]\"'`*|%]$", t):
         last = re.sub(r"[^a-z]", "", words[-1].lower())
         if last in _DANGLING:
             return f"ends mid-sentence ('{words[-1]}')"

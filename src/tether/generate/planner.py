@@ -81,11 +81,22 @@ class Plan(BaseModel):
 
 
 def make_plan(
-    budget: int, seeds: int, g: GenerateConfig, weak: bool, have_chunks: bool, extractive: bool = False
+    budget: int,
+    seeds: int,
+    g: GenerateConfig,
+    weak: bool,
+    have_chunks: bool,
+    extractive: bool = False,
+    barren: dict[str, str] | None = None,
 ) -> Plan:
-    """The strategy mix and rows for a budget. With extractive answers, a seed question has one right answer in its
-    chunk, so more than one augmented answer per seed would repeat it: augmentation is capped at one row per seed
-    and the rest of its share goes to rephrasing (new wordings of the question, the same copied answer)."""
+    """The strategy mix and rows for a budget.
+
+    With extractive answers, a seed question has one right answer in its chunk, so more than one augmented answer
+    per seed would repeat it: augmentation is capped at one row per seed and the rest of its share goes to the
+    other strategies. `barren` names strategies this workspace measured to keep (almost) no rows, with the reason:
+    the planner's mix gives them nothing (a configured mix is left alone). Budget no strategy can use is left
+    unspent, and the rationale says so."""
+    barren = barren or {}
     if seeds <= 0:
         raise ValueError("no seed examples: ingest seeds before planning (the budget ratio is calls per seed)")
     br = budget / seeds
@@ -101,13 +112,32 @@ def make_plan(
         mix["new_questions"] = 0.0
         mix["augment"] += moved
         why += "; no document chunks: new questions need chunks, share moved to augmentation"
+    if source == "planner":
+        for s, reason in barren.items():
+            if mix.get(s, 0) > 0:
+                moved, mix[s] = mix[s], 0.0
+                live = [t for t in STRATEGIES if mix[t] > 0 and t not in barren]
+                for t in live:
+                    mix[t] += moved * mix[t] / sum(mix[u] for u in live)
+                why += f"; {s} {reason}: its share moved to {', '.join(live) or 'nothing'}"
     per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
     caps = {"augment": seeds} if extractive else {}
+    caps.update({s: 0 for s in barren if source == "planner"})
     if extractive and budget * mix["augment"] / per_row["augment"] > seeds:
         keep = seeds * per_row["augment"] / budget
-        mix["rephrase"] += mix["augment"] - keep
+        live = [
+            t
+            for t in STRATEGIES
+            if t != "augment" and caps.get(t, budget) > 0 and (t != "new_questions" or have_chunks)
+        ]
+        if source == "config":
+            live = [t for t in live if mix[t] > 0]  # the user's mix: never add a strategy they left out
+        for t in live:
+            mix[t] += (mix["augment"] - keep) / len(live)
+        why += "; extractive answers: at most one augmented answer per seed (more would copy the same sentence)" + (
+            f", the rest to {', '.join(live)}" if live else ", the rest of the budget unspent"
+        )
         mix["augment"] = keep
-        why += "; extractive answers: at most one augmented answer per seed (more would copy the same sentence)"
     rows = {s: min(math.floor(budget * mix[s] / per_row[s]), caps.get(s, budget)) for s in STRATEGIES}
 
     def spent() -> int:

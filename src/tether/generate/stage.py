@@ -20,7 +20,7 @@ from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs
-from tether.generate.measured import FilterForecast, filter_forecast, measured_rates
+from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
 from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, context_block, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
@@ -34,6 +34,8 @@ from tether.seeds.audit import seed_concepts
 from tether.seeds.ontology import KeywordMatcher, load_ontology
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
+
+BARREN_RATE = 0.05  # a strategy that kept less than this share of its rows (measured here) gets no planner share
 
 
 @dataclass
@@ -76,8 +78,16 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     g = cfg.generate
     weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
     mode = answer_mode(g.answers, weak)
+    rates = measured_rates(ws)
+    barren = {
+        s: f"kept {rate:.0%} of {rates.rows[s]} rows in filter version {(rates.version or '')[:12]}"
+        for s, rate in rates.keep.items()
+        if rate < BARREN_RATE
+    }
     try:
-        plan = make_plan(budget, len(seeds), g, weak, have_chunks=bool(chunks), extractive=mode == "extractive")
+        plan = make_plan(
+            budget, len(seeds), g, weak, have_chunks=bool(chunks), extractive=mode == "extractive", barren=barren
+        )
     except ValueError as e:
         raise TetherError(str(e)) from None
     chunk_concepts: dict[str, list[str]] = {}
@@ -102,7 +112,6 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     style = seed_style(seeds, mode)
     speed = load_speed(ws.store, planned_identity(ws))
     fc = make_forecast(plan, jobs, templates, domain, cfg.teacher, g.best_of, g.self_check, speed, context, style)
-    rates = measured_rates(ws)
     for sp in plan.strategies:
         if sp.strategy in rates.keep:
             sp.kept_rows = round(sp.rows * rates.keep[sp.strategy])
@@ -111,8 +120,9 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     else:
         measured = ", ".join(f"{s} {rates.keep[s]:.0%} of {rates.rows[s]}" for s in rates.keep) or "too few rows"
         kept_source = f"measured in filter version {rates.version[:12]}: {measured}"
-        if len(rates.keep) < len([sp for sp in plan.strategies if sp.rows]):
-            kept_source += "; typical rates for the rest"
+        typical = [sp.strategy for sp in plan.strategies if sp.rows and sp.strategy not in rates.keep]
+        if typical:
+            kept_source += f"; typical rates for {', '.join(typical)} (fewer than {MIN_ROWS} of its rows measured)"
     filters = filter_forecast(ws, sum(sp.rows for sp in plan.strategies), seeds, rates)
     return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain, style, filters, kept_source)
 
