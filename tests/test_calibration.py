@@ -198,3 +198,23 @@ def test_trust_decisions() -> None:
     assert trusted.can_rescue and trusted.can_veto
     assert Trust.decide("judge", "rescue", cal).can_rescue
     assert not Trust.decide("judge", "veto", cal).can_rescue
+
+
+def test_a_separate_judge_endpoint(tmp_path: Path) -> None:
+    """filters.judge.endpoint: grounding and the judge (and their calibration) talk to it, not to the teacher."""
+    judges = Judges()
+    with FakeOpenAI(responder=judges, model="big-judge") as judge_srv, FakeOpenAI(model="small-teacher") as teacher:
+        cfg = {
+            "project": "brindlemoor",
+            "teacher": {"base_url": teacher.base_url, "model": "small-teacher", "retries": 0},
+            "filters": {
+                "calibration": {"seeds": 4},
+                "judge": {"endpoint": {"base_url": judge_srv.base_url, "model": "big-judge", "retries": 0}},
+            },
+        }
+        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
+        run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        run_filters(ws)
+        assert judges.asked["grounding"] > 0 and not teacher.requests
+    stored = CalibrationStore(ws.store).load()
+    assert stored and all(c.judge.startswith("big-judge@") for c in stored.values())

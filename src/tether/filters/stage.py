@@ -73,7 +73,8 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None,
     for f in filters:
         rows_in = sum(1 for r in records if r.origin == "synthetic" and r.kept)
         if hasattr(f, "ajudge"):
-            with progress(f.name, len(records)) if progress else contextlib.nullcontext(None) as on_done:
+            asks = getattr(getattr(f, "trust", None), "ask", True)  # an advisory judge is not asked: no bar
+            with progress(f.name, len(records)) if progress and asks else contextlib.nullcontext(None) as on_done:
                 verdicts = await f.ajudge(records, on_done=on_done)
         else:
             verdicts = f.judge(records)
