@@ -177,6 +177,10 @@ def test_answer_type_gap() -> None:
     assert answer_type_gap("How much is the licence?", "It is free.", []) is None
     assert answer_type_gap("What time does it open?", "In the morning.", []) is not None
     assert answer_type_gap("When does the else clause run?", "When the loop ends normally.", []) is None
+    allowance = "Each councillor receives an allowance of 412 marks."  # a number, but not a count of councillors
+    assert "counts something else" in answer_type_gap("How many councillors sit?", allowance, extract_facts(allowance))
+    quorum = "A quorum of 6 is needed."  # does not name them: any number will do
+    assert answer_type_gap("How many councillors must attend?", quorum, extract_facts(quorum)) is None
 
 
 def test_quote_check() -> None:

@@ -129,6 +129,10 @@ _QUANTITY_WORDS = re.compile(
     r"weekly|monthly|yearly|annually|once|twice|half|never)\b",
     re.I,
 )
+_NUMBER_WORDS = (
+    r"(?:no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|a dozen|several|a few|many|up to|at most|at least)"
+)
 _TIME_WORDS = re.compile(r"\b(?:noon|midday|midnight|dawn|dusk|sunrise|sunset|any time|anytime|all day)\b", re.I)
 
 
@@ -142,6 +146,17 @@ def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None
     m = _QUANTITY_Q.search(question)
     if m and not kinds & {"number", "time", "date"} and not _QUANTITY_WORDS.search(answer):
         return f"asks '{m.group(0).lower()}'; the answer gives no number or amount"
+    # "how many councillors ...?" answered with a sentence about councillors that counts something else
+    # ("each councillor receives 412 marks"): the counted noun must carry a number when the answer names it
+    noun = re.search(r"\bhow many ([a-z]{3,})", question.lower())
+    if noun:
+        stem = noun.group(1).rstrip("s")
+        named = list(re.finditer(rf"\b{re.escape(stem)}s?\b", answer.lower()))
+        counted = re.search(
+            rf"(?:\d[\d,.]*|{_NUMBER_WORDS})\s+(?:[a-z-]+\s+){{0,2}}{re.escape(stem)}s?\b", answer.lower()
+        )
+        if named and not counted:
+            return f"asks how many {noun.group(1)}; the answer names them but counts something else"
     return None
 
 

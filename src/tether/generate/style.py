@@ -10,6 +10,7 @@ exact words, one close to a chunk sentence is snapped to that sentence, anything
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass
@@ -105,16 +106,22 @@ def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
                     # to its sentence's end keeps the stop
                     return _plain(text[start:b]), "exact span of the text" if b - end <= 1 else "sentence of the text"
             return _plain(text[start:end]), "exact span of the text"
-    best, best_share = None, 0.0
-    for a, b in _sentences(text):
-        sent = _words(text[a:b])
+    best, best_share, best_n = None, 0.0, 1
+    sentences = _sentences(text)
+    answer_set = set(words)
+    # one sentence, or two neighbouring ones when the answer joins them ("runs 6.3 km ... and takes 22 minutes"):
+    # a pair must match clearly better than either sentence alone
+    windows = [(s, 1) for s in sentences] + [((a[0], b[1]), 2) for a, b in itertools.pairwise(sentences)]
+    for (a, b), n in windows:
+        sent = set(_words(text[a:b]))
         if not sent:
             continue
-        share = sum(1 for w in set(words) if w in sent) / len(set(words))
-        cover = sum(1 for w in set(sent) if w in words) / len(set(sent))
+        share = sum(1 for w in answer_set if w in sent) / len(answer_set)
+        cover = sum(1 for w in sent if w in answer_set) / len(sent)
         score = min(share, cover + 0.3)  # the sentence must hold the answer, and the answer most of the sentence
-        if score > best_share:
-            best, best_share = (a, b), score
+        if score > best_share + (0.1 if n > best_n else 0):
+            best, best_share, best_n = (a, b), score, n
     if best is not None and best_share >= SNAP_MIN:
-        return _plain(text[best[0] : best[1]]), f"snapped to the closest sentence ({best_share:.0%} of its words)"
+        what = "sentence" if best_n == 1 else f"{best_n} sentences"
+        return _plain(text[best[0] : best[1]]), f"snapped to the closest {what} ({best_share:.0%} of its words)"
     return None, f"not a sentence of the text (best match {best_share:.0%} of its words)"
