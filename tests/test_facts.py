@@ -179,6 +179,10 @@ def test_answer_type_gap() -> None:
     assert answer_type_gap("When does the else clause run?", "When the loop ends normally.", []) is None
     allowance = "Each councillor receives an allowance of 412 marks."  # a number, but not a count of councillors
     assert "counts something else" in answer_type_gap("How many councillors sit?", allowance, extract_facts(allowance))
+    form = "Apply for a pitch on Form BR-40 at least 10 days ahead."  # numbers, but no amount of money
+    assert "no amount of money" in answer_type_gap("How much does a pitch cost?", form, extract_facts(form))
+    for priced in ("A pitch costs 21 marks.", "Guide dogs are licensed free of charge.", "The fee is 85."):
+        assert answer_type_gap("How much does it cost?", priced, extract_facts(priced)) is None
     quorum = "A quorum of 6 is needed."  # does not name them: any number will do
     assert answer_type_gap("How many councillors must attend?", quorum, extract_facts(quorum)) is None
 

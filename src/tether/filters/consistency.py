@@ -129,6 +129,12 @@ _QUANTITY_WORDS = re.compile(
     r"weekly|monthly|yearly|annually|once|twice|half|never)\b",
     re.I,
 )
+# "how much does it cost / is the fee / do I pay": an amount of money (a currency, a price word before a number) or
+# "free" must be in the answer
+_COST_Q = re.compile(r"\bhow much\b.*\b(cost|costs|fee|fees|charge|charges|price|pay|paid)\b|\bwhat (?:is|are) the "
+                     r"(?:\w+ )?(fee|fees|price|charge|cost)s?\b", re.I)  # fmt: skip
+_FREE = re.compile(r"\b(?:free|no (?:charge|fee|cost)|nothing|costs? nothing|not charged)\b", re.I)
+_PRICED = re.compile(r"\b(?:costs?|fee|price|charge|pay|pays|paid|priced at)\b\D{0,20}\d", re.I)
 _NUMBER_WORDS = (
     r"(?:no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
     r"hundred|a dozen|several|a few|many|up to|at most|at least)"
@@ -146,6 +152,10 @@ def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None
     m = _QUANTITY_Q.search(question)
     if m and not kinds & {"number", "time", "date"} and not _QUANTITY_WORDS.search(answer):
         return f"asks '{m.group(0).lower()}'; the answer gives no number or amount"
+    cost = _COST_Q.search(question)
+    money = any(f.kind == "number" and (f.dim or "").startswith("money:") for f in facts)
+    if cost and not money and not _FREE.search(answer) and not _PRICED.search(answer):
+        return "asks about a cost or fee; the answer names no amount of money"
     # "how many councillors ...?" answered with a sentence about councillors that counts something else
     # ("each councillor receives 412 marks"): the counted noun must carry a number when the answer names it
     noun = re.search(r"\bhow many ([a-z]{3,})", question.lower())

@@ -21,7 +21,7 @@ from typing import Any
 from tether.errors import TetherError
 from tether.records import Message, Record, Teacher, records_to_table
 from tether.seeds.ingest import qa_text, resolve_source
-from tether.seeds.tabular import RawSeed, TabularResult, classify_row, read_csv
+from tether.seeds.tabular import RawSeed, TabularResult, classify_row, jsonl_rows, read_csv
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
@@ -143,15 +143,11 @@ def parse_file(path: Path) -> Parsed:
         for i, row in enumerate(data, start=1):
             classify(row, f"item {i}", out)
         return out
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            out.errors.append((f"line {i}", f"invalid JSON: {e.msg} at column {e.colno}"))
-            continue
-        classify(row, f"line {i}", out)
+    for i, row, error in jsonl_rows(text):
+        if error is not None:
+            out.errors.append((f"line {i}", error))
+        else:
+            classify(row, f"line {i}", out)
     return out
 
 

@@ -54,16 +54,19 @@ def answer_mode(setting: str, weak_teacher: bool) -> str:
 
 
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s|[=\-~^*+#]{3,}\s*$)")  # markdown headings, rst underlines
+_UNDERLINE = re.compile(r"^\s*[=\-~^*+#]{3,}\s*$")
 _STOP = r"[.!?][\"'”’*_)\]]*(?=\s|$)"  # a full stop, with any closing quote, bracket or emphasis after it
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of the text's sentences and list items; list markers, headings and surrounding space left out."""
     spans = []
-    for m in re.finditer(r"[^\n]+", text):
+    lines = list(re.finditer(r"[^\n]+", text))
+    for k, m in enumerate(lines):
         line_start = m.start()
         line = m.group(0)
-        if _HEADING.match(line):
+        underlined = k + 1 < len(lines) and _UNDERLINE.match(lines[k + 1].group(0))
+        if _HEADING.match(line) or underlined:  # a markdown heading, an rst underline, or the title above one
             continue
         marker = re.match(r"\s*(?:[-*•]|\d{1,2}[.)])\s+", line)
         offset = marker.end() if marker else 0
@@ -111,7 +114,8 @@ def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
     answer_set = set(words)
     # one sentence, or two neighbouring ones when the answer joins them ("runs 6.3 km ... and takes 22 minutes"):
     # a pair must match clearly better than either sentence alone
-    windows = [(s, 1) for s in sentences] + [((a[0], b[1]), 2) for a, b in itertools.pairwise(sentences)]
+    pairs = [(a, b) for a, b in itertools.pairwise(sentences) if "\n" not in text[a[1] : b[0]]]  # same paragraph
+    windows = [(s, 1) for s in sentences] + [((a[0], b[1]), 2) for a, b in pairs]
     for (a, b), n in windows:
         sent = set(_words(text[a:b]))
         if not sent:

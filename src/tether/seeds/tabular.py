@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from tether.records import Message
 
@@ -132,15 +134,22 @@ def _rest(extra: dict[str, str], keys: dict[str, str], used: set[str]) -> dict[s
     return {k: v for k, v in extra.items() if k not in drop}
 
 
-def read_jsonl(text: str) -> TabularResult:
-    out = TabularResult()
+def jsonl_rows(text: str) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, parsed row, None) or (line number, None, why it is not JSON) for each non-blank line."""
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield i, json.loads(line), None
         except json.JSONDecodeError as e:
-            out.row_errors.append((i, f"invalid JSON: {e.msg} at column {e.colno}"))
+            yield i, None, f"invalid JSON: {e.msg} at column {e.colno}"
+
+
+def read_jsonl(text: str) -> TabularResult:
+    out = TabularResult()
+    for i, row, error in jsonl_rows(text):
+        if error is not None:
+            out.row_errors.append((i, error))
             continue
         if not isinstance(row, dict):
             out.row_errors.append((i, f"expected a JSON object, got {type(row).__name__}"))
