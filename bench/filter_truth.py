@@ -55,11 +55,18 @@ print(json.dumps({"names": cfg.filters.enabled, "usage": usage,
 """
 
 
-def planted_rows(ws) -> list:
+def planted_rows(ws, seed_parent: bool = False) -> list:
+    """Planted rows; with `seed_parent`, each names its seed as parent, as an augmented or rephrased row does (the
+    seed's answer is then evidence, and its facts must be shared); without, they stand alone like new questions."""
     from tether.filters.planted import plant
 
     seeds = [r for r in ws.records(ws.head()) if r.origin == "human"]
-    return plant(seeds, reworded=True)
+    planted = plant(seeds, reworded=True)
+    if seed_parent:
+        for p in planted:
+            p.record = p.record.model_copy(update={"parents": [p.seed_id], "id": ""})
+            p.record.id = p.record.compute_id()
+    return planted
 
 
 def score(planted: list, verdicts: list[dict], names: list[str]) -> dict:
@@ -84,7 +91,7 @@ def score(planted: list, verdicts: list[dict], names: list[str]) -> dict:
     return out
 
 
-def run_current(ws) -> tuple[list[dict], list[str], dict, list[str]]:
+def run_current(ws, planted: list) -> tuple[list[dict], list[str], dict, list[str]]:
     import copy
 
     from tether.filters.calibration import calibrate_missing
@@ -96,7 +103,6 @@ def run_current(ws) -> tuple[list[dict], list[str], dict, list[str]]:
     names = [n for n in cfg.filters.enabled if n not in DEDUP]
     head = ws.head()
     records = ws.records(head)
-    planted = planted_rows(ws)
     rows = [copy.deepcopy(p.record) for p in planted]
 
     async def go():
@@ -175,11 +181,17 @@ def main() -> None:
         report(f"legacy filters ({args.legacy_ref})", planted, score(planted, verdicts, names), usage,
                time.monotonic() - t0)  # fmt: skip
     t0 = time.monotonic()
-    verdicts, names, usage, trust = run_current(ws)
+    verdicts, names, usage, trust = run_current(ws, planted)
     s = score(planted, verdicts, names)
-    report("current filters", planted, s, usage, time.monotonic() - t0)
+    report("current filters, rows standing alone (like new questions and imports)", planted, s, usage,
+           time.monotonic() - t0)  # fmt: skip
     for line in trust:
         print(f"  {line}")
+    t0 = time.monotonic()
+    answers = planted_rows(ws, seed_parent=True)
+    verdicts, names, usage, _ = run_current(ws, answers)
+    report("current filters, answers to a seed's question (augment, rephrase: the seed is the parent)", answers,
+           score(answers, verdicts, names), usage, time.monotonic() - t0)  # fmt: skip
     print(f"true kept {s['true_kept']:.2f}")
     print(f"false dropped {s['false_dropped']:.2f}")
 

@@ -170,6 +170,30 @@ def test_consistency_filter_verdicts() -> None:
     assert v.keep and "best-matching chunk" in v.detail
 
 
+def test_an_answer_to_a_seed_question_shares_the_seed_answers_facts() -> None:
+    chunk = Chunk(chunk_id="c2", doc_id="d1", start=0, end=200, heading=["Fares"], text=(
+        "An adult single costs 3 marks and a same-day return costs 5 marks. "
+        "Up to 2 children under 6 travel free with each fare-paying adult. Bins in Marrowgate go out on Wednesday."
+    ))  # fmt: skip
+    seed = Record(kind="qa", prompt="How much is an adult single?", response="An adult single costs 3 marks.",
+                  origin="human", source=Source(doc_id="d1", chunk_id="c2"))  # fmt: skip
+    day = Record(kind="qa", prompt="Which day are bins collected in Marrowgate?", response="Wednesday, in Marrowgate.",
+                 origin="human", source=Source(doc_id="d1", chunk_id="c2"))  # fmt: skip
+    rows = [
+        syn(seed.prompt, "Up to 2 children under 6 travel free with each fare-paying adult.", parents=[seed.id],
+            strategy="augment_answers", source=seed.source),  # a true sentence, the wrong answer
+        syn(seed.prompt, "It costs 3 marks.", parents=[seed.id], strategy="augment_answers", source=seed.source),
+        syn(day.prompt, "Bins in Marrowgate go out on Wednesday.", parents=[day.id], strategy="rephrase",
+            source=day.source),  # "Marrowgate" is in the question: only "Wednesday" counts, and it is shared
+        syn("What does a child pay?", "Up to 2 children under 6 travel free with each fare-paying adult.",
+            parents=["c2", seed.id], strategy="new_question", source=seed.source),  # a few-shot example is no seed
+    ]  # fmt: skip
+    f = FactConsistencyFilter(EvidenceFinder({"c2": chunk}, {"d1": DOC}, [seed, day, *rows]))
+    got = f.judge(rows)
+    assert [(v.keep, v.reason) for v in got] == [(False, "disagrees_with_seed"), (True, ""), (True, ""), (True, "")]
+    assert "3 marks" in got[0].detail
+
+
 def test_answer_type_gap() -> None:
     assert answer_type_gap("How many hives may I keep?", "You may keep hives.", []) is not None
     three = "Up to three hives."

@@ -175,6 +175,9 @@ class FactsConfig(_Strict):
     )
     match_source: bool = Field(True, description="check rows without a source chunk against the best-matching chunk")
     answer_type: bool = Field(True, description="drop answers to 'how many/much/long' or 'what time' that give none")
+    seed_agreement: bool = Field(
+        True, description="an answer to a seed's question must share at least one fact of the seed's answer"
+    )
 
 
 class JudgeConfig(_Strict):

@@ -16,7 +16,7 @@ from tether.documents import Chunk, Document
 from tether.facts import Evidence, Fact, extract_facts
 from tether.filters.base import live
 from tether.records import Record, Verdict
-from tether.text import content_tokens, support
+from tether.text import content_tokens
 
 AUTO_MATCH_MIN = 0.5  # share of the row's words a chunk must hold to be taken as its source (as for seeds)
 
@@ -180,17 +180,19 @@ class FactConsistencyFilter:
         kinds: set[str] | None = None,
         keep_unverifiable: bool = False,
         answer_type: bool = True,
+        seed_agreement: bool = True,
     ):
         self.finder = finder
         self.kinds = kinds  # None = every kind of fact
         self.keep_unverifiable = keep_unverifiable
         self.answer_type = answer_type
+        self.seed_agreement = seed_agreement
 
     @classmethod
     def from_config(cls, ctx) -> FactConsistencyFilter:  # ctx: tether.filters.registry.BuildContext
         c = ctx.cfg.filters.facts
         finder = EvidenceFinder(ctx.chunks, ctx.documents, ctx.records, ctx.domain, c.match_source)
-        return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type)
+        return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type, c.seed_agreement)
 
     def facts_of(self, rec: Record) -> list[Fact]:
         facts = extract_facts(claim_text(rec))
@@ -213,20 +215,32 @@ class FactConsistencyFilter:
         rec.scores["fact_support"] = round(1 - len(bad) / len(facts), 4) if facts else 1.0
         if bad:
             return Verdict(keep=False, reason="unsupported_fact", detail=f"not in {what}: {describe(bad)}"[:400])
+        if self.seed_agreement and (missed := self.seed_gap(rec)):
+            return Verdict(
+                keep=False,
+                reason="disagrees_with_seed",
+                detail=f"answers the seed's question with none of the seed answer's facts ({describe(missed)})"[:400],
+            )
         if not facts:
             return Verdict(keep=True, detail="no checkable facts")
         return Verdict(keep=True, detail=f"{len(facts)} facts, all in {what}")
 
+    def seed_gap(self, rec: Record) -> list[Fact]:
+        """The seed answer's own facts, when the row answers the seed's question and shares none of them.
+
+        The seed's answer is the human ground truth for that question: an augmented or rephrased row whose answer
+        holds none of its specific facts (those not already in the question) answers something else, however
+        true its sentence is ("children under 6 travel free" for the price of an adult ticket)."""
+        seeds = self.finder.seed_answers(rec)
+        if not seeds:
+            return []
+        question = Evidence.of(rec.question())
+        key = [f for f in extract_facts(" ".join(seeds)) if not question.supports(f)]
+        key = [f for f in key if self.kinds is None or f.kind in self.kinds]
+        if not key:
+            return []
+        answer = Evidence.of(claim_text(rec))
+        return [] if any(answer.supports(f) for f in key) else key
+
     def judge(self, records: list[Record]) -> list[Verdict | None]:
         return [self.check(r) if live(r) else None for r in records]
-
-
-def facts_supported(claim: str, evidence_text: str) -> tuple[bool, list[Fact]]:
-    """Whether every fact of `claim` is in `evidence_text` (used for judges' quotes), and the missing ones."""
-    facts = extract_facts(claim)
-    bad = Evidence.of(evidence_text).unsupported(facts)
-    return not bad, bad
-
-
-def word_support(claim: str, evidence_text: str) -> float:
-    return support(claim, evidence_text)

@@ -117,8 +117,3 @@ class Trust:
                 f"rows alike (filters.judge.uninformative: veto to let it)",
             )
         return cls(cal.state, True, True, False, f"{name}: informative, not trusted ({measured}): may only veto")
-
-    @classmethod
-    def permissive(cls) -> Trust:
-        """For calibration itself: measure what the model says, unconstrained."""
-        return cls("measuring", True, True, True, "")
