@@ -233,6 +233,15 @@ def test_snap_to_text() -> None:
     fixed, how = snap_to_text("The fee is 90 marks plus 3 marks per square metre.", text)
     assert fixed == "The fee is 85 marks plus 3 marks per square metre." and how.startswith("snapped")
     assert snap_to_text("It costs 23,750 yen.", text)[0] is None
+    # hard-wrapped paragraphs are one flowing text; headings, rst titles and table rows are not sentences
+    wrapped = (
+        'The "for" statement\n*******************\n\nThe "for" statement is used to iterate over the elements\n'
+        "of a sequence. It runs once.\n\n| a | table row |\n"
+    )
+    assert snap_to_text("The for statement iterates over the elements of a sequence", wrapped)[0] == (
+        'The "for" statement is used to iterate over the elements of a sequence.'
+    )
+    assert snap_to_text("table row", wrapped)[0] == "table row"  # a verbatim span is still a span
 
 
 def test_seed_style() -> None:

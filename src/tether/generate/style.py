@@ -54,24 +54,40 @@ def answer_mode(setting: str, weak_teacher: bool) -> str:
 
 
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s|[=\-~^*+#]{3,}\s*$)")  # markdown headings, rst underlines
+_TABLE = re.compile(r"^\s*[|+]")  # markdown / rst grid table rows and borders
 _UNDERLINE = re.compile(r"^\s*[=\-~^*+#]{3,}\s*$")
 _STOP = r"[.!?][\"'”’*_)\]]*(?=\s|$)"  # a full stop, with any closing quote, bracket or emphasis after it
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the text's sentences and list items; list markers, headings and surrounding space left out."""
-    spans = []
+    """(start, end) of the text's sentences and list items; list markers, headings and surrounding space left out.
+
+    Consecutive lines that are not list items or headings are one flowing paragraph (hard-wrapped text, like the
+    Python reference's 70-column lines), split into sentences at full stops."""
     lines = list(re.finditer(r"[^\n]+", text))
+    blocks: list[tuple[int, int, int]] = []  # (start, end, marker length) of list items and paragraphs
     for k, m in enumerate(lines):
-        line_start = m.start()
         line = m.group(0)
         underlined = k + 1 < len(lines) and _UNDERLINE.match(lines[k + 1].group(0))
-        if _HEADING.match(line) or underlined:  # a markdown heading, an rst underline, or the title above one
-            continue
+        if _HEADING.match(line) or underlined or _TABLE.match(line) or not line.strip():
+            continue  # a heading, an rst underline or the title above it, a table row
         marker = re.match(r"\s*(?:[-*•]|\d{1,2}[.)])\s+", line)
-        offset = marker.end() if marker else 0
-        for s in re.finditer(rf".+?(?:{_STOP}|$)", line[offset:]):
-            a, b = line_start + offset + s.start(), line_start + offset + s.end()
+        joins = (
+            blocks
+            and not marker
+            and k > 0
+            and blocks[-1][1] == lines[k - 1].end()  # the previous line belongs to the block
+            and text[lines[k - 1].end() : m.start()] == "\n"  # no blank line between
+        )
+        if joins:
+            blocks[-1] = (blocks[-1][0], m.end(), blocks[-1][2])
+        else:
+            blocks.append((m.start(), m.end(), marker.end() if marker else 0))
+    spans = []
+    for start, end, offset in blocks:
+        body = text[start + offset : end]
+        for s in re.finditer(rf"(?s).+?(?:{_STOP}|$)", body):
+            a, b = start + offset + s.start(), start + offset + s.end()
             while a < b and text[a].isspace():
                 a += 1
             while b > a and text[b - 1].isspace():
@@ -82,8 +98,8 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _plain(span: str) -> str:
-    """A span of the text without markdown emphasis (the words stay the text's own)."""
-    return re.sub(r"(\*\*|__|`)", "", span).strip()
+    """A span of the text without markdown emphasis or hard line wraps (the words stay the text's own)."""
+    return re.sub(r"\s*\n\s*", " ", re.sub(r"(\*\*|__|`)", "", span)).strip()
 
 
 def _words(text: str) -> list[str]:
@@ -114,7 +130,7 @@ def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
     answer_set = set(words)
     # one sentence, or two neighbouring ones when the answer joins them ("runs 6.3 km ... and takes 22 minutes"):
     # a pair must match clearly better than either sentence alone
-    pairs = [(a, b) for a, b in itertools.pairwise(sentences) if "\n" not in text[a[1] : b[0]]]  # same paragraph
+    pairs = [(a, b) for a, b in itertools.pairwise(sentences) if "\n\n" not in text[a[1] : b[0]]]  # same paragraph
     windows = [(s, 1) for s in sentences] + [((a[0], b[1]), 2) for a, b in pairs]
     for (a, b), n in windows:
         sent = set(_words(text[a:b]))
