@@ -51,6 +51,7 @@ def test_validity_catches_unusable_answers() -> None:
         row("How much does a resident parking permit cost?", "A resident parking permit cost."),
         row("How much is a permit?", "Ein Anwohnerparkausweis kostet dreiundzwanzig Mark pro Jahr in der Stadt."),
         row("Hives allowed?", "3 hives"),  # short answers may reuse the question's words
+        row("When did floats get underscores?", "When did floats get underscores?\nIn version 3.6."),
         Record(kind="qa", prompt="human q?", response="", origin="human"),  # human rows are not filtered
     ]
     got = reasons(ValidityFilter().judge(rows))
@@ -66,6 +67,7 @@ def test_validity_catches_unusable_answers() -> None:
         "repeats_question",
         "wrong_language",
         "keep",
+        "repeats_question",
         None,
     ]
 

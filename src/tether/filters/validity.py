@@ -125,6 +125,8 @@ class ValidityFilter:
         # (short answers like "3 hives" legitimately reuse the question's words)
         if normalize(a) == normalize(q) or (len(a_words) >= 3 and a_words <= content_tokens(q)):
             return Verdict(keep=False, reason="repeats_question")
+        if len(normalize(q).split()) >= 4 and normalize(a).startswith(normalize(q)):
+            return Verdict(keep=False, reason="repeats_question", detail="starts by repeating the question")
         if self.language == "en" and len(a.split()) >= 6 and (why := not_english(a)):
             return Verdict(keep=False, reason="wrong_language", detail=why)
         return Verdict(keep=True)
