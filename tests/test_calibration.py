@@ -114,6 +114,16 @@ def test_corruptions() -> None:
     assert reword("Form BR-31.") == "According to the text, Form BR-31."
 
 
+def example_ws(root: Path, url: str, **filters) -> Workspace:
+    """The example domain ingested into a workspace whose teacher (and judge) is the scripted server at `url`."""
+    cfg = {"project": "brindlemoor", "teacher": {"base_url": url, "model": "fake-model", "retries": 0}}
+    if filters:
+        cfg["filters"] = filters
+    ws = Workspace.init(root / "w", yaml.safe_dump(cfg))
+    run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+    return ws
+
+
 class Judges:
     """Grounding that tells the truth (supported, with a verbatim quote, iff every number of the answer is in the
     reference text) and a rubric judge at chance (always 4)."""
@@ -140,9 +150,7 @@ class Judges:
 def test_calibration_marks_a_truthful_grounding_and_a_chance_judge(tmp_path: Path) -> None:
     judges = Judges()
     with FakeOpenAI(responder=judges) as srv:
-        cfg = {"project": "brindlemoor", "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0}}
-        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
-        run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        ws = example_ws(tmp_path, srv.base_url)
         labels = tmp_path / "labels.jsonl"
         labels.write_text(
             '{"question": "Permit fee?", "answer": "A resident permit for a first vehicle costs 46 marks per year.",'
@@ -169,13 +177,7 @@ def test_filter_calibrates_first_and_obeys_the_trust(tmp_path: Path) -> None:
     """No calibration yet: `tether filter` measures the judges first, then the chance judge is not asked at all."""
     judges = Judges()
     with FakeOpenAI(responder=judges) as srv:
-        cfg = {
-            "project": "brindlemoor",
-            "teacher": {"base_url": srv.base_url, "model": "fake-model", "retries": 0},
-            "filters": {"calibration": {"seeds": 6}},
-        }
-        ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
-        run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        ws = example_ws(tmp_path, srv.base_url, calibration={"seeds": 6})
         seen: list = []
         trust_lines: list[str] = []
         run_filters(ws, on_calibrated=seen.append, on_trust=trust_lines.extend)
@@ -218,3 +220,22 @@ def test_a_separate_judge_endpoint(tmp_path: Path) -> None:
         assert judges.asked["grounding"] > 0 and not teacher.requests
     stored = CalibrationStore(ws.store).load()
     assert stored and all(c.judge.startswith("big-judge@") for c in stored.values())
+
+
+def test_judge_calibrate_and_plan_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tether.cli import app
+
+    with FakeOpenAI(responder=Judges()) as srv:
+        ws = example_ws(tmp_path, srv.base_url, calibration={"seeds": 4})
+        runner = CliRunner()
+        plan = runner.invoke(app, ["plan", "--budget", "20", "-w", str(ws.root)])
+        assert plan.exit_code == 0, plan.output
+        assert "for a first judge calibration" in plan.output and "typical rates" in plan.output
+        res = runner.invoke(app, ["judge", "calibrate", "-w", str(ws.root)])
+        assert res.exit_code == 0, res.output
+        assert "true kept (TPR)" in res.output and "AUC" in res.output
+        assert "judge is uninformative with this model" in res.output
+        plan = runner.invoke(app, ["plan", "--budget", "20", "-w", str(ws.root)])
+        assert "for a first judge calibration" not in plan.output

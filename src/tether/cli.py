@@ -215,7 +215,7 @@ def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
 
     def calibrated(rep) -> None:
         console.print("[bold]The judge has no calibration yet: measured it on planted rows first[/]")
-        calibration_report(rep, ws.config.filters.calibration)
+        calibration_report(rep, ws.config.filters.calibration, ws.config.filters.judge)
 
     rep = run_filters(
         ws,
@@ -341,7 +341,7 @@ def judge_calibrate(
     rep = asyncio.run(
         calibrate(ws, labels, progress=lambda client, n, name: teacher_progress(client, n, name, console))
     )
-    calibration_report(rep, ws.config.filters.calibration)
+    calibration_report(rep, ws.config.filters.calibration, ws.config.filters.judge)
     ws.close()
 
 

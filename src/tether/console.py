@@ -346,7 +346,7 @@ def accuracy_report(rep) -> None:  # rep: tether.filters.calibration.TeacherAccu
     )
 
 
-def calibration_report(rep, cfg) -> None:  # rep: CalibrationReport, cfg: CalibrationConfig
+def calibration_report(rep, cfg, judge_cfg) -> None:  # rep: CalibrationReport, cfg: CalibrationConfig, JudgeConfig
     kinds = ", ".join(f"{k} {n}" for k, n in rep.planted.items())
     t = Table(title=f"Filters on planted rows from {rep.seeds} seeds ({kinds}); judge model {rep.judge}")
     for col in ("filter", "uses", "true kept (TPR)", "false kept (FPR)", "AUC", "false dropped, by kind", "verdict"):
@@ -365,13 +365,17 @@ def calibration_report(rep, cfg) -> None:  # rep: CalibrationReport, cfg: Calibr
             f"[{style}]{state}[/]",
         )
     console.print(t)
+    j = judge_cfg
+    fate = "not asked" if j.uninformative == "advisory" else "may only veto"
     console.print(
-        f"AUC < {cfg.min_auc:g}: uninformative (may only veto); AUC >= {cfg.trust_auc:g} with false kept <= "
-        f"{cfg.max_fpr:.0%}: trusted (may also rescue rows the evidence rejects); otherwise informative (veto only)."
+        f"AUC < {cfg.min_auc:g}: uninformative ({fate}, filters.judge.uninformative: {j.uninformative}); "
+        f"AUC >= {cfg.trust_auc:g} with false kept <= {cfg.max_fpr:.0%}: trusted (may veto, and rescue rows the "
+        f"evidence rejects); otherwise informative (may only veto)."
     )
     for f in rep.filters:
         if f.state == "uninformative":
             console.print(
                 f"[bold red]{f.filter} is uninformative with this model[/]: its verdicts barely separate true from "
-                f"false rows. `tether filter` lets it veto only; consider filters.judge.endpoint (a stronger model)."
+                f"false rows, so `tether filter` {'does not ask it' if fate == 'not asked' else 'lets it veto only'}; "
+                f"a stronger model as filters.judge.endpoint would be calibrated on its own."
             )
