@@ -177,7 +177,14 @@ def main() -> None:
           f"planted {dict(kinds)}; workdir {workdir}")  # fmt: skip
     if not args.no_legacy:
         t0 = time.monotonic()
-        verdicts, names, usage = run_legacy(args.domain.resolve(), planted, workdir, args.legacy_ref)
+        try:
+            verdicts, names, usage = run_legacy(args.domain.resolve(), planted, workdir, args.legacy_ref)
+        finally:
+            if args.workdir is None:  # a throwaway workdir: unregister its worktree too
+                tree = workdir / f"legacy-{args.legacy_ref}"
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True
+                )
         report(f"legacy filters ({args.legacy_ref})", planted, score(planted, verdicts, names), usage,
                time.monotonic() - t0)  # fmt: skip
     t0 = time.monotonic()
