@@ -46,6 +46,8 @@ _NOT_CODE = re.compile(
 )
 _ENUM = re.compile(r"(?:^|\n)\s*(\(?\d{1,2}[.)])\s", re.MULTILINE)
 _VERSION = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:\.\d+)*(?!\w|\.\d)")
+# each unit word, whole, as evidence that the text speaks in its dimension
+_UNIT_WORDS = [(re.compile(rf"(?<![\w]){re.escape(u)}(?![\w])"), dim) for u, (dim, _) in UNITS.items()]
 _NUMBER = re.compile(r"(?<![\w.,])([£$€¥₹₩₽])?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
 
 
@@ -131,11 +133,7 @@ def _dates(text: str, out: list[Fact], spans: list[tuple[int, int]], years: list
     for rx, day_i, mon_i in ((_DATE_DM, 1, 2), (_DATE_MD, 2, 1)):
         for m in rx.finditer(_mask(text, spans)):
             mon, day = _month(m.group(mon_i)), int(m.group(day_i))
-            if (
-                mon is None
-                or not 1 <= day <= 31
-                or (m.group(mon_i).lower().startswith("may") and m.group(mon_i)[0] != "M")
-            ):
+            if mon is None or not 1 <= day <= 31:  # month names must be capitalised: "may" is a verb
                 continue
             out.append(Fact("date", m.group(0).strip(), options=frozenset({(mon, day)})))
             spans.append(m.span())
@@ -290,8 +288,13 @@ class Evidence:
     @classmethod
     def of(cls, *texts: str | None) -> Evidence:
         text = "\n".join(t for t in texts if t)
+        return cls.of_facts(text, extract_facts(text))
+
+    @classmethod
+    def of_facts(cls, text: str, facts: list[Fact]) -> Evidence:
+        """Evidence from `text` whose facts were already extracted (`extract_facts(text)`)."""
         ev = cls(text=text)
-        for f in extract_facts(text):
+        for f in facts:
             if f.kind == "number":
                 assert f.value is not None
                 ev.values.add(round(f.value, 6))
@@ -311,14 +314,26 @@ class Evidence:
             elif f.kind == "code":
                 ev.codes |= f.options
         low = text.lower()
-        for u, (dim, _) in UNITS.items():
-            if re.search(rf"(?<![\w]){re.escape(u)}(?![\w])", low):
-                ev.unit_dims.add(dim)
+        ev.unit_dims.update(dim for rx, dim in _UNIT_WORDS if rx.search(low))
         for sign, cur in CURRENCY_SIGNS.items():
             if sign in text:
                 ev.unit_dims.add(f"money:{cur}")
         ev.words = " " + _norm_phrase(text) + " "
         return ev
+
+    def __or__(self, other: Evidence) -> Evidence:
+        """Both texts' evidence, as if read together (names never match across the seam between them)."""
+        return Evidence(
+            text=f"{self.text}\n{other.text}",
+            values=self.values | other.values,
+            bare=self.bare | other.bare,
+            quantities=self.quantities | other.quantities,
+            unit_dims=self.unit_dims | other.unit_dims,
+            minutes=self.minutes | other.minutes,
+            days=self.days | other.days,
+            codes=self.codes | other.codes,
+            words=self.words + other.words,
+        )
 
     def supports(self, f: Fact) -> bool:
         if f.kind == "number":

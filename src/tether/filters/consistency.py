@@ -16,9 +16,8 @@ from tether.documents import Chunk, Document
 from tether.facts import Evidence, Fact, extract_facts
 from tether.filters.base import live
 from tether.records import Record, Verdict
+from tether.seeds.ingest import AUTO_SOURCE_MIN
 from tether.text import content_tokens
-
-AUTO_MATCH_MIN = 0.5  # share of the row's words a chunk must hold to be taken as its source (as for seeds)
 
 
 def describe(facts: list[Fact], limit: int = 6) -> str:
@@ -60,6 +59,7 @@ class EvidenceFinder:
         self.domain = domain
         self.match_source = match_source
         self._tokens = {cid: content_tokens(c.text) for cid, c in chunks.items()} if match_source else {}
+        self._chunk_evidence: dict[tuple[str, str], Evidence] = {}  # (chunk id, source text) -> its evidence
 
     def chunk_for(self, rec: Record) -> tuple[Chunk | None, str]:
         """(chunk, how): the row's own source chunk, its seed's, or the best match (how = source/seed/matched)."""
@@ -73,7 +73,7 @@ class EvidenceFinder:
             words = content_tokens(f"{rec.question()} {claim_text(rec)}")
             if words:
                 cid = max(self._tokens, key=lambda c: len(words & self._tokens[c]))
-                if len(words & self._tokens[cid]) / len(words) >= AUTO_MATCH_MIN:
+                if len(words & self._tokens[cid]) / len(words) >= AUTO_SOURCE_MIN:
                     return self.chunks[cid], "matched"
         return None, "none"
 
@@ -108,15 +108,23 @@ class EvidenceFinder:
         seeds = self.seed_answers(rec)
         if chunk is None and not seeds:
             return None, "no source chunk, no matching chunk and no seed answer to check against"
-        parts = [question_text(rec), self.domain, *seeds]
+        ev = Evidence.of(question_text(rec), self.domain, *seeds)
         what = []
         if chunk is not None:
-            doc = self.documents.get(chunk.doc_id)
-            parts += [self.source_text(rec, chunk, how), " / ".join(chunk.heading), doc.title if doc else ""]
+            ev = ev | self.chunk_evidence(chunk, self.source_text(rec, chunk, how))
             what.append({"source": "its chunk", "seed": "its seed's chunk", "matched": "the best-matching chunk"}[how])
         if seeds:
             what.append("the seed answer" if len(seeds) == 1 else f"{len(seeds)} seed answers")
-        return Evidence.of(*parts), " and ".join(what)
+        return ev, " and ".join(what)
+
+    def chunk_evidence(self, chunk: Chunk, text: str) -> Evidence:
+        """The evidence of a chunk's text (or source span), headings and document title, read once per chunk:
+        many rows share a chunk."""
+        key = (chunk.chunk_id, text)
+        if key not in self._chunk_evidence:
+            doc = self.documents.get(chunk.doc_id)
+            self._chunk_evidence[key] = Evidence.of(text, " / ".join(chunk.heading), doc.title if doc else "")
+        return self._chunk_evidence[key]
 
 
 # questions that ask for a quantity or a clock time, and the answers that give one without a digit
@@ -194,15 +202,14 @@ class FactConsistencyFilter:
         finder = EvidenceFinder(ctx.chunks, ctx.documents, ctx.records, ctx.domain, c.match_source)
         return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type, c.seed_agreement)
 
-    def facts_of(self, rec: Record) -> list[Fact]:
-        facts = extract_facts(claim_text(rec))
+    def checked(self, facts: list[Fact]) -> list[Fact]:
         return [f for f in facts if self.kinds is None or f.kind in self.kinds]
 
     def check(self, rec: Record) -> Verdict:
-        facts = self.facts_of(rec)
-        if self.answer_type and (
-            gap := answer_type_gap(rec.question(), claim_text(rec), extract_facts(claim_text(rec)))
-        ):
+        claim = claim_text(rec)
+        claimed = extract_facts(claim)  # every fact of the answer, read once
+        facts = self.checked(claimed)
+        if self.answer_type and (gap := answer_type_gap(rec.question(), claim, claimed)):
             return Verdict(keep=False, reason="wrong_answer_type", detail=gap)
         ev, what = self.finder.evidence(rec)
         if ev is None:
@@ -215,7 +222,7 @@ class FactConsistencyFilter:
         rec.scores["fact_support"] = round(1 - len(bad) / len(facts), 4) if facts else 1.0
         if bad:
             return Verdict(keep=False, reason="unsupported_fact", detail=f"not in {what}: {describe(bad)}"[:400])
-        if self.seed_agreement and (missed := self.seed_gap(rec)):
+        if self.seed_agreement and (missed := self.seed_gap(rec, Evidence.of_facts(claim, claimed))):
             return Verdict(
                 keep=False,
                 reason="disagrees_with_seed",
@@ -225,7 +232,7 @@ class FactConsistencyFilter:
             return Verdict(keep=True, detail="no checkable facts")
         return Verdict(keep=True, detail=f"{len(facts)} facts, all in {what}")
 
-    def seed_gap(self, rec: Record) -> list[Fact]:
+    def seed_gap(self, rec: Record, answer: Evidence) -> list[Fact]:
         """The seed answer's own facts, when the row answers the seed's question and shares none of them.
 
         The seed's answer is the human ground truth for that question: an augmented or rephrased row whose answer
@@ -235,11 +242,9 @@ class FactConsistencyFilter:
         if not seeds:
             return []
         question = Evidence.of(rec.question())
-        key = [f for f in extract_facts(" ".join(seeds)) if not question.supports(f)]
-        key = [f for f in key if self.kinds is None or f.kind in self.kinds]
+        key = [f for f in self.checked(extract_facts(" ".join(seeds))) if not question.supports(f)]
         if not key:
             return []
-        answer = Evidence.of(claim_text(rec))
         return [] if any(answer.supports(f) for f in key) else key
 
     def judge(self, records: list[Record]) -> list[Verdict | None]:
