@@ -13,9 +13,14 @@ STOPWORDS = frozenset((
 # fmt: on
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased words and numbers, in order, punctuation and case dropped."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
 def content_tokens(text: str) -> set[str]:
     """Lower-cased content words and all numbers (numbers carry most facts: fees, times, dates, form numbers)."""
-    return {t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in STOPWORDS}
+    return {t for t in words(text) if t not in STOPWORDS}
 
 
 def support(claim: str, evidence: str) -> float:
@@ -25,4 +30,4 @@ def support(claim: str, evidence: str) -> float:
 
 
 def normalize(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    return " ".join(words(text))

@@ -8,7 +8,6 @@ the chunk and that holds the answer's facts; a quote that is not in the text is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from tether.generate.strategies import context_block
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.records import Record, Verdict
-from tether.text import support
+from tether.text import support, words
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -44,14 +43,10 @@ def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
     return chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
 def quote_in_text(quote: str, text: str) -> float:
     """How well the quote occurs in the text: the best share of its words found in a same-length window (1.0 for
     a verbatim quote, whatever its punctuation or case)."""
-    q, t = _words(quote), _words(text)
+    q, t = words(quote), words(text)
     if not q or not t:
         return 0.0
     if " ".join(q) in " ".join(t):
@@ -71,7 +66,7 @@ def quote_in_text(quote: str, text: str) -> float:
 def verify_quote(quote: str, chunk: str, question: str, answer: str) -> str | None:
     """Why the quote does not back the answer, or None when it does: it must be in the chunk (fuzzy, >= 3 words)
     and hold the answer's facts (with the question, which the answer may repeat)."""
-    if len(_words(quote)) < 3:
+    if len(words(quote)) < 3:
         return "no quote given" if not quote.strip() else f"quote too short ('{quote.strip()[:40]}')"
     found = quote_in_text(quote, chunk)
     if found < QUOTE_MATCH:

@@ -16,6 +16,7 @@ import statistics
 from dataclasses import dataclass
 
 from tether.records import Record
+from tether.text import words
 
 SNAP_MIN = 0.6  # share of the answer's words a chunk sentence must hold for the answer to be snapped to it
 _PREFIX = re.compile(r"^\s*(?:answer|a|quote|sentence)\s*[:\-]\s*", re.IGNORECASE)
@@ -102,38 +103,34 @@ def _plain(span: str) -> str:
     return re.sub(r"\s*\n\s*", " ", re.sub(r"(\*\*|__|`)", "", span)).strip()
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
 def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
     """(the answer as words of `text`, how) or (None, why): a verbatim span is kept as the text's own characters,
     a near copy of one sentence becomes that sentence, anything else is rejected."""
     cleaned = _PREFIX.sub("", answer.strip()).strip().strip("\"'“”‘’").strip()
-    words = _words(cleaned)
-    if len(words) < 2:
+    said = words(cleaned)
+    if len(said) < 2:
         return None, "answer too short to locate in the text"
+    sentences = _sentences(text)
     # a verbatim span (ignoring case, punctuation and spacing): map it back onto the text's characters
     tokens = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
-    n = len(words)
+    n = len(said)
     for i in range(len(tokens) - n + 1):
-        if [t for t, _, _ in tokens[i : i + n]] == words:
+        if [t for t, _, _ in tokens[i : i + n]] == said:
             start, end = tokens[i][1], tokens[i + n - 1][2]
-            for a, b in _sentences(text):
+            for a, b in sentences:
                 if a <= start and end <= b and (a == start or b - end <= 1):
                     # a sentence's start is the whole sentence (its full statement, not a cut one); a span running
                     # to its sentence's end keeps the stop
                     return _plain(text[start:b]), "exact span of the text" if b - end <= 1 else "sentence of the text"
             return _plain(text[start:end]), "exact span of the text"
     best, best_share, best_n = None, 0.0, 1
-    sentences = _sentences(text)
-    answer_set = set(words)
+    answer_set = set(said)
     # one sentence, or two neighbouring ones when the answer joins them ("runs 6.3 km ... and takes 22 minutes"):
     # a pair must match clearly better than either sentence alone
     pairs = [(a, b) for a, b in itertools.pairwise(sentences) if "\n\n" not in text[a[1] : b[0]]]  # same paragraph
     windows = [(s, 1) for s in sentences] + [((a[0], b[1]), 2) for a, b in pairs]
     for (a, b), n in windows:
-        sent = set(_words(text[a:b]))
+        sent = set(words(text[a:b]))
         if not sent:
             continue
         share = sum(1 for w in answer_set if w in sent) / len(answer_set)
