@@ -107,8 +107,8 @@ def run_current(ws, planted: list) -> tuple[list[dict], list[str], dict, list[st
 
     async def go():
         async with open_teacher(judge_config(cfg), ws.store / "cache.sqlite") as client:
-            await calibrate_missing(ws, head, records, client)
             ctx = build_context(ws, head, records, client)
+            await calibrate_missing(ctx)
             filters = build_filters(ctx, names)
             await apply_filters(rows, filters)
             return client.finish_stats().as_dict(), [t.note for t in ctx.trusts.values()]

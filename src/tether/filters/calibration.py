@@ -24,13 +24,12 @@ from tether.errors import TetherError
 from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
 from tether.filters.planted import PLANTED_TEACHER, Planted, plant, sample_balanced
-from tether.filters.registry import MODEL_FILTERS, build_context, build_filters, judge_config
+from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
 from tether.filters.trust import CalibrationStore, FilterCalibration, classify, judge_key
-from tether.llm.client import TeacherClient
 from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
 from tether.seeds.tabular import read_jsonl
-from tether.workspace.store import Manifest, Workspace
+from tether.workspace.store import Workspace
 
 
 class FilterScore(BaseModel):
@@ -182,42 +181,38 @@ async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) ->
     head = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
-    records = ws.records(head)
     async with open_teacher(judge_config(ws.config), ws.store / "cache.sqlite") as client:
-        return await calibrate_with(ws, head, records, client, labels, progress)
+        return await calibrate_with(build_context(ws, head, ws.records(head), client), labels, progress)
 
 
-async def calibrate_missing(
-    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient, progress=None, on_done=None
-) -> CalibrationReport | None:
+async def calibrate_missing(ctx: BuildContext, progress=None, on_done=None) -> CalibrationReport | None:
     """Calibrate before filtering when an enabled model filter has no calibration for this judge and template
-    (and `filters.calibration.auto` is on, and trust is decided by calibration)."""
-    cfg = ws.config
+    (and `filters.calibration.auto` is on, and trust is decided by calibration). `ctx` needs its judge client
+    and workspace store."""
+    cfg = ctx.cfg
     if not cfg.filters.calibration.auto or cfg.filters.judge.trust != "calibrated":
         return None
     enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
-    if not enabled or sum(1 for r in records if r.origin == "human") < 2:
+    if not enabled or sum(1 for r in ctx.records if r.origin == "human") < 2:
         return None
-    ctx = build_context(ws, head, records, client)
-    store = CalibrationStore(ws.store)
-    if all(store.get(judge_key(n, client.identity, ctx.templates[n].hash)) for n in enabled):
+    assert ctx.client is not None and ctx.store is not None
+    store = CalibrationStore(ctx.store)
+    if all(store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) for n in enabled):
         return None
-    rep = await calibrate_with(ws, head, records, client, None, progress)
+    rep = await calibrate_with(ctx, None, progress)
     if on_done:
         on_done(rep)
     return rep
 
 
-async def calibrate_with(
-    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient, labels: Path | None, progress
-) -> CalibrationReport:
-    cfg = ws.config
+async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> CalibrationReport:
+    cfg, client = ctx.cfg, ctx.client
+    assert client is not None and ctx.store is not None
     cal_cfg = cfg.filters.calibration
-    seeds = [r for r in records if r.origin == "human"]
+    seeds = [r for r in ctx.records if r.origin == "human"]
     if len(seeds) < 2:
         raise TetherError("judge calibration plants rows from the seeds: ingest at least 2 seed examples first")
     planted = sample_balanced(plant(seeds), cal_cfg.seeds)
-    ctx = build_context(ws, head, records, client)
     if labels is not None:
         finder = EvidenceFinder(ctx.chunks, match_source=True)
         for p in load_labels(labels):
@@ -230,7 +225,7 @@ async def calibrate_with(
     grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)
     judge = LLMJudge(client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold)
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
-    store = CalibrationStore(ws.store)
+    store = CalibrationStore(ctx.store)
     for name, f, run in (("grounding", grounding, run_grounding), ("judge", judge, run_judge)):
         with progress(client, len(planted), f"calibrate {name}") if progress else contextlib.nullcontext() as done:
             sc = await run(f, planted, on_done=done)
@@ -241,5 +236,5 @@ async def calibrate_with(
         kinds[p.kind] += 1
     n_seeds = len({p.seed_id for p in planted if p.kind != "labelled"})
     report = CalibrationReport(judge=ident, seeds=n_seeds, planted=dict(kinds), filters=scores)
-    (ws.store / "reports" / "judge-calibration.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    (ctx.store / "reports" / "judge-calibration.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
     return report

@@ -83,7 +83,6 @@ class LLMJudge:
 
     name = "judge"
     scores = ("judge",)  # scores this filter writes (cleared with its verdicts before a re-run)
-    uses_model = True
 
     def __init__(
         self,
@@ -148,7 +147,6 @@ class GroundingFilter:
 
     name = "grounding"
     scores = ("lexical_support",)
-    uses_model = True
 
     def __init__(
         self,

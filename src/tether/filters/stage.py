@@ -108,10 +108,10 @@ def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_ca
             client = None
             if needs_model(cfg):
                 client = await stack.enter_async_context(open_teacher(judge_config(cfg), ws.store / "cache.sqlite"))
-            if client is not None:
-                await calibrate_missing(ws, head, records, client, progress, on_calibrated)
             ctx = build_context(ws, head, records, client)
-            filters = build_filters(ctx)
+            if client is not None:
+                await calibrate_missing(ctx, progress, on_calibrated)
+            filters = build_filters(ctx)  # after calibration: each model filter reads its trust as it is built
             trust = [t.note for t in ctx.trusts.values()]
             if on_trust:
                 on_trust(trust)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tether.filters.planted import plant, sample_balanced
-from tether.filters.registry import MODEL_FILTERS, judge_config
-from tether.filters.trust import CalibrationStore, FilterCalibration
+from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
+from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.templates import load_templates
 from tether.records import Record
 from tether.workspace.store import Workspace
@@ -57,24 +57,16 @@ def measured_rates(ws: Workspace) -> FunnelRates:
 def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: FunnelRates) -> FilterForecast:
     """Teacher calls the enabled model filters will spend on `new_rows` generated rows (and on calibration)."""
     cfg = ws.config
-    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
-    if not enabled or (cfg.filters.grounding.use_teacher is False and enabled == ["grounding"]):
+    if not needs_model(cfg):
         return FilterForecast(0, 0, "no model filter enabled")
+    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
     cals = calibrations(ws, enabled)
     missing = [n for n in enabled if cals.get(n) is None]
     cal_calls = 0
     if missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated":
         cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(enabled)
-    asked = [
-        n
-        for n in enabled
-        if not (
-            cals.get(n) is not None
-            and cals[n].state == "uninformative"
-            and cfg.filters.judge.uninformative == "advisory"
-            and cfg.filters.judge.trust == "calibrated"
-        )
-    ]
+    j = cfg.filters.judge
+    asked = [n for n in enabled if Trust.decide(n, j.trust, cals.get(n), j.uninformative).ask]
     if rates.calls_per_row is not None:
         calls = round(new_rows * rates.calls_per_row)
         source = f"measured in filter version {rates.version[:12]}: {rates.calls_per_row:.2f} calls per row"

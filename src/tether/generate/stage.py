@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from tether.config import TeacherConfig
+from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
@@ -53,6 +53,11 @@ class Prepared:
     kept_source: str  # where the "kept after filters" numbers come from
 
 
+def weak_teacher(cfg: TetherConfig) -> bool:
+    """generate.weak_teacher, or by default: the embedded teacher is weak."""
+    return cfg.generate.weak_teacher if cfg.generate.weak_teacher is not None else cfg.teacher.embedded_mode
+
+
 def planned_identity(ws: Workspace) -> TeacherIdentity:
     """The teacher's identity without starting it (for the forecast's measured speed)."""
     return planned_identity_of(ws.config.teacher)
@@ -76,7 +81,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     seeds = [r for r in records if r.origin == "human"]
     chunks = ws.chunks(head)
     g = cfg.generate
-    weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
+    weak = weak_teacher(cfg)
     mode = answer_mode(g.answers, weak)
     rates = measured_rates(ws)
     barren = {
@@ -145,8 +150,7 @@ async def gen_context(ws: Workspace, generation: int = 1) -> AsyncIterator[tuple
         from tether.filters.registry import domain_name
 
         g = cfg.generate
-        weak = g.weak_teacher if g.weak_teacher is not None else cfg.teacher.embedded_mode
-        style = seed_style(seeds, answer_mode(g.answers, weak))
+        style = seed_style(seeds, answer_mode(g.answers, weak_teacher(cfg)))
         yield (
             GenContext(client, templates, g, domain_name(cfg), teacher, new_run_id(), generation, chunks, style),
             seeds,
