@@ -37,6 +37,8 @@ class Parsed:
     rows: list[tuple[str, RawSeed]] = field(default_factory=list)  # (where, row)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
     formats: dict[str, int] = field(default_factory=dict)  # detected shape -> rows
+    sha256: str = ""  # of the file's bytes, as read (for the version's inputs)
+    size: int = 0
 
 
 @dataclass
@@ -109,13 +111,16 @@ def parse_file(path: Path) -> Parsed:
         raise TetherError(f"{path}: unsupported import format '{suffix}' (supported: {', '.join(FORMATS)})")
     out = Parsed()
     try:
+        raw = path.read_bytes()  # read once: parsed and hashed from the same bytes
+        out.sha256, out.size = hashlib.sha256(raw).hexdigest(), len(raw)
         if suffix == ".parquet":
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
+            for i, row in enumerate(pq.read_table(pa.BufferReader(raw)).to_pylist(), start=1):
                 classify(row, f"row {i}", out)
             return out
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TetherError(f"{path}: not UTF-8 (byte offset {e.start}); convert it first") from None
     except OSError as e:
@@ -216,9 +221,7 @@ def run_import(
     if not fresh:
         ws.log(run_id, "no_change", path=str(path))
         return ImportReport(str(path), head, False, [], skipped, unchanged, parsed.formats, run_id)
-    inputs = [
-        {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
-    ]
+    inputs = [{"path": str(path), "sha256": parsed.sha256, "bytes": parsed.size}]
     tables = {**head.tables, "records": records_to_table(old + fresh)}
     notes = {"imported": len(fresh), "skipped": len(skipped), "teacher": who.model, "generation": generation}
     man, created = ws.commit("import", tables, [head.id], run_id, inputs=inputs, notes=notes)
