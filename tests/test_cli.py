@@ -34,10 +34,15 @@ def test_init_ingest_versions_lineage(tmp_path: Path, corpus: Path) -> None:
     assert p.returncode == 2
 
 
-def test_audit_without_ontology_is_a_one_line_error(tmp_path: Path) -> None:
+def test_audit_without_ontology_suggests_drafting_one(tmp_path: Path) -> None:
     tether("init", "w", cwd=tmp_path)
+    p = tether("audit", "-w", "w", cwd=tmp_path)  # nothing ingested: a one-line error
+    assert p.returncode == 2 and "no versions yet" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# Fees\n\nA permit costs 23 marks per year.\n")
+    assert tether("ingest", "docs", "-w", "w", cwd=tmp_path).returncode == 0
     p = tether("audit", "-w", "w", cwd=tmp_path)
-    assert p.returncode == 2 and "no ontology configured" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.returncode == 0 and "no ontology configured" in p.stdout and "tether ontology suggest" in p.stdout
 
 
 def test_unknown_row_in_lineage(tmp_path: Path) -> None:

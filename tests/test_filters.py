@@ -218,6 +218,7 @@ def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
         "rules",
         "exact_dedup",
         "near_dedup",
+        "embedding_dedup",
         "facts",
         "grounding",
         "judge",

@@ -88,6 +88,19 @@ def ingest(
     ws.close()
 
 
+def _concept_matcher(ws, onto, chunks):
+    """Keywords + embeddings; keywords alone, said out loud, when the embedder is not installed."""
+    from tether.console import console
+    from tether.measure.context import concept_matcher
+    from tether.seeds.ontology import KeywordMatcher
+
+    try:
+        return concept_matcher(ws, onto, chunks)
+    except TetherError as e:
+        console.print(f"[yellow]concepts matched by keywords only[/]: {e}")
+        return KeywordMatcher(onto)
+
+
 @app.command()
 def audit(
     workspace: WorkspaceOpt = Path("."),
@@ -98,25 +111,35 @@ def audit(
     from tether.console import audit_table, console
     from tether.seeds.audit import audit as run_audit
     from tether.seeds.audit import load_heldout
-    from tether.seeds.ontology import KeywordMatcher, load_ontology
+    from tether.seeds.ontology import load_ontology
 
     ws = _open(workspace)
     cfg = ws.config
-    if cfg.ontology is None:
-        raise TetherError(f"no ontology configured: set `ontology:` in {ws.root / 'tether.yaml'}")
-    onto = load_ontology(cfg.ontology)
     man = ws.manifest(version)
-    seeds = [r for r in ws.records(man) if r.origin == "human"]
+    records = ws.records(man)
+    if cfg.ontology is None:
+        console.print(
+            f"[yellow]no ontology configured[/]: {sum(r.origin == 'human' for r in records)} seeds, "
+            f"{len(ws.chunks(man))} chunks. Draft one from the documents with "
+            f"`tether ontology suggest -w {ws.root}` (writes ontology.yaml and sets `ontology:` in tether.yaml), "
+            "edit it, then run the audit again."
+        )
+        ws.close()
+        return
+    onto = load_ontology(cfg.ontology)
     heldout = load_heldout(cfg.heldout) if cfg.heldout else None
+    chunks = ws.chunks(man)
     rep = run_audit(
         man.id,
         onto,
-        KeywordMatcher(onto),
-        seeds,
-        ws.chunks(man),
+        _concept_matcher(ws, onto, chunks),
+        [r for r in records if r.origin == "human"],
+        chunks,
         ws.documents(man),
         cfg.audit.well_covered,
         heldout,
+        synthetic=[r for r in records if r.origin == "synthetic"],
+        thin=cfg.measure.concepts.thin,
     )
     out = ws.store / "reports" / f"audit-{man.id}.json"
     out.write_text(rep.model_dump_json(indent=2), encoding="utf-8")
@@ -343,6 +366,11 @@ def judge_calibrate(
     )
     calibration_report(rep, ws.config.filters.calibration, ws.config.filters.judge)
     ws.close()
+
+
+from tether.cli_measure import register as _register_measure  # noqa: E402 - commands defined in their own module
+
+_register_measure(app)
 
 
 def _version_callback(value: bool) -> None:

@@ -212,6 +212,12 @@ class GroundingConfig(_Strict):
     use_teacher: bool = Field(True, description="ask the teacher for entailment below lexical_pass")
 
 
+class EmbeddingDedupConfig(_Strict):
+    threshold: float = Field(0.95, gt=0, le=1, description="MiniLM cosine at or above which rows duplicate")
+    heldout_leakage: bool = Field(True, description="also drop rows whose question paraphrases a held-out one")
+    leak_threshold: float = Field(0.88, gt=0, le=1, description="question to held-out question cosine = a leak")
+
+
 class CodeConfig(_Strict):
     timeout_s: float = Field(5.0, gt=0)
     memory_mb: int = Field(256, ge=16)
@@ -232,11 +238,21 @@ class FiltersConfig(_Strict):
     """`enabled` is the run order; each row is charged to the first filter that drops it."""
 
     enabled: list[FilterName] = Field(
-        default_factory=lambda: ["validity", "rules", "exact_dedup", "near_dedup", "facts", "grounding", "judge"]
+        default_factory=lambda: [
+            "validity",
+            "rules",
+            "exact_dedup",
+            "near_dedup",
+            "embedding_dedup",
+            "facts",
+            "grounding",
+            "judge",
+        ]
     )
     validity: ValidityConfig = Field(default_factory=ValidityConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     near_dedup: DedupConfig = Field(default_factory=DedupConfig)
+    embedding_dedup: EmbeddingDedupConfig = Field(default_factory=EmbeddingDedupConfig)
     facts: FactsConfig = Field(default_factory=FactsConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     grounding: GroundingConfig = Field(default_factory=GroundingConfig)
@@ -251,6 +267,50 @@ class FiltersConfig(_Strict):
         return self
 
 
+class EmbedderConfig(_Strict):
+    """Sentence embeddings for diversity, coverage, concepts and semantic dedup. Cached by content hash."""
+
+    backend: Literal["onnx", "sentence-transformers", "openai"] = Field(
+        "onnx", description="onnx: MiniLM-L6 int8 offline (no torch); openai: any /v1/embeddings endpoint"
+    )
+    base_url: str | None = Field(None, description="openai backend: e.g. http://localhost:8000/v1")
+    model: str | None = Field(None, description="openai backend: the endpoint's embedding model name")
+    api_key_env: str = "OPENAI_API_KEY"
+    batch_size: int = Field(64, ge=1)
+    max_length: int = Field(256, ge=8, le=512, description="tokens per text (MiniLM-L6 was trained at 256)")
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> EmbedderConfig:
+        if self.backend == "openai" and not (self.base_url and self.model):
+            raise ValueError("measure.embedder.backend is openai: set base_url and model")
+        return self
+
+
+class ConceptsConfig(_Strict):
+    """Mapping rows and chunks to ontology concepts: keywords, plus embedding similarity to each concept."""
+
+    min_similarity: float = Field(0.3, ge=0, le=1, description="cosine to the best concept profile that tags a text")
+    margin: float = Field(0.0, ge=0, le=1, description="other concepts within this of the best also count")
+    thin: int = Field(5, ge=1, description="kept rows (human + synthetic) below which a concept is thin")
+
+
+class MeasureConfig(_Strict):
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    kernel: Literal["cosine", "rbf", "laplacian", "poly"] = "cosine"
+    taus: list[float] = Field(default_factory=lambda: [1.0, 0.1], description="DCScore temperatures to report")
+    coverage_radius: float = Field(0.6, gt=0, le=1, description="cosine within which a real row counts as covered")
+    concepts: ConceptsConfig = Field(default_factory=ConceptsConfig)
+
+
+class FillConfig(_Strict):
+    """`tether fill`: generate new questions aimed at thin concepts until each has `per_concept` kept rows."""
+
+    per_concept: int = Field(5, ge=1, description="kept rows (human + synthetic) every concept should reach")
+    budget: int = Field(200, ge=1, description="teacher calls the whole loop may spend (generation + filters)")
+    rounds: int = Field(4, ge=1, description="generate → filter → re-measure rounds at most")
+    oversample: float = Field(2.0, ge=1, description="questions asked per missing row (the funnel drops some)")
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -261,6 +321,8 @@ class TetherConfig(_Strict):
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
+    measure: MeasureConfig = Field(default_factory=MeasureConfig)
+    fill: FillConfig = Field(default_factory=FillConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""
@@ -384,6 +446,21 @@ def load_config(path: Path) -> TetherConfig:
         raise ConfigError(f"config file not found: {path} (create one with `tether init DIR`)")
     text = read_text_file(path, "config file")
     return parse_config(text, str(path)).resolve_paths(path.parent.resolve())
+
+
+def set_null_path(config_file: Path, key: str, value: Path) -> bool:
+    """Write `key: <value relative to the config>` over a top-level `key: null` line of tether.yaml, keeping its
+    comments. Only a null key is set: a user's own choice is never overwritten. Returns whether it was set."""
+    import os
+    import re
+
+    text = config_file.read_text(encoding="utf-8")
+    pattern = rf"^{re.escape(key)}: null\b"
+    if not re.search(pattern, text, re.MULTILINE):
+        return False
+    rel = os.path.relpath(value.resolve(), config_file.parent.resolve())
+    config_file.write_text(re.sub(pattern, f"{key}: {rel}", text, count=1, flags=re.MULTILINE), encoding="utf-8")
+    return True
 
 
 def config_hash(cfg: TetherConfig) -> str:

@@ -82,8 +82,10 @@ def audit_table(rep: AuditReport) -> None:
         ("chunks", {"justify": "right"}),
         ("docs", {"justify": "right"}),
         ("held-out", {"justify": "right"}),
+        *([("synthetic", {"justify": "right"}), ("status", {})] if rep.thin else []),
     ]:
         t.add_column(col, **kw)
+    status_style = {"uncovered": "bold red", "thin": "yellow", "covered": "green"}
     style = {"0": "bold red"}
     for c in sorted(rep.concepts, key=lambda c: (c.seeds, c.name)):
         bucket_style = style.get(c.bucket, "green" if c.seeds >= rep.well_covered else "yellow")
@@ -95,6 +97,7 @@ def audit_table(rep: AuditReport) -> None:
             str(c.chunks),
             str(len(c.documents)),
             str(c.heldout) if rep.heldout_total else "-",
+            *([str(c.synthetic), f"[{status_style[c.status]}]{c.status}[/]"] if rep.thin else []),
         )
     console.print(t)
     counts = rep.bucket_counts()
@@ -110,6 +113,13 @@ def audit_table(rep: AuditReport) -> None:
             console.print(f"  [red]{c.name}[/]: {', '.join(c.documents)}")
     for c in rep.uncoverable():
         console.print(f"  [bold red]{c.name}[/]: no seed and no document mentions it; add documents or keywords")
+    wanted = rep.seeds_to_write()
+    if wanted:
+        console.print(
+            f"\n[bold]Seeds to write[/]: {sum(c.seeds_wanted for c in wanted)} more would give every concept the "
+            f"documents cover {rep.well_covered} seeds: "
+            + ", ".join(f"{c.name} ({c.seeds_wanted})" for c in wanted)
+        )
     if rep.seeds_without_concept:
         console.print(f"[yellow]{len(rep.seeds_without_concept)} of {rep.seeds_total} seeds match no concept[/]")
     for name, n in sorted(rep.unknown_seed_concepts.items()):

@@ -58,7 +58,7 @@ class BuildContext:
     documents: dict[str, Document] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     client: TeacherClient | None = None  # the judge endpoint (filters.judge.endpoint), else the teacher
-    heldout: list[str] = field(default_factory=list)  # held-out questions (leakage checks)
+    heldout: list[str] = field(default_factory=list)  # held-out questions (each dedup filter's leakage flag decides)
     store: Path | None = None  # the workspace's .tether/, for calibration results
     trusts: dict[str, Trust] = field(default_factory=dict)  # filled as model filters are built
 
@@ -87,8 +87,7 @@ def judge_config(cfg: TetherConfig) -> TeacherConfig:
 def build_context(ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient | None) -> BuildContext:
     """Everything the filters of `ws` build from, for the version `head`."""
     cfg = ws.config
-    f = cfg.filters
-    heldout = [q for q, _ in load_heldout(cfg.heldout)] if cfg.heldout and f.near_dedup.heldout_leakage else []
+    heldout = [q for q, _ in load_heldout(cfg.heldout)] if cfg.heldout else []
     return BuildContext(
         cfg=cfg,
         chunks={c.chunk_id: c for c in ws.chunks(head)},

@@ -27,6 +27,9 @@ class ConceptCoverage(BaseModel):
     documents: list[str]  # paths of documents with at least one chunk about the concept
     heldout: int = 0
     bucket: str  # "0", "1-2", "3+" (with the default well_covered=3)
+    synthetic: int = 0  # kept synthetic rows about the concept
+    status: str = ""  # uncovered / thin / covered, counting human and kept synthetic rows (measure.concepts.thin)
+    seeds_wanted: int = 0  # seeds still to write to reach well_covered (only where documents cover the concept)
 
 
 class AuditReport(BaseModel):
@@ -39,6 +42,11 @@ class AuditReport(BaseModel):
     unknown_seed_concepts: dict[str, int] = Field(default_factory=dict)  # name -> seeds that used it
     heldout_total: int = 0
     heldout_leaks: list[str] = Field(default_factory=list)  # held-out questions also present among seeds
+    thin: int = 0  # kept rows below which a concept is thin (0: statuses not computed)
+
+    def seeds_to_write(self) -> list[ConceptCoverage]:
+        """Where a user's next seed examples help most: concepts the documents cover but seeds barely do."""
+        return sorted((c for c in self.concepts if c.seeds_wanted), key=lambda c: (-c.seeds_wanted, c.name))
 
     def bucket_counts(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -89,7 +97,11 @@ def audit(
     documents: list[Document],
     well_covered: int = 3,
     heldout: list[tuple[str, list[str]]] | None = None,
+    synthetic: list[Record] | None = None,
+    thin: int = 5,
 ) -> AuditReport:
+    """Seeds, chunks, documents and held-out rows per concept; with `synthetic` rows (kept ones count) also each
+    concept's status (uncovered / thin / covered against `thin` rows)."""
     known = set(ontology.names())
     per_seed = seed_concepts(seeds, matcher, known)
     seed_count: dict[str, int] = defaultdict(int)
@@ -121,6 +133,15 @@ def audit(
             if normalize(q) in seed_qs:
                 leaks.append(q)
 
+    syn_count: dict[str, int] = defaultdict(int)
+    kept = [r for r in synthetic or [] if r.kept]
+    for r, found in zip(kept, matcher.match([f"{r.question()}\n{r.answer()}" for r in kept]), strict=True):
+        for c in {c for c in r.concepts if c in known} | set(found):
+            syn_count[c] += 1
+
+    def status(n: int) -> str:
+        return "uncovered" if n == 0 else "thin" if n < thin else "covered"
+
     rows = [
         ConceptCoverage(
             name=c.name,
@@ -130,6 +151,9 @@ def audit(
             documents=sorted(docs_for[c.name]),
             heldout=held_count[c.name],
             bucket=_bucket(seed_count[c.name], well_covered),
+            synthetic=syn_count[c.name],
+            status=status(seed_count[c.name] + syn_count[c.name]),
+            seeds_wanted=max(0, well_covered - seed_count[c.name]) if chunk_count[c.name] else 0,
         )
         for c in ontology.concepts
     ]
@@ -143,4 +167,5 @@ def audit(
         unknown_seed_concepts=dict(unknown),
         heldout_total=len(heldout or []),
         heldout_leaks=leaks,
+        thin=thin,
     )

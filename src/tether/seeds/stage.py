@@ -6,13 +6,11 @@ Re-ingesting the same files creates no new version.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.config import CONFIG_NAME
+from tether.config import CONFIG_NAME, set_null_path
 from tether.documents import chunks_to_table, documents_to_table
 from tether.errors import TetherError
 from tether.records import Record, records_to_table
@@ -42,15 +40,8 @@ def adopt_ontology(ws: Workspace, paths: list[Path]) -> Path | None:
             continue
         for cand in (p / "ontology.yaml", p.parent / "ontology.yaml"):
             if cand.is_file():
-                cfg_path = ws.root / CONFIG_NAME
-                text = cfg_path.read_text(encoding="utf-8")
-                if not re.search(r"^ontology: null\b", text, re.MULTILINE):
+                if not set_null_path(ws.root / CONFIG_NAME, "ontology", cand):
                     return None
-                rel = os.path.relpath(cand.resolve(), ws.root.resolve())
-                cfg_path.write_text(
-                    re.sub(r"^ontology: null\b", f"ontology: {rel}", text, count=1, flags=re.MULTILINE),
-                    encoding="utf-8",
-                )
                 ws.reload_config()
                 return cand
     return None

@@ -80,6 +80,29 @@ class FakeOpenAI:
             with self._lock:
                 self.in_flight -= 1
 
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Bag-of-words vectors (each lowercase word hashed into 64 dimensions, unnormalised): texts that share
+        words point the same way. `#fault=...` inside an input works as for chat."""
+        import hashlib
+
+        body = await request.json()
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        with self._lock:
+            self.requests.append(body)
+            for text in inputs:
+                self.seen[text] += 1
+        for text in inputs:
+            m = _FAULT.search(text)
+            if m and m.group(1).isdigit() and self.seen[text] <= int(m.group(2) or 1_000_000):
+                return _error(int(m.group(1)), f"scripted {m.group(1)}")
+        data = []
+        for i, text in enumerate(inputs):
+            vec = [0.0] * 64
+            for w in re.findall(r"\w+", text.lower()):
+                vec[int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vec})
+        return web.json_response({"object": "list", "model": body.get("model", self.model), "data": data})
+
     async def _answer(self, body: dict[str, Any]) -> web.Response:
         msg = body["messages"][-1]["content"]
         with self._lock:
@@ -140,6 +163,7 @@ class FakeOpenAI:
             app = web.Application(client_max_size=16 * 1024 * 1024)
             app.router.add_get("/v1/models", self._models)
             app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_post("/v1/embeddings", self._embeddings)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)

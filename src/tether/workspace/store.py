@@ -57,6 +57,8 @@ class Manifest(BaseModel):
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     notes: dict[str, str | int | float] = Field(default_factory=dict)
     usage: dict = Field(default_factory=dict)  # teacher accounting of the run (tokens, calls, cache hits, errors)
+    # derived measurements (`tether measure`): not part of the version's identity, rewritten when re-measured
+    metrics: dict = Field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -217,6 +219,16 @@ class Workspace:
         os.replace(tmp, existing)
         self.lineage.add_version(man.id, stage, man.created_at, parents)
         return man, True
+
+    def set_metrics(self, version: str, metrics: dict) -> Manifest:
+        """Store a version's measurements in its manifest (atomically). The version's id and tables stay as they
+        are: metrics are computed from them, so re-measuring only refreshes this field."""
+        man = self.manifest(version).model_copy(update={"metrics": metrics})
+        path = self.store / "versions" / man.id / "manifest.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(man.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+        return man
 
     def _config_hash(self) -> str:
         from tether.config import config_hash
