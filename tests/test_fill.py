@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tether.measure.fill import run_fill
+from tether.measure.stage import diff, measure_version, stored_measurement
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace
@@ -98,6 +99,16 @@ def test_fill_stops_when_every_concept_reaches_the_target(tmp_path: Path, server
     # kept rows are grounded in chunks mapped to their concept, with the concept recorded
     rows = [r for r in ws.records(ws.head()) if r.origin == "synthetic" and r.kept]
     assert rows and all(r.strategy == "new_question" and r.meta.get("target_concept") for r in rows)
+    # measured: diversity, coverage and concepts stored in the manifest; the diff shows what the loop added
+    m = measure_version(ws, draw_map=False)
+    assert m.diversity["synthetic"].rows == len(rows) and m.diversity["human"].rows == 1
+    assert m.concepts["beekeeping"]["synthetic"] >= 3 and m.concepts["snow_clearing"]["status"] == "uncovered"
+    assert stored_measurement(ws, m.version) == m
+    first = ws.versions()[0].id
+    _, _, deltas = diff(ws, first, "head")
+    by_name = {d.name: d for d in deltas}
+    assert by_name["synthetic.rows"].before == 0 and by_name["synthetic.rows"].after == len(rows)
+    assert by_name["concept.library.synthetic"].after >= 3
     # a re-run finds nothing to do and sends no teacher call
     sent = len(server.requests)
     again = run_fill(ws, per_concept=3, budget=200, rounds=4)

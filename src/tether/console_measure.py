@@ -10,7 +10,7 @@ STATUS_STYLE = {"uncovered": "bold red", "thin": "yellow", "covered": "green"}
 
 
 def measurement_report(m) -> None:  # m: tether.measure.stage.Measurement
-    t = Table(title=f"Diversity (version {m.version[:12]}, {m.embedder}, kernel {m.kernel})")
+    t = Table(title=f"Diversity of version {m.version[:12]} (kernel {m.kernel})", caption=f"embedder: {m.embedder}")
     parts = [p for p in ("synthetic", "human", "all") if p in m.diversity]
     taus = sorted({tau for p in parts for tau in m.diversity[p].dcscore}, key=float, reverse=True)
     t.add_column("rows")
