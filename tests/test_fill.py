@@ -32,7 +32,7 @@ DOCS = {
 ONTOLOGY = {
     "domain": "town",
     "concepts": [
-        {"name": "beekeeping", "description": "Keeping bee hives: registration, distances, swarms.", "keywords": ["hive"]},
+        {"name": "beekeeping", "description": "Bee hives: registration, distances, swarms.", "keywords": ["hive"]},
         {"name": "library", "description": "The town library: loans, cards, late fees.", "keywords": ["library"]},
         {"name": "tram", "description": "Tram fares, tickets and timetable.", "keywords": ["tram"]},
         {"name": "snow_clearing", "description": "Clearing snow from pavements in winter.", "keywords": ["snow"]},

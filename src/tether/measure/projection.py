@@ -1,8 +1,9 @@
-"""The 2-D map: real and synthetic rows projected onto the first two principal components, coloured by concept.
+"""The 2-D map: real and synthetic rows projected onto two principal axes, coloured by concept.
 
-PCA (fitted on the concept centroids when there are concepts), not UMAP: it is exact, deterministic, needs only numpy, and distances along its axes mean the same
-everywhere, so "the synthetic cloud sits off to one side" is a true statement about the embeddings. UMAP would
-add numba and a few hundred MB for prettier clusters whose spacing cannot be read.
+PCA (fitted on the concept centroids when there are concepts), not UMAP: it is exact, deterministic, needs only
+numpy, and distances along its axes mean the same everywhere, so "the synthetic cloud sits off to one side" is a
+true statement about the embeddings. UMAP would add numba and a few hundred MB for prettier clusters whose
+spacing cannot be read.
 """
 
 from __future__ import annotations
