@@ -23,7 +23,7 @@ from tether.config import CalibrationConfig, read_text_file
 from tether.errors import TetherError
 from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
-from tether.filters.planted import PLANTED_TEACHER, Planted, plant, sample_balanced
+from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
 from tether.filters.trust import CalibrationStore, FilterCalibration, classify, judge_key
 from tether.llm.teacher import open_teacher
@@ -174,6 +174,15 @@ def load_labels(path: Path) -> list[Planted]:
     return out
 
 
+def one_class(planted: list[Planted]) -> str | None:
+    """Why these rows cannot calibrate: with one class only every AUC reads 0.5, marking a working judge
+    uninformative (not asked). None when both true and false rows are present."""
+    true = sum(p.truth for p in planted)
+    if true and true < len(planted):
+        return None
+    return f"calibration needs both true and false rows, got {true} true and {len(planted) - true} false"
+
+
 async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) -> CalibrationReport:
     """Plant true and false rows from the head's seeds (+ labelled rows), score them with every filter that can
     judge them alone, and store the model filters' results as their trust. `progress(client, n, name)` is a
@@ -193,8 +202,9 @@ async def calibrate_missing(ctx: BuildContext, progress=None, on_done=None) -> C
     if not cfg.filters.calibration.auto or cfg.filters.judge.trust != "calibrated":
         return None
     enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
-    if not enabled or sum(1 for r in ctx.records if r.origin == "human") < 2:
-        return None
+    seeds = [r for r in ctx.records if r.origin == "human"]
+    if not enabled or len(seeds) < MIN_SEEDS or one_class(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)):
+        return None  # nothing to plant from: the funnel says so (filters/stage.py) and the judge stays veto-only
     assert ctx.client is not None and ctx.store is not None
     store = CalibrationStore(ctx.store)
     if all(store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) for n in enabled):
@@ -210,9 +220,12 @@ async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> Ca
     assert client is not None and ctx.store is not None
     cal_cfg = cfg.filters.calibration
     seeds = [r for r in ctx.records if r.origin == "human"]
-    if len(seeds) < 2:
-        raise TetherError("judge calibration plants rows from the seeds: ingest at least 2 seed examples first")
-    planted = sample_balanced(plant(seeds), cal_cfg.seeds)
+    if len(seeds) < MIN_SEEDS and labels is None:
+        raise TetherError(
+            f"{no_seeds_note(list(MODEL_FILTERS))}: planted rows are built from seed examples; ingest at least "
+            f"{MIN_SEEDS}, or pass --labels with question/answer rows you labelled good or bad"
+        )
+    planted = sample_balanced(plant(seeds), cal_cfg.seeds) if len(seeds) >= MIN_SEEDS else []
     if labels is not None:
         finder = EvidenceFinder(ctx.chunks, match_source=True)
         for p in load_labels(labels):
@@ -220,6 +233,8 @@ async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> Ca
             if chunk is not None:
                 p.record.source = Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end)
             planted.append(p)
+    if why := one_class(planted):
+        raise TetherError(f"{why}: add seed examples or labelled rows of the missing kind")
     scores = [run_deterministic(f, planted) for f in build_filters(ctx, ["validity", "facts"])]
     t = ctx.templates
     grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)

@@ -23,6 +23,18 @@ from tether.facts import MONTHS, extract_facts
 from tether.records import Record, Teacher
 
 FALSE_KINDS = ("numbers_shifted", "swapped_other_doc", "swapped_same_doc", "truncated")
+# Planting needs a human answer to know a row is true, and a second seed to swap answers with. With fewer, there
+# is nothing honest to calibrate with (a chunk sentence under no question is not a row the judge ever sees): the
+# model filters stay uncalibrated, veto-only.
+MIN_SEEDS = 2
+
+
+def no_seeds_note(names: list[str]) -> str:
+    """What an uncalibratable judge does, in words (funnel, forecast and `tether judge calibrate` say the same)."""
+    verb = "stays" if len(names) == 1 else "stay"
+    return f"no seeds to calibrate with: {' and '.join(names)} {verb} veto-only (uncalibrated)"
+
+
 PLANTED_TEACHER = Teacher(model="tether-planted", version="1")
 
 # fact-preserving rewordings for "lightly reworded" true rows (no number, name or negation is touched)

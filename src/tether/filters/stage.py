@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import Counter
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 
 from tether.errors import TetherError
 from tether.filters.calibration import calibrate_missing
+from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import build_context, build_filters, judge_config, needs_model
 from tether.llm.teacher import open_teacher
 from tether.records import Record, records_to_table
@@ -92,6 +94,13 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None,
     return steps
 
 
+def uncalibratable(name: str) -> str:
+    return (
+        f"{no_seeds_note([name])}; add {MIN_SEEDS}+ seed examples, or `tether judge calibrate --labels FILE` "
+        "with rows you labelled good/bad"
+    )
+
+
 def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None) -> FilterReport:
     """Filter the head version into a new one. A model filter with no calibration for its judge and template is
     calibrated first (filters.calibration.auto; `on_calibrated(report)` then). `on_trust(lines)` is called once the
@@ -112,6 +121,10 @@ def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_ca
             if client is not None:
                 await calibrate_missing(ctx, progress, on_calibrated)
             filters = build_filters(ctx)  # after calibration: each model filter reads its trust as it is built
+            if sum(1 for r in records if r.origin == "human") < MIN_SEEDS:
+                for name, t in ctx.trusts.items():
+                    if t.state == "uncalibrated":  # its note says to calibrate, which cannot plant from no seeds
+                        ctx.trusts[name] = dataclasses.replace(t, note=uncalibratable(name))
             trust = [t.note for t in ctx.trusts.values()]
             if on_trust:
                 on_trust(trust)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from tether.config import TeacherConfig
 from tether.generate.planner import Plan
-from tether.generate.strategies import Job
+from tether.generate.strategies import Job, examples_block
 from tether.generate.style import AnswerStyle
 from tether.generate.templates import Template
 from tether.llm.types import TeacherIdentity
@@ -85,7 +85,7 @@ def _job_tokens(
             c += comp["rephrase"]
         return p, c
     assert job.chunk is not None
-    examples = "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in job.examples)
+    examples, _ = examples_block(job.examples, t)
     p = _tok(
         t["new_question"].render(
             domain=domain, chunk=job.chunk.text, examples=examples, concept_line="", variant=1, length_hint=hint

@@ -4,30 +4,59 @@ Deterministic matters: the same plan over the same seeds and chunks gives the sa
 requests and cache keys, so re-running `tether generate` costs zero teacher calls.
 
 New questions go first to chunks about the concepts with the fewest seeds (the audit's gaps), each job naming
-that concept so the prompt can target it.
+that concept so the prompt can target it. Within a tier chunks are taken round-robin over documents (every
+document's first chunk, then every document's second, ...), so a budget smaller than the chunk count still
+reaches every document instead of exhausting the first few; with no ontology that is the whole order.
+
+`new_question_jobs` / `new_questions_from_chunks` ask a given number of new questions of an explicit list of
+chunks: the planner's jobs are built with it, and a caller that chose its own chunks (the concept-aimed fill
+loop) uses the same path.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 from tether.config import GenerateConfig
 from tether.documents import Chunk
 from tether.generate.planner import Plan
-from tether.generate.strategies import Job, spread
+from tether.generate.strategies import GenContext, Job, run_new_question, spread
 from tether.records import Record
+
+
+def round_robin(chunks: Sequence[Chunk]) -> list[int]:
+    """Each chunk's position when documents take turns: (its rank within its document, its document's first
+    appearance), as sort keys in the input's order."""
+    seen: Counter[str] = Counter()
+    doc_pos: dict[str, int] = {}
+    keys = []
+    for c in chunks:
+        doc_pos.setdefault(c.doc_id, len(doc_pos))
+        keys.append((seen[c.doc_id], doc_pos[c.doc_id]))
+        seen[c.doc_id] += 1
+    ranked = sorted(range(len(chunks)), key=lambda i: keys[i])
+    pos = [0] * len(chunks)
+    for rank, i in enumerate(ranked):
+        pos[i] = rank
+    return pos
 
 
 def chunk_order(
     chunks: list[Chunk], chunk_concepts: dict[str, list[str]], seed_counts: dict[str, int]
 ) -> list[tuple[Chunk, str | None]]:
-    """Chunks with their least-covered concept, least-covered first; chunks with no concept come last."""
+    """Chunks with their least-covered concept, least-covered first; chunks with no concept come last; documents
+    take turns within each tier."""
+    turn = round_robin(chunks)
     ranked = []
     for pos, c in enumerate(chunks):
         concepts = chunk_concepts.get(c.chunk_id, [])
         if concepts:
             target = min(concepts, key=lambda k: (seed_counts.get(k, 0), k))
-            ranked.append(((0, seed_counts.get(target, 0), pos), c, target))
+            ranked.append(((0, seed_counts.get(target, 0), turn[pos]), c, target))
         else:
-            ranked.append(((1, 0, pos), c, None))
+            ranked.append(((1, 0, turn[pos]), c, None))
     return [(c, t) for _, c, t in sorted(ranked, key=lambda r: r[0])]
 
 
@@ -39,6 +68,65 @@ def few_shot(seeds: list[Record], concept: str | None, start: int, k: int) -> li
     others = [s for s in seeds if s not in pool]
     ordered = pool[start % len(pool) :] + pool[: start % len(pool)] + others
     return ordered[:k]
+
+
+def new_question_jobs(
+    chunks: Sequence[Chunk],
+    per_chunk: int | Sequence[int],
+    seeds: Sequence[Record],
+    g: GenerateConfig,
+    concepts: str | Sequence[str | None] | None = None,
+    first_index: Mapping[str, int] | None = None,
+) -> list[Job]:
+    """Jobs asking `per_chunk` new questions of each of `chunks` (one count for all, or one per chunk).
+
+    Emitted round-robin (every chunk's first question, then every chunk's second, ...) so a budget that runs out
+    early still covers every chunk. `concepts` names the topic each job targets (one for all, or one per chunk).
+    A chunk's jobs are numbered from `first_index[chunk_id]` (default 0) up: the number is the variant asked for
+    and part of the cache key, so a caller that already holds a chunk's first k questions passes k to get new ones
+    instead of cache hits. Few-shot examples are `g.few_shot` seeds (rotating), or none, and then the prompt shows
+    the built-in style guide instead (strategies.examples_block)."""
+    counts = [per_chunk] * len(chunks) if isinstance(per_chunk, int) else list(per_chunk)
+    targets = [concepts] * len(chunks) if concepts is None or isinstance(concepts, str) else list(concepts)
+    if len(counts) != len(chunks) or len(targets) != len(chunks):
+        raise ValueError(f"{len(chunks)} chunks but {len(counts)} counts and {len(targets)} concepts")
+    if any(n < 0 for n in counts):
+        raise ValueError("a chunk's question count cannot be negative")
+    pool = list(seeds)
+    nxt: Counter[str] = Counter(first_index or {})
+    jobs: list[Job] = []
+    for r in range(max(counts, default=0)):
+        for chunk, n, concept in zip(chunks, counts, targets, strict=True):
+            if r >= n:
+                continue
+            i = len(jobs)
+            jobs.append(
+                Job(
+                    "new_questions",
+                    nxt[chunk.chunk_id],
+                    chunk=chunk,
+                    concept=concept,
+                    preference=g.preference_share > 0 and spread(i, g.preference_share),
+                    examples=few_shot(pool, concept, i, g.few_shot),
+                )
+            )
+            nxt[chunk.chunk_id] += 1  # a chunk listed twice continues its numbering: no repeated request
+    return jobs
+
+
+async def new_questions_from_chunks(
+    ctx: GenContext,
+    chunks: Sequence[Chunk],
+    per_chunk: int | Sequence[int],
+    seeds: Sequence[Record] = (),
+    concepts: str | Sequence[str | None] | None = None,
+    first_index: Mapping[str, int] | None = None,
+    on_done: Callable[[Any], None] | None = None,
+) -> list[Record]:
+    """Ask the teacher for new question/answer pairs grounded in `chunks` (see `new_question_jobs`): one record
+    per job, in job order, failed ones included with their `generate` verdict. Works with no seeds."""
+    jobs = new_question_jobs(chunks, per_chunk, seeds, ctx.g, concepts, first_index)
+    return await ctx.client.map([lambda j=j: run_new_question(ctx, j) for j in jobs], on_done=on_done)
 
 
 def build_jobs(
@@ -56,19 +144,9 @@ def build_jobs(
     ]
     rephrase = [Job("rephrase", i // n, seed=seeds[i % n]) for i in range(plan.rows("rephrase"))]
     order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {})
-    new = []
-    for i in range(plan.rows("new_questions")):
-        chunk, concept = order[i % len(order)]
-        new.append(
-            Job(
-                "new_questions",
-                i // len(order),
-                chunk=chunk,
-                concept=concept,
-                preference=g.preference_share > 0 and spread(i, g.preference_share),
-                examples=few_shot(seeds, concept, i, g.few_shot),
-            )
-        )
+    rows, width = plan.rows("new_questions"), len(order)
+    counts = [rows // width + (1 if p < rows % width else 0) for p in range(width)]
+    new = new_question_jobs([c for c, _ in order], counts, seeds, g, [t for _, t in order])
     return interleave([augment, rephrase, new])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether.filters.planted import plant, sample_balanced
+from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.templates import load_templates
@@ -63,7 +63,8 @@ def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: Fu
     cals = calibrations(ws, enabled)
     missing = [n for n in enabled if cals.get(n) is None]
     cal_calls = 0
-    if missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated":
+    auto = missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated"
+    if auto and len(seeds) >= MIN_SEEDS:
         cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(enabled)
     j = cfg.filters.judge
     asked = [n for n in enabled if Trust.decide(n, j.trust, cals.get(n), j.uninformative).ask]
@@ -77,6 +78,8 @@ def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: Fu
         calls, source = 0, "model filters calibrated as uninformative: not asked"
     if cal_calls:
         source += f"; plus a first calibration of {', '.join(missing)} on planted rows"
+    elif auto:
+        source += "; " + no_seeds_note(missing)
     return FilterForecast(calls, cal_calls, source)
 
 

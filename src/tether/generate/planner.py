@@ -4,6 +4,11 @@ The query budget ratio BR = budget / seed count decides (Chan et al., arXiv 2409
 more answers to the real questions (answer augmentation) help most; past BR of roughly 12-50 new questions win and
 keep improving with a strong teacher; rephrasing is the robust choice for a weak teacher. Between 12 and 50 the
 mix shifts linearly from augmentation to new questions.
+
+No seeds is a supported start (most users arrive with a folder of documents and few or no examples): BR is then
+unbounded, and the only strategy that needs no seed, new questions written from the document chunks, gets the
+whole budget. Answer augmentation and rephrasing start from a seed question, so with no seed their share is 0.
+A few seeds make BR large and the ordinary rules apply.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ class StrategyPlan(BaseModel):
 class Plan(BaseModel):
     budget: int
     seeds: int
-    br: float
+    br: float | None  # None: no seeds, the budget ratio is unbounded
     weak_teacher: bool
     mix_source: str  # "planner" or "config"
     rationale: str
@@ -98,7 +103,12 @@ def make_plan(
     unspent, and the rationale says so."""
     barren = barren or {}
     if seeds <= 0:
-        raise ValueError("no seed examples: ingest seeds before planning (the budget ratio is calls per seed)")
+        if not have_chunks:
+            raise ValueError(
+                "nothing to generate from: no seed examples and no document chunks (run `tether ingest` on a folder "
+                "of documents; seed examples are optional)"
+            )
+        return _documents_only(budget, g, weak, barren)
     br = budget / seeds
     if g.mix is not None:
         total = sum(g.mix.values())
@@ -138,6 +148,42 @@ def make_plan(
             f", the rest to {', '.join(live)}" if live else ", the rest of the budget unspent"
         )
         mix["augment"] = keep
+    return _fill(budget, seeds, round(br, 2), weak, source, why, mix, per_row, caps)
+
+
+def _documents_only(budget: int, g: GenerateConfig, weak: bool, barren: dict[str, str]) -> Plan:
+    """No seeds: every call goes to new questions from chunks. A mix in tether.yaml that leaves them out gets
+    nothing (the user's mix is never overridden); a measured low keep rate is said, not acted on, since no other
+    strategy could take the budget."""
+    why = "no seeds: new questions from chunks only (answer augmentation and rephrasing need seed questions)"
+    source = "config" if g.mix is not None else "planner"
+    share = 1.0
+    if g.mix is not None and g.mix.get("new_questions", 0.0) <= 0:
+        share = 0.0
+        why += "; generate.mix in tether.yaml gives new questions no share: nothing to generate"
+    elif g.mix is not None:
+        why += "; generate.mix in tether.yaml: only its new-question share can be used, it gets the whole budget"
+    elif weak:
+        why += "; weak teacher: its usual rephrasing share needs seeds too"
+    if share and "new_questions" in barren:
+        why += f"; note: new_questions {barren['new_questions']} (seed examples would open the other strategies)"
+    mix = {"augment": 0.0, "rephrase": 0.0, "new_questions": share}
+    per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
+    return _fill(budget, 0, None, weak, source, why, mix, per_row, {"augment": 0, "rephrase": 0})
+
+
+def _fill(
+    budget: int,
+    seeds: int,
+    br: float | None,
+    weak: bool,
+    source: str,
+    why: str,
+    mix: dict[str, float],
+    per_row: dict[str, float],
+    caps: dict[str, int],
+) -> Plan:
+    """Rows per strategy from the shares: as many as the budget pays for, calls rounded up, leftovers spent."""
     rows = {s: min(math.floor(budget * mix[s] / per_row[s]), caps.get(s, budget)) for s in STRATEGIES}
 
     def spent() -> int:
@@ -165,7 +211,7 @@ def make_plan(
     return Plan(
         budget=budget,
         seeds=seeds,
-        br=round(br, 2),
+        br=br,
         weak_teacher=weak,
         mix_source=source,
         rationale=why,

@@ -1,8 +1,10 @@
 """`tether plan` and `tether generate` over a workspace.
 
 Planning reads the head version (seeds, chunks), the ontology (for gap-aware targeting) and the templates, and
-forecasts the run without touching the teacher. Generating executes the same deterministic jobs through the
-cached teacher client under a hard call budget, and writes a new version that accumulates onto the head.
+forecasts the run without touching the teacher. A workspace with documents and no seeds is a supported start:
+the plan then asks only for new questions from the chunks (planner.py). Generating executes the same
+deterministic jobs through the cached teacher client under a hard call budget, and writes a new version that
+accumulates onto the head.
 """
 
 from __future__ import annotations
@@ -133,15 +135,21 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
 
 
 @contextlib.asynccontextmanager
-async def gen_context(ws: Workspace, generation: int = 1) -> AsyncIterator[tuple[GenContext, list[Record]]]:
-    """A started teacher wrapped as a generation context, plus the head's seeds (for calibration commands)."""
+async def gen_context(
+    ws: Workspace, generation: int = 1, need_seeds: bool = True
+) -> AsyncIterator[tuple[GenContext, list[Record]]]:
+    """A started teacher wrapped as a generation context, plus the head's seeds (for calibration commands, which
+    compare with human answers and so need seeds; `need_seeds=False` for a caller that generates from chunks)."""
     cfg = ws.config
     head = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     seeds = [r for r in ws.records(head) if r.origin == "human"]
-    if not seeds:
-        raise TetherError("no seed examples in the workspace: ingest some first")
+    if need_seeds and not seeds:
+        raise TetherError(
+            "no seed examples in the workspace: this measures the teacher against human answers, so it needs some "
+            "(generation does not: `tether plan` / `tether generate` work from documents alone)"
+        )
     chunks = {c.chunk_id: c for c in ws.chunks(head)}
     async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
         ident = client.identity
@@ -225,7 +233,7 @@ def run_generate(
         "budget": budget,
         "generation": generation,
         "new_rows": len(fresh),
-        "br": prep.plan.br,
+        "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
         "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
     }
     man, created = ws.commit("generate", tables, [prep.head.id], run_id, notes=notes, usage=usage)

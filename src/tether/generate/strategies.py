@@ -8,6 +8,7 @@ in the funnel, never silently missing.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -19,11 +20,15 @@ from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.llm.types import Completion
 from tether.records import Record, Source, Teacher, Verdict
-from tether.text import normalize, support
+from tether.text import content_tokens, normalize, support
 
 # A paraphrase must keep at least this share of the seed question's content words (names, numbers, key nouns);
 # below it, weak teachers have usually written a different question (often copying the prompt's example).
 MIN_PARAPHRASE_OVERLAP = 0.34
+# A new question sharing this share of an example question's content words (each way) is that example copied: weak
+# teachers copy the prompt's first example (measured here: SmolLM2-135M, 11 of 13 documents-only questions were
+# the style guide's first example; with seeds as examples, 5 of 6 were a seed's question).
+COPY_OVERLAP = 0.8
 
 
 class Paraphrase(BaseModel):
@@ -221,20 +226,59 @@ async def run_rephrase(ctx: GenContext, job: Job) -> Record:
     return await _answered(ctx, job, new_q, ctx.seed_chunk(seed), meta, base)
 
 
-async def run_new_question(ctx: GenContext, job: Job) -> Record:
-    chunk = job.chunk
-    assert chunk is not None
+def examples_block(examples: list[Record], templates: dict[str, Template]) -> tuple[str, str | None]:
+    """(text for new_question's {examples}, the style guide's "style_guide:<hash>" when it stood in).
+
+    The one place few-shot examples are made: the seeds when a job has any, else the built-in (or overridden)
+    style guide, so a project with no seeds still shows the teacher what a good pair looks like."""
+    if examples:
+        return "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in examples), None
+    guide = templates["style_guide"]
+    return guide.text.strip(), f"style_guide:{guide.hash}"
+
+
+def new_question_messages(ctx: GenContext, job: Job) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The prompt of a new-question job, and the templates it used (for the row's meta)."""
+    assert job.chunk is not None
     t = ctx.templates["new_question"]
-    examples = "\n".join(f"- Q: {e.question()}\n  A: {e.answer()}" for e in job.examples) or "(none)"
+    examples, guide = examples_block(job.examples, ctx.templates)
     concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
     msgs = t.render(
         domain=ctx.domain,
-        chunk=chunk.text,
+        chunk=job.chunk.text,
         examples=examples,
         concept_line=concept_line,
         variant=job.index + 1,
         length_hint=ctx.style.hint(),
     )
+    meta = {"template": f"new_question:{t.hash}"}
+    if guide:
+        meta["examples"] = guide
+    return msgs, meta
+
+
+def copied_example(question: str, examples: list[Record], templates: dict[str, Template]) -> str | None:
+    """The example question (a seed's, or the style guide's when no seed was shown) that `question` repeats."""
+    if examples:
+        shown = [e.question() for e in examples]
+    else:
+        lines = templates["style_guide"].text.splitlines()
+        shown = [m.group(1) for line in lines if (m := re.match(r"\s*-?\s*Q:\s*(.+)", line))]
+    mine = content_tokens(question)
+    for q in shown:
+        theirs = content_tokens(q)
+        if normalize(q) == normalize(question):
+            return q
+        if mine and theirs and len(mine & theirs) >= COPY_OVERLAP * max(len(mine), len(theirs)):
+            return q
+    return None
+
+
+async def run_new_question(ctx: GenContext, job: Job) -> Record:
+    chunk = job.chunk
+    assert chunk is not None
+    t = ctx.templates["new_question"]
+    msgs, meta = new_question_messages(ctx, job)
     source = Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end)
     base = {
         "strategy": "new_question",
@@ -242,12 +286,14 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
         "source": source,
         "concepts": [job.concept] if job.concept else [],
     }
-    meta: dict[str, str] = {"template": f"new_question:{t.hash}"}
     comp = await ctx.client.chat(msgs, schema=QA, sample=job.index, tag=f"new_question:{t.hash}")
     if comp.parsed is None:
         return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
     meta["finish_reason"] = comp.finish_reason or ""
     q = comp.parsed["question"].strip()
+    if (copied := copied_example(q, job.examples, ctx.templates)) is not None:  # before paying for a self-check
+        comp.error, comp.error_detail = "copied_example", f"the question repeats an example of the prompt: {copied}"
+        return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
     a = snapped(ctx, comp.parsed["answer"], chunk, meta)
     if a is None:
         return _not_in_text(ctx, job, q, comp.parsed["answer"], meta, kind="qa", **base)

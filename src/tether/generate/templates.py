@@ -3,6 +3,10 @@
 A template is plain text with `system:` / `user:` section lines and `{field}` placeholders (str.format). Its hash
 goes into every request's cache tag and every row's `meta.template`: editing a template re-runs exactly the
 calls that used it, and a row always says which wording produced it.
+
+A few templates are plain text pasted into another prompt rather than prompts of their own (TEXT_TEMPLATES): the
+built-in style guide stands in for seed examples when a project has none, and a domain may override it like any
+other template.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ FIELDS: dict[str, set[str]] = {
     "self_check": {"domain", "chunk", "question", "answer"},
     "judge": {"domain", "question", "answer", "context_block"},
     "grounding": {"domain", "chunk", "question", "answer"},
+    "style_guide": set(),
 }
+# pasted verbatim into another template's field (style_guide into new_question's {examples}): no sections
+TEXT_TEMPLATES = frozenset({"style_guide"})
 _SECTION = re.compile(r"^(system|user|assistant):\s*$")
 
 
@@ -58,14 +65,18 @@ class Template:
 
 
 def _check(t: Template) -> None:
-    if not _SECTION.match(t.text.splitlines()[0] if t.text.strip() else ""):
+    if t.name in TEXT_TEMPLATES:
+        if not t.text.strip():
+            raise ConfigError(f"template '{t.name}' ({t.origin}) is empty")
+    elif not _SECTION.match(t.text.splitlines()[0] if t.text.strip() else ""):
         raise ConfigError(f"template '{t.name}' ({t.origin}): must start with a 'system:' or 'user:' line")
     used = {f for _, f, _, _ in string.Formatter().parse(t.text) if f}
     unknown = used - FIELDS[t.name]
     if unknown:
+        available = ", ".join(sorted(FIELDS[t.name])) or "none: it is pasted as plain text, write no {braces}"
         raise ConfigError(
             f"template '{t.name}' ({t.origin}) uses unknown field(s) {', '.join(sorted(unknown))} "
-            f"(available: {', '.join(sorted(FIELDS[t.name]))})"
+            f"(available: {available})"
         )
 
 
