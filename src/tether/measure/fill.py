@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from tether.errors import TetherError
 from tether.filters.stage import FilterReport, run_filters
-from tether.generate.jobs import few_shot
+from tether.generate.jobs import new_question_jobs
 from tether.generate.planner import calls_per_row
 from tether.generate.stage import weak_teacher
 from tether.generate.strategies import GenContext, Job, run_job
@@ -83,7 +83,8 @@ def _jobs(
 ) -> list[Job]:
     """New-question jobs for every concept below target, spread over its chunks (least-used chunk first).
 
-    Job indices continue after the new-question rows each chunk already has, so every request is new."""
+    Numbering continues after the new-question rows each chunk already has, so every request is new; jobs come
+    round-robin over chunks (hence over concepts), so a budget that runs out mid-round spreads its loss."""
     head = ws.head()
     assert head is not None
     records = ws.records(head)
@@ -92,33 +93,23 @@ def _jobs(
     used: Counter[str] = Counter(
         r.source.chunk_id for r in records if r.strategy == "new_question" and r.source and r.source.chunk_id
     )
-    k = ws.config.generate.few_shot
-    jobs: list[Job] = []
+    planned: Counter[str] = Counter()
+    chunks, counts, concepts = [], [], []
     for c in sorted(cov.concepts, key=lambda c: (c.rows, c.name)):
         missing = per_concept - c.rows
         if missing <= 0 or not c.chunk_ids:
             continue
-        asks = min(math.ceil(missing / max(keep_rate, 0.05)), missing * 20)
-        for i in range(asks):
-            chunk_id = min(c.chunk_ids, key=lambda cid: (used[cid], c.chunk_ids.index(cid)))
-            index = used[chunk_id]
-            used[chunk_id] += 1
-            jobs.append(
-                Job(
-                    "new_questions",
-                    index,
-                    chunk=by_id[chunk_id],
-                    concept=c.name,
-                    examples=few_shot(seeds, c.name, index + i, k),
-                )
-            )
-    # round-robin over concepts, so a budget that runs out mid-round spreads its loss
-    order: dict[str, list[Job]] = defaultdict(list)
-    for j in jobs:
-        order[j.concept or ""].append(j)
-    lanes = list(order.values())
-    out = [lane[i] for i in range(max((len(x) for x in lanes), default=0)) for lane in lanes if i < len(lane)]
-    return out[:remaining]
+        asks: Counter[str] = Counter()
+        for _ in range(min(math.ceil(missing / max(keep_rate, 0.05)), missing * 20)):
+            cid = min(c.chunk_ids, key=lambda k: (used[k] + planned[k], c.chunk_ids.index(k)))
+            asks[cid] += 1
+            planned[cid] += 1
+        for cid, n in asks.items():
+            chunks.append(by_id[cid])
+            counts.append(n)
+            concepts.append(c.name)
+    jobs = new_question_jobs(chunks, counts, seeds, ws.config.generate, concepts, first_index=dict(used))
+    return jobs[:remaining]
 
 
 async def _generate(ws: Workspace, jobs: list[Job], budget: int, generation: int, run_id: str, progress):
