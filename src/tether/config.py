@@ -39,6 +39,20 @@ class IngestConfig(_Strict):
     chunk_overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks")
     max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a reason")
     formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
+    html_main_content: bool = Field(
+        True, description="HTML: keep the page's main content (trafilatura), drop navigation, menus and footers"
+    )
+    boilerplate_min_docs_share: float | None = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="a line found in at least this share of a source folder's documents is template (header, "
+        "footer, navigation) and removed before chunking; null keeps every line",
+    )
+    boilerplate_min_docs: int = Field(3, ge=2, description="...and in at least this many documents")
+    min_chunk_chars: int = Field(
+        200, ge=0, description="a shorter chunk without a sentence merges into a neighbour; 0 keeps every chunk"
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestConfig:

@@ -38,6 +38,19 @@ def ingest_summary(rep: IngestReport, log_path: str, show_skips: int = 15) -> No
                 f"[yellow]{len(unresolved)} seeds have no source document[/] (no chunk clearly holds "
                 f"the answer; add a 'source' field to name it)"
             )
+        c = r.cleaning  # boilerplate removed from the new documents
+        parts = []
+        if c.main_chars:
+            parts.append(f"{c.main_chars:,} by main-content extraction of {c.html_pages} HTML pages")
+        if c.repeated_chars:
+            parts.append(f"{c.repeated_chars:,} in {c.repeated_lines:,} lines repeated across a folder's documents")
+        if parts:
+            share = c.chars_removed / c.chars_read if c.chars_read else 0.0
+            console.print(f"removed as boilerplate: {c.chars_removed:,} characters ({share:.1%}): " + "; ".join(parts))
+        if c.html_fallbacks:
+            console.print(f"{len(c.html_fallbacks)} HTML pages kept whole (too little main content found; {log_path})")
+        if c.chunks_merged:
+            console.print(f"{c.chunks_merged} short chunks without a sentence merged into a neighbour")
     if r.skipped:
         reasons = Counter(s.reason.split(" (")[0].split(":")[0] for s in r.skipped)
         summary = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
@@ -117,8 +130,7 @@ def audit_table(rep: AuditReport) -> None:
     if wanted:
         console.print(
             f"\n[bold]Seeds to write[/]: {sum(c.seeds_wanted for c in wanted)} more would give every concept the "
-            f"documents cover {rep.well_covered} seeds: "
-            + ", ".join(f"{c.name} ({c.seeds_wanted})" for c in wanted)
+            f"documents cover {rep.well_covered} seeds: " + ", ".join(f"{c.name} ({c.seeds_wanted})" for c in wanted)
         )
     if rep.seeds_without_concept:
         console.print(f"[yellow]{len(rep.seeds_without_concept)} of {rep.seeds_total} seeds match no concept[/]")

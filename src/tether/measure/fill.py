@@ -78,9 +78,7 @@ def _measure(ws: Workspace, ontology: Ontology, per_concept: int) -> ConceptCove
     return concept_coverage(ontology, matcher, ws.records(head), chunks, thin=per_concept)
 
 
-def _jobs(
-    ws: Workspace, cov: ConceptCoverageReport, per_concept: int, keep_rate: float, remaining: int
-) -> list[Job]:
+def _jobs(ws: Workspace, cov: ConceptCoverageReport, per_concept: int, keep_rate: float, remaining: int) -> list[Job]:
     """New-question jobs for every concept below target, spread over its chunks (least-used chunk first).
 
     Numbering continues after the new-question rows each chunk already has, so every request is new; jobs come

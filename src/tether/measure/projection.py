@@ -79,9 +79,7 @@ def concept_map(
             sel = (origins == kind) & (concepts == name)
             if sel.any():
                 ax.scatter(pts[sel, 0], pts[sel, 1], color=colour.get(name, (0.6, 0.6, 0.6, 1.0)), **kw)
-    handles = [
-        plt.Line2D([], [], marker="s", linestyle="", color=colour[n], label=n.replace("_", " ")) for n in names
-    ]
+    handles = [plt.Line2D([], [], marker="s", linestyle="", color=colour[n], label=n.replace("_", " ")) for n in names]
     handles += [
         plt.Line2D([], [], marker=m, linestyle="", color="black", label=label)
         for m, label in (("o", "human"), ("x", "synthetic"), (".", "chunk"))

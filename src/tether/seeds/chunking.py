@@ -88,3 +88,79 @@ def chunk_document(doc_id: str, parsed: Parsed, size: int, overlap: int) -> list
                 )
             )
     return chunks
+
+
+# a sentence: a run without line breaks or table/menu bars ("|") that ends in . ! or ?
+_SENTENCES = re.compile(r"[^.!?\n|]+[.!?]+[)\"'”’]?(?=\s|$)")
+SENTENCE_WORDS = 4  # "Registration lasts 3 years." is the shortest kind of fact this keeps
+
+
+def carries_fact(chunk: Chunk) -> bool:
+    """Whether a short chunk says something on its own: beyond its heading it holds a sentence of at least
+    SENTENCE_WORDS words (numbers count, two must have letters).
+
+    A number alone is no sign of a fact ("Chapter 8", "Page 3 of 12", "v1.2" are navigation), so it is not enough;
+    a short list of amounts without a sentence merges into its neighbour, which costs granularity, never text."""
+    body = chunk.text
+    if chunk.heading:
+        first, _, rest = body.partition("\n")
+        if chunk.heading[-1] in first:
+            body = rest
+    for s in _SENTENCES.findall(body):
+        words = re.findall(r"\w+", s)
+        if len(words) >= SENTENCE_WORDS and sum(any(ch.isalpha() for ch in w) for w in words) >= 2:
+            return True
+    return False
+
+
+def _common(a: list[str], b: list[str]) -> list[str]:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def merge_short(text: str, chunks: list[Chunk], size: int, min_chars: int) -> tuple[list[Chunk], int]:
+    """Merge each of one document's chunks (its text: `text`) that is shorter than `min_chars` and carries no
+    fact into a neighbour.
+
+    Why: a lone heading, a label ("Note"), a menu remnant or the tail of a split section gives a teacher nothing to
+    ask about, yet counts as a chunk to cover. The neighbour chosen shares the most of its section path (the same
+    section, then a sibling), the one before on a tie (residue trails what it belongs to); the merge happens only
+    when the joined span still fits `size`, so chunk_size stays a hard limit. The merged chunk spans both (its id
+    follows from that span, so it is as stable as any other) and is headed by the two paths' common part.
+    Returns the chunks in document order and the number of merges."""
+    out = sorted(chunks, key=lambda c: c.start)
+    merges = 0
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if len(c.text) >= min_chars or carries_fact(c):
+            i += 1
+            continue
+        best: tuple[tuple[int, bool], int] | None = None
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(out):
+                lo, hi = min(c.start, out[j].start), max(c.end, out[j].end)
+                if hi - lo <= size:
+                    key = (len(_common(c.heading, out[j].heading)), j < i)
+                    if best is None or key > best[0]:
+                        best = (key, j)
+        if best is None:
+            i += 1
+            continue
+        j = best[1]
+        a, b = out[min(i, j)], out[max(i, j)]
+        lo, hi = min(a.start, b.start), max(a.end, b.end)
+        merged = Chunk(
+            chunk_id=Chunk.make_id(c.doc_id, lo, hi),
+            doc_id=c.doc_id,
+            start=lo,
+            end=hi,
+            heading=_common(a.heading, b.heading),
+            text=text[lo:hi],
+        )
+        out[min(i, j) : max(i, j) + 1] = [merged]
+        merges += 1
+        i = max(0, min(i, j) - 1)  # the merged chunk may itself still be short: look again from before it
+    return out, merges

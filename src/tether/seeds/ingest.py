@@ -16,8 +16,10 @@ from tether.config import IngestConfig
 from tether.documents import Chunk, Document
 from tether.facts import Evidence, extract_facts
 from tether.records import Record, Source
-from tether.seeds.chunking import chunk_document
-from tether.seeds.readers import READERS, Parsed, read_text
+from tether.seeds.boilerplate import CleanReport, ReadDoc, remove_repeated
+from tether.seeds.chunking import chunk_document, merge_short
+from tether.seeds.html_main import read_html_main
+from tether.seeds.readers import READERS, read_text
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
 from tether.text import content_tokens, support
 
@@ -50,6 +52,7 @@ class Ingested:
     skipped: list[Skip] = field(default_factory=list)  # whole files, and single bad rows ("file:line")
     inputs: list[dict] = field(default_factory=list)  # {path, sha256, bytes} of every file read
     unchanged: int = 0  # documents and seeds already in the workspace from an earlier ingest
+    cleaning: CleanReport = field(default_factory=CleanReport)  # boilerplate removed from the added documents
 
 
 def display_path(p: Path) -> str:
@@ -219,7 +222,10 @@ def ingest(
 ) -> Ingested:
     """Read `paths`; documents already known (same bytes) are reported as duplicates, not added twice."""
     out = Ingested()
+    paths = list(paths)
     files = discover(paths, out.skipped)
+    roots = [p.resolve() for p in paths if p.is_dir()]
+    read: list[ReadDoc] = []
     previous = {d.doc_id: d for d in known_docs}
     doc_by_hash = dict(previous)
     pending_seeds: list[tuple[RawSeed, str]] = []
@@ -264,15 +270,19 @@ def ingest(
                 parsed = read_text(rd.text, rd.title or row_path)
                 if rd.title:
                     parsed.title = rd.title
-                _add_document(out, previous, doc_by_hash, row_path, fmt, parsed, rd.text.encode("utf-8"), cfg)
+                read.append(ReadDoc(row_path, fmt, parsed, rd.text.encode("utf-8"), None, len(parsed.text)))
             if not tab.seeds and not tab.docs and not tab.row_errors:
                 out.skipped.append(Skip(shown, "no rows"))
             continue
-        parsed = READERS[fmt](text, path.stem)
-        if not parsed.text.strip():
+        doc = _read_doc(path, shown, fmt, text, raw, roots, cfg)
+        if not doc.parsed.text.strip():
             out.skipped.append(Skip(shown, "no text after removing markup"))
             continue
-        _add_document(out, previous, doc_by_hash, shown, fmt, parsed, raw, cfg)
+        read.append(doc)
+    if cfg.boilerplate_min_docs_share is not None:
+        remove_repeated(read, cfg.boilerplate_min_docs_share, cfg.boilerplate_min_docs, out.cleaning)
+    for doc in read:
+        _add_document(out, previous, doc_by_hash, doc, cfg)
 
     all_docs = list(doc_by_hash.values())
     chunks_by_doc: dict[str, list[Chunk]] = {}
@@ -296,24 +306,61 @@ def ingest(
     return out
 
 
+def _source_folder(path: Path, roots: list[Path]) -> str:
+    """The folder given to ingest that holds `path` (a site export's template repeats across its subfolders),
+    else the file's own folder (files named one by one, e.g. by a shell glob)."""
+    resolved = path.resolve()
+    for root in roots:
+        if root in resolved.parents:
+            return display_path(root)
+    return display_path(path.parent)
+
+
+def _read_doc(path: Path, shown: str, fmt: str, text: str, raw: bytes, roots: list[Path], cfg: IngestConfig) -> ReadDoc:
+    folder = _source_folder(path, roots)
+    if fmt == "html" and cfg.html_main_content:
+        got = read_html_main(text, path.stem)
+        return ReadDoc(
+            shown,
+            fmt,
+            got.parsed,
+            raw,
+            folder,
+            len(got.full.text),
+            got.removed_lines,
+            got.removed_chars,
+            got.fallback,
+            got.full,
+        )
+    parsed = READERS[fmt](text, path.stem)
+    return ReadDoc(shown, fmt, parsed, raw, folder, len(parsed.text))
+
+
 def _add_document(
-    out: Ingested,
-    previous: dict[str, Document],
-    doc_by_hash: dict[str, Document],
-    shown: str,
-    fmt: str,
-    parsed: Parsed,
-    raw: bytes,
-    cfg: IngestConfig,
+    out: Ingested, previous: dict[str, Document], doc_by_hash: dict[str, Document], d: ReadDoc, cfg: IngestConfig
 ) -> None:
-    doc_id = hashlib.sha256(raw).hexdigest()[:20]
-    if doc_id in previous and previous[doc_id].path == shown:
+    doc_id = hashlib.sha256(d.raw).hexdigest()[:20]
+    if doc_id in previous and previous[doc_id].path == d.shown:
         out.unchanged += 1  # the same file, ingested before
         return
     if doc_id in doc_by_hash:
-        out.skipped.append(Skip(shown, f"duplicate document (same content as {doc_by_hash[doc_id].path})"))
+        out.skipped.append(Skip(d.shown, f"duplicate document (same content as {doc_by_hash[doc_id].path})"))
         return
-    doc = Document(doc_id=doc_id, path=shown, format=fmt, title=parsed.title, text=parsed.text, n_bytes=len(raw))
+    parsed = d.parsed
+    doc = Document(doc_id=doc_id, path=d.shown, format=d.fmt, title=parsed.title, text=parsed.text, n_bytes=len(d.raw))
     doc_by_hash[doc_id] = doc
     out.documents.append(doc)
-    out.chunks.extend(chunk_document(doc_id, parsed, cfg.chunk_size, cfg.chunk_overlap))
+    chunks = chunk_document(doc_id, parsed, cfg.chunk_size, cfg.chunk_overlap)
+    chunks, merged = merge_short(parsed.text, chunks, cfg.chunk_size, cfg.min_chunk_chars)
+    out.chunks.extend(chunks)
+    rep = out.cleaning
+    rep.chars_read += d.read_chars
+    rep.main_lines += d.main_lines
+    rep.main_chars += d.main_chars
+    rep.repeated_lines += d.repeated_lines
+    rep.repeated_chars += d.repeated_chars
+    rep.chunks_merged += merged
+    if d.fmt == "html":
+        rep.html_pages += 1
+        if d.fallback:
+            rep.html_fallbacks.append((d.shown, d.fallback))

@@ -23,6 +23,9 @@ class Parsed:
     title: str
     text: str
     sections: list[Section] = field(default_factory=list)
+    # spans of code blocks (fences, literal blocks, <pre>): their lines repeat across documents ("fn main() {")
+    # without being boilerplate, so repeated-line removal leaves them alone
+    verbatim: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _close(sections: list[tuple[list[str], int]], end: int) -> list[Section]:
@@ -52,6 +55,8 @@ def read_markdown(text: str, fallback_title: str) -> Parsed:
     stack: list[tuple[int, str]] = []
     title = ""
     in_fence = False
+    fence_start = 0
+    verbatim: list[tuple[int, int]] = []
     lines = text.splitlines(keepends=True)
     pos = 0
     for i, line in enumerate(lines):
@@ -59,6 +64,10 @@ def read_markdown(text: str, fallback_title: str) -> Parsed:
         prev = lines[i - 1].strip() if i else ""
         if _FENCE.match(stripped):
             in_fence = not in_fence
+            if in_fence:
+                fence_start = pos
+            else:
+                verbatim.append((fence_start, pos + len(line)))
         elif not in_fence:
             m = _ATX.match(stripped)
             if m:
@@ -71,7 +80,9 @@ def read_markdown(text: str, fallback_title: str) -> Parsed:
                 marks.append((_push(stack, level, prev), pos - len(lines[i - 1])))
                 title = title or (prev if level == 1 else "")
         pos += len(line)
-    return Parsed(title or _first_line(text, fallback_title), text, _close(marks, len(text)))
+    if in_fence:  # an unclosed fence runs to the end, as markdown renders it
+        verbatim.append((fence_start, len(text)))
+    return Parsed(title or _first_line(text, fallback_title), text, _close(marks, len(text)), verbatim)
 
 
 _RST_ADORN = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}[ \t]*$")
@@ -104,7 +115,33 @@ def read_rst(text: str, fallback_title: str) -> Parsed:
         marks.append((_push(stack, level, heading), start))
         title = title or heading
         i += skip
-    return Parsed(title or _first_line(text, fallback_title), text, _close(marks, len(text)))
+    return Parsed(
+        title or _first_line(text, fallback_title), text, _close(marks, len(text)), _rst_literals(lines, offsets)
+    )
+
+
+_RST_CODE = re.compile(r"^\s*\.\.\s+(code|code-block|sourcecode)::")
+
+
+def _rst_literals(lines: list[str], offsets: list[int]) -> list[tuple[int, int]]:
+    """Spans of literal blocks: the indented lines after a paragraph ending in '::' or a code directive."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        i += 1
+        if not (line.endswith("::") or _RST_CODE.match(line)):
+            continue
+        indent = len(line) - len(line.lstrip())
+        j = i
+        while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent):
+            j += 1
+        while j > i and not lines[j - 1].strip():
+            j -= 1  # trailing blank lines belong to the text after the block
+        if j > i:
+            spans.append((offsets[i], offsets[j]))
+        i = max(i, j)
+    return spans
 
 
 def read_text(text: str, fallback_title: str) -> Parsed:
@@ -161,10 +198,12 @@ class _HTMLText(HTMLParser):
         self.marks: list[tuple[list[str], int]] = [([], 0)]
         self.stack: list[tuple[int, str]] = []
         self.cells_in_row = 0
+        self.space = False  # whitespace seen between inline elements, not yet written
 
     def _emit(self, s: str) -> None:
         self.parts.append(s)
         self.len += len(s)
+        self.space = False
 
     def _newline(self, n: int = 1) -> None:
         tail = "".join(self.parts[-3:])
@@ -217,9 +256,12 @@ class _HTMLText(HTMLParser):
             return
         text = re.sub(r"\s+", " ", data)
         if not text.strip():
+            self.space = True  # '<a>initialized</a> <a>variable</a>': the space separates two words
             return
         if not self.parts or self.parts[-1].endswith("\n"):
             text = text.lstrip()
+        elif self.space and not text.startswith(" ") and not self.parts[-1].endswith(" "):
+            text = " " + text
         self._emit(text)
         if self.heading_level:
             self.heading_buf.append(text)

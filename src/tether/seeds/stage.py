@@ -47,6 +47,37 @@ def adopt_ontology(ws: Workspace, paths: list[Path]) -> Path | None:
     return None
 
 
+LOGGED_LINES = 200  # repeated lines listed per folder in the run log (most frequent first)
+
+
+def boilerplate_notes(result: Ingested) -> dict[str, int]:
+    """What was removed as boilerplate, as flat manifest notes."""
+    c = result.cleaning
+    return {
+        "chars_read": c.chars_read,
+        "boilerplate_chars_removed": c.chars_removed,
+        "main_content_chars_removed": c.main_chars,
+        "main_content_lines_removed": c.main_lines,
+        "repeated_lines_removed": c.repeated_lines,
+        "repeated_chars_removed": c.repeated_chars,
+        "chunks_merged": c.chunks_merged,
+        "html_pages_kept_whole": len(c.html_fallbacks),
+    }
+
+
+def boilerplate_events(result: Ingested) -> list[dict]:
+    """Run-log lines: every HTML page kept whole (and why), every repeated line removed (and from how many
+    documents), and the totals, so no removal goes unrecorded."""
+    c = result.cleaning
+    events: list[dict] = [{"event": "html_full_page", "path": p, "reason": why} for p, why in c.html_fallbacks]
+    for folder, lines in c.repeated.items():
+        shown = dict(list(lines.items())[:LOGGED_LINES])
+        events.append({"event": "boilerplate_lines", "folder": folder, "distinct": len(lines), "lines": shown})
+    if result.documents:
+        events.append({"event": "boilerplate", **boilerplate_notes(result)})
+    return events
+
+
 def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IngestReport:
     cfg = ws.config
     if not paths:
@@ -71,6 +102,7 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
         on_file=on_file,
     )
     ws.log_all(run_id, ({"event": "skip", "path": s.path, "reason": s.reason} for s in result.skipped))
+    ws.log_all(run_id, boilerplate_events(result))
     for r in result.seeds:
         r.run_id = run_id
         # run_id is not part of the content hash, so ids stay stable across re-ingests
@@ -93,6 +125,7 @@ def run_ingest(ws: Workspace, paths: list[Path], on_file: Callable[[Path], None]
         "new_chunks": len(result.chunks),
         "new_seeds": len(result.seeds),
         "seeds_without_source": unresolved,
+        **boilerplate_notes(result),
     }
     man, created = ws.commit("ingest", tables, [head.id] if head else [], run_id, inputs=result.inputs, notes=notes)
     nodes, edges = lineage_for(man.id, result.seeds, result.chunks, result.documents)
