@@ -38,6 +38,9 @@ MIN_SHARE_OF_CHARS = 2000
 # of examples/brindlemoor); recall keeps them, and on the Rust book and reference removes every menu chunk while
 # keeping 99.8% / 97.6% of the pages' <main> text (what it drops: link-dense grammar and index lists)
 FOCUS = "recall"
+# a page's own <main> / role="main" goes first (see marked_main); bench/html_extraction.py turns it off to measure
+# trafilatura alone
+PREFER_MARKED_MAIN = True
 
 
 @dataclass
@@ -208,13 +211,41 @@ def _norm(s: str) -> str:
     return " ".join(s.split())
 
 
+def marked_main(html: str, title: str) -> Parsed | None:
+    """The text of the page's one `<main>` element (or `role="main"`), read by the stdlib reader; None if the page
+    marks no main content, or several, or too little.
+
+    Why first: a page that marks its main content is the author saying where it is. Generated documentation
+    (mdBook, rustdoc, Sphinx's `role="main"`) always marks it, and trafilatura's link-density scoring reads API
+    signatures made of links as navigation (rustdoc std/fs: 61% of <main> kept by trafilatura, all of it here).
+    Whatever template text sits inside <main> is left to repeated-line removal."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        doc = lxml_html.fromstring(html)
+    except (etree.ParserError, ValueError) as e:
+        log.info("no <main> read from %s: %s", title, e)
+        return None
+    found = doc.xpath("//main | //*[@role='main']")
+    outer = [el for el in found if not any(a in found for a in el.iterancestors())]
+    if len(outer) != 1:
+        return None
+    parsed = read_html(etree.tostring(outer[0], encoding="unicode", method="html"), title)
+    if len(parsed.text.strip()) < MIN_MAIN_CHARS:
+        return None
+    parsed.title = title
+    return parsed
+
+
 def read_html_main(html: str, fallback_title: str) -> HtmlRead:
-    """Main content when trafilatura finds enough of it, else the stdlib reader's full-page text with the reason.
+    """The page's marked <main>, else main content when trafilatura finds enough of it, else the stdlib reader's
+    full-page text with the reason.
 
     The stdlib reader always runs: it supplies the <title>, the fallback, and the yardstick for what was removed."""
     full = read_html(html, fallback_title)
     try:
-        main = extract_main(html, full.title)
+        main = (marked_main(html, full.title) if PREFER_MARKED_MAIN else None) or extract_main(html, full.title)
     except Exception as e:  # a parser bug must not lose the page: keep the full text and say why
         log.warning("trafilatura failed on %s: %s", fallback_title, e)
         return HtmlRead(full, f"main-content extraction failed ({type(e).__name__}: {e})", 0, 0, full)
