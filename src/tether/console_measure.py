@@ -107,9 +107,30 @@ def fill_report(rep) -> None:  # rep: tether.measure.fill.FillReport
 
 
 def suggestion_report(sug, path) -> None:  # sug: tether.measure.suggest.Suggestion
-    console.print(f"[green]wrote[/] {path}: a draft ontology to read and edit")
-    for line in getattr(sug, "summary_lines", lambda: [])():
-        console.print(f"  {line}")
+    t = Table(title=f"Draft ontology: {sug.k} concepts from {sug.n_chunks} chunks of {sug.n_documents} documents")
+    for col, kw in [
+        ("concept", {}),
+        ("parent", {"style": "dim"}),
+        ("chunks", {"justify": "right"}),
+        ("docs", {"justify": "right"}),
+        ("keywords", {}),
+        ("e.g. headings", {"style": "dim"}),
+    ]:
+        t.add_column(col, **kw)
+    stats = {s.name: s for s in sug.stats}
+    for c in sug.ontology.concepts:
+        st = stats.get(c.name)
+        t.add_row(
+            c.name,
+            c.parent or "",
+            str(st.chunks) if st else "",
+            str(st.documents) if st else "",
+            ", ".join(c.keywords[:5]),
+            "; ".join(st.example_headings[:2]) if st else "",
+        )
+    console.print(t)
+    console.print(f"k: {sug.criterion}")
+    console.print(f"[green]wrote[/] {path}: a draft to read and edit (names, descriptions, keywords, parents)")
 
 
 def _num(v, digits: int = 2, signed: bool = False) -> str:
