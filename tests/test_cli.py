@@ -117,3 +117,21 @@ def test_issue_flow_init_ingest_docs_audit(tmp_path: Path) -> None:
     assert "ontology: ../dom/ontology.yaml" in (tmp_path / "w" / "tether.yaml").read_text()
     p = tether("audit", "--workspace", "w", cwd=tmp_path)
     assert p.returncode == 0 and "Seed coverage by concept" in p.stdout and "snow_clearing" in p.stdout
+
+
+@pytest.mark.skipif(not (EXAMPLE / "ontology.yaml").exists(), reason="example domain not present")
+def test_documents_only_project_gets_a_drafted_ontology_and_an_audit(tmp_path: Path) -> None:
+    """A folder of documents, no seeds, no ontology: `ontology suggest` drafts one, sets it, and audit works."""
+    import shutil
+
+    shutil.copytree(EXAMPLE / "docs", tmp_path / "docs")
+    assert tether("init", "w", cwd=tmp_path).returncode == 0
+    assert tether("ingest", "docs", "-w", "w", cwd=tmp_path).returncode == 0
+    p = tether("ontology", "suggest", "-w", "w", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "smallest k" in p.stdout and (tmp_path / "w" / "ontology.yaml").is_file()
+    assert "ontology: ontology.yaml" in (tmp_path / "w" / "tether.yaml").read_text()
+    again = tether("ontology", "suggest", "-w", "w", cwd=tmp_path)  # never overwrites the user's edits
+    assert again.returncode == 2 and "--force" in again.stderr
+    p = tether("audit", "-w", "w", cwd=tmp_path)
+    assert p.returncode == 0 and "keywords+embeddings" in p.stdout and "Seeds to write" in p.stdout

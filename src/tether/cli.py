@@ -88,19 +88,6 @@ def ingest(
     ws.close()
 
 
-def _concept_matcher(ws, onto, chunks):
-    """Keywords + embeddings; keywords alone, said out loud, when the embedder is not installed."""
-    from tether.console import console
-    from tether.measure.context import concept_matcher
-    from tether.seeds.ontology import KeywordMatcher
-
-    try:
-        return concept_matcher(ws, onto, chunks)
-    except TetherError as e:
-        console.print(f"[yellow]concepts matched by keywords only[/]: {e}")
-        return KeywordMatcher(onto)
-
-
 @app.command()
 def audit(
     workspace: WorkspaceOpt = Path("."),
@@ -109,6 +96,7 @@ def audit(
 ) -> None:
     """Seed coverage against the ontology: concepts with 0, 1-2 and 3+ seeds, and documents covering the gaps."""
     from tether.console import audit_table, console
+    from tether.measure.context import best_matcher
     from tether.seeds.audit import audit as run_audit
     from tether.seeds.audit import load_heldout
     from tether.seeds.ontology import load_ontology
@@ -129,10 +117,13 @@ def audit(
     onto = load_ontology(cfg.ontology)
     heldout = load_heldout(cfg.heldout) if cfg.heldout else None
     chunks = ws.chunks(man)
+    matcher, why = best_matcher(ws, onto, chunks)
+    if why:
+        console.print(f"[yellow]{why}[/]")
     rep = run_audit(
         man.id,
         onto,
-        _concept_matcher(ws, onto, chunks),
+        matcher,
         [r for r in records if r.origin == "human"],
         chunks,
         ws.documents(man),

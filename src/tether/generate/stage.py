@@ -33,7 +33,7 @@ from tether.llm.teacher import open_teacher
 from tether.llm.types import TeacherIdentity
 from tether.records import Record, Teacher, records_to_table
 from tether.seeds.audit import seed_concepts
-from tether.seeds.ontology import KeywordMatcher, load_ontology
+from tether.seeds.ontology import load_ontology
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
@@ -103,7 +103,9 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if cfg.ontology is not None:
         onto = load_ontology(cfg.ontology)
         domain = onto.domain or domain
-        matcher = KeywordMatcher(onto)
+        from tether.measure.context import best_matcher
+
+        matcher, _ = best_matcher(ws, onto, chunks)  # the reason, if keywords only, is logged
         for s, cs in zip(seeds, seed_concepts(seeds, matcher, set(onto.names())), strict=True):
             s.concepts = sorted(set(s.concepts) | cs)  # concepts flow into synthetic rows and prompts
             seed_counts.update(cs)

@@ -3,13 +3,17 @@ concept matcher built from the ontology and a version's chunks."""
 
 from __future__ import annotations
 
+import logging
+
 from tether.documents import Chunk
+from tether.errors import TetherError
 from tether.measure.concepts import EmbeddingConceptMatcher
 from tether.measure.embedder import Embedder, open_embedder
-from tether.seeds.ontology import Ontology
+from tether.seeds.ontology import ConceptMatcher, KeywordMatcher, Ontology
 from tether.workspace.store import Workspace
 
 CACHE_NAME = "embeddings.sqlite"
+log = logging.getLogger(__name__)
 
 
 def workspace_embedder(ws: Workspace) -> Embedder:
@@ -20,3 +24,13 @@ def workspace_embedder(ws: Workspace) -> Embedder:
 def concept_matcher(ws: Workspace, ontology: Ontology, chunks: list[Chunk], embedder: Embedder | None = None):
     cfg = ws.config.measure.concepts
     return EmbeddingConceptMatcher(ontology, embedder or workspace_embedder(ws), chunks, cfg.min_similarity, cfg.margin)
+
+
+def best_matcher(ws: Workspace, ontology: Ontology, chunks: list[Chunk]) -> tuple[ConceptMatcher, str | None]:
+    """(keywords + embeddings, None), or (keywords alone, why) when the embedder is not installed: the caller
+    prints the reason, so a weaker matcher is never used silently."""
+    try:
+        return concept_matcher(ws, ontology, chunks), None
+    except TetherError as e:
+        log.warning("concepts matched by keywords only: %s", e)
+        return KeywordMatcher(ontology), f"concepts matched by keywords only: {e}"
