@@ -100,9 +100,15 @@ def fill_report(rep) -> None:  # rep: tether.measure.fill.FillReport
         style = "green" if c.after >= rep.per_concept else "yellow" if c.after else "bold red"
         t.add_row(c.name, str(c.before), f"[{style}]{c.after}[/]", str(c.asked), str(c.kept), c.why)
     console.print(t)
+    why = {
+        "filled": "every concept with a source chunk reached the target",
+        "budget": "the call budget is spent",
+        "rounds": "the last round ran",
+        "no_progress": "the last round kept no new row; more of the same questions would not either",
+    }[rep.stopped]
     console.print(
-        f"stopped: {rep.stopped} after {rep.rounds} rounds; {rep.spent} of {rep.budget} teacher calls spent; "
-        f"{len(rep.thin())} concepts below target"
+        f"stopped: {rep.stopped} ({why}) after {rep.rounds} rounds; {rep.spent} of {rep.budget} teacher calls "
+        f"spent; {len(rep.thin())} concepts below target"
     )
 
 

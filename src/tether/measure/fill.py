@@ -56,7 +56,7 @@ class FillReport(BaseModel):
     budget: int
     spent: int  # teacher calls sent (generation + filters); cache hits are free
     rounds: int
-    stopped: str  # "filled" | "budget" | "rounds" | "no_progress"
+    stopped: str  # "filled" | "budget" | "rounds" | "no_progress" (a round kept no new row)
     concepts: list[ConceptFill]
     versions: list[str] = []
 
@@ -212,8 +212,9 @@ def run_fill(
         gained = sum(c.synthetic for c in cov.concepts) - before
         keep_rate = max(gained / max(len(rows), 1), 0.05)
         done = rnd
-        if gen_calls == 0 and gained <= 0:
-            stopped = "no_progress"  # every request came from the cache and nothing new was kept
+        if gained <= 0:
+            # a round that kept nothing would only repeat itself with the rest of the budget: stop and say why
+            stopped = "no_progress"
             break
         if spent >= budget:
             stopped = "budget"
@@ -263,7 +264,7 @@ def _explain(
                 why = "no source chunk: no document maps to this concept (add documents, or keywords to the ontology)"
             elif tally.asked[c0.name] and not kept:
                 top = ", ".join(f"{k} ({n})" for k, n in dropped.most_common(3))
-                why = f"all {tally.asked[c0.name]} rows asked were dropped: {top}"
+                why = f"all {tally.asked[c0.name]} new questions were dropped: {top}"
             elif stopped == "budget":
                 why = f"budget spent after {tally.asked[c0.name]} questions ({kept} kept)"
             else:

@@ -11,9 +11,10 @@ Pages where trafilatura finds too little are read by the stdlib parser instead, 
 tiny page trafilatura's last resort is a whole-page dump that flattens headings, lists and tables into one
 paragraph, which is worse than the full-page text it would replace.
 
-Known cost (bench/html_extraction.py): trafilatura judges link-dense text to be navigation, so API references whose
-signatures are all links (rustdoc: 60% of <main> kept) lose real text; `ingest.html_main_content: false` keeps the
-whole page and leaves the template to repeated-line removal.
+A page that marks its main content (`<main>`, `role="main"`) is read from that element instead (marked_main):
+trafilatura judges link-dense text to be navigation, so API references whose signatures are all links lose real
+text with it (bench/html_extraction.py, rustdoc std/fs: 61% of <main> kept by trafilatura alone).
+`ingest.html_main_content: false` keeps whole pages and leaves the template to repeated-line removal.
 """
 
 from __future__ import annotations
