@@ -129,3 +129,18 @@ def test_concept_mapping_on_the_example_domain(tmp_path: Path) -> None:
     _, kw_recall = scores(KeywordMatcher(onto).match(texts))
     assert len(rows) >= 100 and precision >= 0.85 and recall >= 0.85
     assert recall > kw_recall + 0.1  # embeddings find what keywords miss
+
+
+def test_hnsw_pairs_find_planted_duplicates() -> None:
+    """The approximate path used above 50k rows finds the same planted pairs as the exact one (on 3k rows)."""
+    faiss = pytest.importorskip("faiss")
+    from tether.filters.dedup import _hnsw_pairs, cosine_pairs
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 64)).astype(np.float32)
+    x[1500:1600] = x[:100] + rng.normal(scale=0.01, size=(100, 64)).astype(np.float32)  # 100 planted near-copies
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    exact = {(i, j) for i, j, _ in cosine_pairs(x, 0.95, backend="numpy")}
+    approx = {(i, j) for i, j, _ in _hnsw_pairs(faiss, x, 0.95)}
+    assert exact == {(i, 1500 + i) for i in range(100)}
+    assert approx == exact
