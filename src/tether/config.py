@@ -290,7 +290,7 @@ class EmbedderConfig(_Strict):
     base_url: str | None = Field(None, description="openai backend: e.g. http://localhost:8000/v1")
     model: str | None = Field(None, description="openai backend: the endpoint's embedding model name")
     api_key_env: str = "OPENAI_API_KEY"
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(16, ge=1, description="texts per model call (onnx: 16 is fastest for chunk-length texts)")
     max_length: int = Field(256, ge=8, le=512, description="tokens per text (MiniLM-L6 was trained at 256)")
 
     @model_validator(mode="after")

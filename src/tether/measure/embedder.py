@@ -61,7 +61,7 @@ class OnnxMiniLM:
 
     dim = 384
 
-    def __init__(self, max_length: int = 256, batch_size: int = 64, threads: int | None = None):
+    def __init__(self, max_length: int = 256, batch_size: int = 16, threads: int | None = None):
         try:
             import onnxruntime as ort
             import tokenizers
