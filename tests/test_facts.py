@@ -250,3 +250,12 @@ def test_seed_style() -> None:
     assert st.median_words == 13 and st.p90_words == 40
     assert "about 13 words" in st.hint() and st.max_tokens(384) == 160 and st.max_tokens(100) == 100
     assert "word for word" in AnswerStyle("extractive", 13, 40).hint()
+
+
+def test_clock_hours_and_dates_are_not_durations() -> None:
+    """A free answer's "(9 hours)" passed because the chunk had 09:30 and some duration word; hours of clock
+    times and days of dates are values ("opens at 9"), never amounts with a unit."""
+    ev = Evidence.of("Weekday peak: 07:00 to 09:30, every 8 minutes. Register by 14 March.")
+    assert [f.text for f in ev.unsupported(extract_facts("8 minutes per day (9 hours)"))] == ["9 hours"]
+    assert [f.text for f in ev.unsupported(extract_facts("It takes 14 days."))] == ["14 days"]
+    assert ev.unsupported(extract_facts("Trams run every 8 minutes from 7 to 9:30.")) == []

@@ -305,12 +305,10 @@ class Evidence:
             elif f.kind == "time":
                 ev.minutes |= f.options
                 hours = {float(h) for mins in f.options for h in (mins // 60, (mins // 60) % 12 or 12)}
-                ev.values |= hours
-                ev.bare |= hours
+                ev.values |= hours  # "opens at 9" names the hour of "09:00"; "9 hours" is not in "09:30"
             elif f.kind == "date":
                 ev.days |= f.options
-                ev.values.update(float(d) for _, d in f.options)
-                ev.bare.update(float(d) for _, d in f.options)
+                ev.values.update(float(d) for _, d in f.options)  # the 14th, but not "14 days", from 14 March
             elif f.kind == "code":
                 ev.codes |= f.options
         low = text.lower()
