@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tether.config import CalibrationConfig, read_text_file
+from tether.config import CalibrationConfig
 from tether.errors import TetherError
 from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
@@ -30,6 +30,7 @@ from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
 from tether.seeds.tabular import read_jsonl
 from tether.workspace.store import Workspace
+from tether.yamlconf import read_text_file
 
 
 class FilterScore(BaseModel):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from tether.config import read_text_file
 from tether.errors import ConfigError
+from tether.yamlconf import read_text_file
 
 # fields each template is rendered with (an override may use any subset, but no other field)
 FIELDS: dict[str, set[str]] = {

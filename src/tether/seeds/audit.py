@@ -11,12 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from tether.config import read_text_file
 from tether.documents import Chunk, Document
 from tether.records import Record
 from tether.seeds.ontology import ConceptMatcher, Ontology
 from tether.seeds.tabular import read_jsonl
 from tether.text import normalize
+from tether.yamlconf import read_text_file
 
 
 class ConceptCoverage(BaseModel):
