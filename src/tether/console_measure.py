@@ -142,7 +142,7 @@ def suggestion_report(sug, path) -> None:  # sug: tether.measure.suggest.Suggest
 def _num(v, digits: int = 2, signed: bool = False) -> str:
     if v is None:
         return "-"
-    if float(v).is_integer() and abs(v) >= 1:
+    if float(v).is_integer():
         return f"{int(v):+d}" if signed else str(int(v))
     return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
 

@@ -164,4 +164,8 @@ def diff(ws: Workspace, v1: str, v2: str) -> tuple[Manifest, Manifest, list[Delt
             for k, n in man.counts.get(group, {}).items():
                 flat[f"count.{group}.{k}"] = n
     names = sorted(set(fa) | set(fb))
-    return a, b, [Delta(name=n, before=fa.get(n), after=fb.get(n)) for n in names]
+
+    def get(flat: dict[str, float], n: str) -> float | None:
+        return flat.get(n, 0.0 if n.startswith("count.") else None)  # a count absent from a version is zero
+
+    return a, b, [Delta(name=n, before=get(fa, n), after=get(fb, n)) for n in names]
