@@ -27,6 +27,7 @@ from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, context_block, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
 from tether.generate.templates import Template, load_templates
+from tether.llm.accounting import UsageStats
 from tether.llm.client import TeacherClient
 from tether.llm.embedded import EmbeddedServer
 from tether.llm.teacher import open_teacher
@@ -178,6 +179,15 @@ class GenerateReport:
 ProgressFactory = Callable[[TeacherClient, int], AbstractContextManager[Callable[[Any], None]]]
 
 
+async def run_jobs(
+    ctx: GenContext, jobs: list[Job], progress: ProgressFactory | None
+) -> tuple[list[Record], UsageStats]:
+    """Every job through the context's client (one row per job, failures included), and the run's accounting."""
+    with progress(ctx.client, len(jobs)) if progress else contextlib.nullcontext(None) as on_done:
+        rows = await ctx.client.map([lambda j=j: run_job(ctx, j) for j in jobs], on_done=on_done)
+    return rows, ctx.client.finish_stats()
+
+
 async def _execute(
     ws: Workspace, prep: Prepared, budget: int, generation: int, run_id: str, progress: ProgressFactory | None
 ) -> tuple[list[Record], dict]:
@@ -189,20 +199,16 @@ async def _execute(
         ctx = GenContext(
             client, prep.templates, cfg.generate, prep.domain, teacher, run_id, generation, prep.chunks, prep.style
         )
-        with progress(client, len(prep.jobs)) if progress else contextlib.nullcontext(None) as on_done:
-            rows = await client.map([lambda j=j: run_job(ctx, j) for j in prep.jobs], on_done=on_done)
-        stats = client.finish_stats()
+        rows, stats = await run_jobs(ctx, prep.jobs, progress)
         save_speed(ws.store, ident, stats.completion_tokens, stats.busy_s)
         return rows, stats.as_dict()
 
 
-def run_generate(
-    ws: Workspace, prep: Prepared, generation: int = 1, progress: ProgressFactory | None = None
-) -> GenerateReport:
-    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls."""
-    budget = prep.plan.budget
-    run_id = new_run_id()
-    new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+def commit_generated(
+    ws: Workspace, head: Manifest, new: list[Record], run_id: str, stage: str, notes: dict, usage: dict
+) -> tuple[Manifest, bool, list[Record]]:
+    """Log every generation-time drop, then write the rows not already in `head` as a new version accumulating onto
+    it (other tables carried forward). Returns (version, created, fresh rows); with no fresh row, `head`."""
     ws.log_all(
         run_id,
         (
@@ -219,27 +225,38 @@ def run_generate(
             if not v.keep
         ),
     )
-    # re-read rather than reuse prep's rows: prepare() tags seeds with matched concepts for prompting, and stored
-    # human rows must stay exactly as ingested
-    old = ws.records(prep.head)
+    # re-read rather than reuse a caller's rows: prepare() tags seeds with matched concepts for prompting, and
+    # stored human rows must stay exactly as ingested
+    old = ws.records(head)
     known = {r.id for r in old}
     fresh = [r for r in new if r.id not in known]
     if not fresh:
         ws.log(run_id, "no_change", rows=len(new))
-        return GenerateReport(prep.head, False, new, usage)
+        return head, False, []
     tables = {
         "records": records_to_table(old + fresh),
-        **{name: ref for name, ref in prep.head.tables.items() if name != "records"},  # unchanged: carried forward
+        **{name: ref for name, ref in head.tables.items() if name != "records"},  # unchanged: carried forward
     }
-    notes = {
-        "budget": budget,
-        "generation": generation,
-        "new_rows": len(fresh),
-        "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
-        "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
-    }
-    man, created = ws.commit("generate", tables, [prep.head.id], run_id, notes=notes, usage=usage)
+    notes = {**notes, "new_rows": len(fresh)}
+    man, created = ws.commit(stage, tables, [head.id], run_id, notes=notes, usage=usage)
     if created:
         ws.lineage.add(*lineage_for(man.id, fresh))
     ws.log(run_id, "version", id=man.id, created=created, **notes)
+    return man, created, fresh
+
+
+def run_generate(
+    ws: Workspace, prep: Prepared, generation: int = 1, progress: ProgressFactory | None = None
+) -> GenerateReport:
+    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls."""
+    budget = prep.plan.budget
+    run_id = new_run_id()
+    new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    notes = {
+        "budget": budget,
+        "generation": generation,
+        "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
+        "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
+    }
+    man, created, _ = commit_generated(ws, prep.head, new, run_id, "generate", notes, usage)
     return GenerateReport(man, created, new, usage)

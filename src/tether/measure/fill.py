@@ -15,7 +15,6 @@ teacher calls come back from the cache when it is run again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -27,17 +26,13 @@ from tether.errors import TetherError
 from tether.filters.stage import FilterReport, run_filters
 from tether.generate.jobs import new_question_jobs
 from tether.generate.planner import calls_per_row
-from tether.generate.stage import weak_teacher
-from tether.generate.strategies import GenContext, Job, run_job
-from tether.generate.style import answer_mode, seed_style
-from tether.generate.templates import load_templates
-from tether.llm.teacher import open_teacher
+from tether.generate.stage import commit_generated, gen_context, run_jobs
+from tether.generate.strategies import Job
 from tether.measure.concepts import ConceptCoverageReport, concept_coverage
 from tether.measure.context import concept_matcher, workspace_embedder
-from tether.records import Record, Teacher, records_to_table
+from tether.measure.embedder import Embedder
 from tether.seeds.ontology import Ontology, load_ontology
-from tether.workspace.lineage import lineage_for
-from tether.workspace.store import Workspace, new_run_id
+from tether.workspace.store import Workspace
 
 
 class ConceptFill(BaseModel):
@@ -70,11 +65,11 @@ class _Tally:
     rows: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # concept -> row ids asked
 
 
-def _measure(ws: Workspace, ontology: Ontology, per_concept: int) -> ConceptCoverageReport:
+def _measure(ws: Workspace, ontology: Ontology, per_concept: int, embedder: Embedder) -> ConceptCoverageReport:
     head = ws.head()
     assert head is not None
     chunks = ws.chunks(head)
-    matcher = concept_matcher(ws, ontology, chunks, workspace_embedder(ws))
+    matcher = concept_matcher(ws, ontology, chunks, embedder)
     return concept_coverage(ontology, matcher, ws.records(head), chunks, thin=per_concept)
 
 
@@ -110,47 +105,12 @@ def _jobs(ws: Workspace, cov: ConceptCoverageReport, per_concept: int, keep_rate
     return jobs[:remaining]
 
 
-async def _generate(ws: Workspace, jobs: list[Job], budget: int, generation: int, run_id: str, progress):
-    cfg = ws.config
-    head = ws.head()
-    assert head is not None
-    seeds = [r for r in ws.records(head) if r.origin == "human"]
-    from tether.filters.registry import domain_name
-
-    async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
-        client.budget = budget
-        ident = client.identity
-        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
-        g = cfg.generate
-        ctx = GenContext(
-            client,
-            load_templates(g.templates),
-            g,
-            domain_name(cfg),
-            teacher,
-            run_id,
-            generation,
-            {c.chunk_id: c for c in ws.chunks(head)},
-            seed_style(seeds, answer_mode(g.answers, weak_teacher(cfg))),
-        )
-        with progress(client, len(jobs)) if progress else contextlib.nullcontext(None) as on_done:
-            rows = await client.map([lambda j=j: run_job(ctx, j) for j in jobs], on_done=on_done)
-        return rows, client.finish_stats().as_dict()
-
-
-def _commit(ws: Workspace, rows: list[Record], run_id: str, usage: dict, notes: dict) -> str | None:
-    head = ws.head()
-    assert head is not None
-    old = ws.records(head)
-    known = {r.id for r in old}
-    fresh = [r for r in rows if r.id not in known]
-    if not fresh:
-        return None
-    tables = {**head.tables, "records": records_to_table(old + fresh)}
-    man, created = ws.commit("fill", tables, [head.id], run_id, notes={**notes, "new_rows": len(fresh)}, usage=usage)
-    if created:
-        ws.lineage.add(*lineage_for(man.id, fresh))
-    return man.id
+async def _generate(ws: Workspace, jobs: list[Job], budget: int, generation: int, progress):
+    """(rows, usage, run id): the jobs through the teacher under `budget` calls."""
+    async with gen_context(ws, generation, need_seeds=False) as (ctx, _):
+        ctx.client.budget = budget
+        rows, stats = await run_jobs(ctx, jobs, progress)
+        return rows, stats.as_dict(), ctx.run_id
 
 
 def run_fill(
@@ -174,7 +134,8 @@ def run_fill(
     if ws.head() is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     ontology = load_ontology(cfg.ontology)
-    start = cov = _measure(ws, ontology, per_concept)
+    embedder = workspace_embedder(ws)  # one model load for every round's measurement
+    start = cov = _measure(ws, ontology, per_concept, embedder)
     tally = _Tally()
     spent, done, versions = 0, 0, []
     keep_rate = 1.0 / f.oversample
@@ -193,12 +154,15 @@ def run_fill(
             break
         if on_round:
             on_round(rnd, cov, len(jobs))
-        run_id = new_run_id()
-        rows, usage = asyncio.run(_generate(ws, jobs, gen_budget, generation, run_id, progress))
+        rows, usage, run_id = asyncio.run(_generate(ws, jobs, gen_budget, generation, progress))
         for j, r in zip(jobs, rows, strict=True):
             tally.asked[j.concept or ""] += 1
             tally.rows[j.concept or ""].append(r.id)
-        vid = _commit(ws, rows, run_id, usage, {"round": rnd, "budget": gen_budget, "per_concept": per_concept})
+        head = ws.head()
+        assert head is not None
+        notes = {"round": rnd, "budget": gen_budget, "per_concept": per_concept, "generation": generation}
+        man, _, fresh = commit_generated(ws, head, rows, run_id, "fill", notes, usage)
+        vid = man.id if fresh else None
         gen_calls = usage.get("calls", 0)
         rep = run_filters(ws, progress=progress)
         if on_filter:
@@ -208,7 +172,7 @@ def run_fill(
         versions += [v for v in (vid, rep.version) if v]
         filter_per_row = filter_calls / max(len(rows), 1)
         before = sum(c.synthetic for c in cov.concepts)
-        cov = _measure(ws, ontology, per_concept)
+        cov = _measure(ws, ontology, per_concept, embedder)
         gained = sum(c.synthetic for c in cov.concepts) - before
         keep_rate = max(gained / max(len(rows), 1), 0.05)
         done = rnd
