@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,19 +22,14 @@ from pydantic import BaseModel
 from tether.documents import Chunk
 from tether.measure.embedder import Embedder
 from tether.records import Record
+from tether.seeds.audit import Status, seed_concepts, status_of
 from tether.seeds.ontology import KeywordMatcher, Ontology
-
-Status = Literal["uncovered", "thin", "covered"]
 
 
 def concept_text(name: str, description: str, keywords: Sequence[str]) -> str:
     words = name.replace("_", " ")
     kw = f" Keywords: {', '.join(keywords)}." if keywords else ""
     return f"{words}: {description}{kw}"
-
-
-def row_text(r: Record) -> str:
-    return f"{r.question()}\n{r.answer()}"
 
 
 def chunk_text(c: Chunk) -> str:
@@ -122,10 +116,6 @@ class ConceptCoverageReport(BaseModel):
         return next(c for c in self.concepts if c.name == name)
 
 
-def status_of(rows: int, thin: int) -> Status:
-    return "uncovered" if rows == 0 else "thin" if rows < thin else "covered"
-
-
 def concept_coverage(
     ontology: Ontology,
     matcher: EmbeddingConceptMatcher | KeywordMatcher,
@@ -136,12 +126,11 @@ def concept_coverage(
     """Per concept: human rows, kept synthetic rows, chunks and a status. Dropped rows do not count."""
     known = set(ontology.names())
     live = [r for r in records if r.origin == "human" or r.kept]
-    tags = matcher.match([row_text(r) for r in live]) if live else []
+    tags = seed_concepts(live, matcher, known) if live else []
     human: dict[str, int] = defaultdict(int)
     synthetic: dict[str, int] = defaultdict(int)
     untagged = 0
-    for r, found in zip(live, tags, strict=True):
-        names = {c for c in r.concepts if c in known} | set(found)
+    for r, names in zip(live, tags, strict=True):
         untagged += not names
         for n in names:
             (human if r.origin == "human" else synthetic)[n] += 1

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from tether.measure.concepts import chunk_text, concept_coverage, row_text
+from tether.measure.concepts import chunk_text, concept_coverage
 from tether.measure.context import concept_matcher, workspace_embedder
 from tether.measure.coverage import embedding_coverage
 from tether.measure.diversity import dcscore, distinct_n, vendi
 from tether.measure.projection import concept_map
-from tether.seeds.audit import load_heldout
+from tether.seeds.audit import load_heldout, row_text
 from tether.seeds.ontology import load_ontology
 from tether.workspace.store import Manifest, Workspace
 

@@ -7,7 +7,9 @@ should aim; a concept with neither is a gap no generation can fill from this cor
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -71,9 +73,23 @@ def _bucket(n: int, well: int) -> str:
     return f"{well}+"
 
 
-def seed_concepts(seeds: list[Record], matcher: ConceptMatcher, known: set[str]) -> list[set[str]]:
-    """Concepts of each seed: those it declares (if known to the ontology) plus those the matcher finds."""
-    found = matcher.match([f"{s.question()}\n{s.answer()}" for s in seeds])
+Status = Literal["uncovered", "thin", "covered"]
+
+
+def status_of(rows: int, thin: int) -> Status:
+    """A concept's coverage from its human + kept synthetic rows: none, fewer than `thin`, or enough."""
+    return "uncovered" if rows == 0 else "thin" if rows < thin else "covered"
+
+
+def row_text(r: Record) -> str:
+    """What a row is about, for concept matching and embedding: its question and its answer."""
+    return f"{r.question()}\n{r.answer()}"
+
+
+def seed_concepts(seeds: Sequence[Record], matcher: ConceptMatcher, known: set[str]) -> list[set[str]]:
+    """Concepts of each row (seed or synthetic): those it declares (if known to the ontology) plus those the
+    matcher finds."""
+    found = matcher.match([row_text(s) for s in seeds])
     return [{c for c in s.concepts if c in known} | set(f) for s, f in zip(seeds, found, strict=True)]
 
 
@@ -135,12 +151,9 @@ def audit(
 
     syn_count: dict[str, int] = defaultdict(int)
     kept = [r for r in synthetic or [] if r.kept]
-    for r, found in zip(kept, matcher.match([f"{r.question()}\n{r.answer()}" for r in kept]), strict=True):
-        for c in {c for c in r.concepts if c in known} | set(found):
+    for cs in seed_concepts(kept, matcher, known):  # declared + matched, exactly as for the seeds
+        for c in cs:
             syn_count[c] += 1
-
-    def status(n: int) -> str:
-        return "uncovered" if n == 0 else "thin" if n < thin else "covered"
 
     rows = [
         ConceptCoverage(
@@ -152,7 +165,7 @@ def audit(
             heldout=held_count[c.name],
             bucket=_bucket(seed_count[c.name], well_covered),
             synthetic=syn_count[c.name],
-            status=status(seed_count[c.name] + syn_count[c.name]),
+            status=status_of(seed_count[c.name] + syn_count[c.name], thin),
             seeds_wanted=max(0, well_covered - seed_count[c.name]) if chunk_count[c.name] else 0,
         )
         for c in ontology.concepts
