@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tether import __version__
+from tether.cli_common import WorkspaceOpt, open_workspace
 from tether.errors import TetherError, WorkspaceError
 
 app = typer.Typer(
@@ -19,16 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (made by `tether init`).")]
-
-
-def _open(workspace: Path):
-    from tether.workspace.store import Workspace
-
-    ws = Workspace.open(workspace)
-    ws.config  # noqa: B018 - fail early, with the one-line config error, before any work
-    return ws
 
 
 @app.command()
@@ -68,7 +59,7 @@ def ingest(
     from tether.console import console, ingest_summary
     from tether.seeds.stage import run_ingest
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
@@ -101,7 +92,7 @@ def audit(
     from tether.seeds.audit import load_heldout
     from tether.seeds.ontology import load_ontology
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     cfg = ws.config
     man = ws.manifest(version)
     records = ws.records(man)
@@ -147,7 +138,7 @@ def versions(workspace: WorkspaceOpt = Path(".")) -> None:
     """List dataset versions with their counts."""
     from tether.console import console, versions_table
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     mans = ws.versions()
     if not mans:
         console.print("no versions yet (run `tether ingest`)")
@@ -167,7 +158,7 @@ def lineage(
 
     from tether.console import console, lineage_tree
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     hits = ws.lineage.find(row_id)
     if not hits:
         raise WorkspaceError(f"no row, chunk or document with id '{row_id}' in {ws.root}")
@@ -192,7 +183,7 @@ def plan(budget: BudgetOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     from tether.console import plan_report
     from tether.generate.stage import prepare
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     plan_report(prepare(ws, budget))
     ws.close()
 
@@ -208,7 +199,7 @@ def generate(
     from tether.generate.stage import prepare, run_generate
     from tether.llm.progress import teacher_progress
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     prep = prepare(ws, budget)
     plan_report(prep, brief=True)
     rep = run_generate(
@@ -225,7 +216,7 @@ def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
     from tether.filters.stage import run_filters
     from tether.llm.progress import teacher_progress
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
 
     def calibrated(rep) -> None:
         console.print("[bold]The judge has no calibration yet: measured it on planted rows first[/]")
@@ -256,7 +247,7 @@ def import_(
     from tether.console import import_summary
     from tether.generate.imported import run_import
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     rep = run_import(ws, file, teacher, teacher_version, generation)
     import_summary(rep, str(ws.store / "runs" / f"{rep.run_id}.jsonl"))
     ws.close()
@@ -274,7 +265,7 @@ def show(
     """Show example rows: kept ones, or those dropped for a reason."""
     from tether.console import show_rows
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     records = [r for r in ws.records(ws.manifest(version)) if r.origin == "synthetic"]
     if dropped is None:
         rows = [r for r in records if r.kept]
@@ -303,7 +294,7 @@ def teacher_check(
     from tether.console import teacher_check_report
     from tether.llm.teacher import check_teacher
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     client, comp = asyncio.run(check_teacher(ws.config.teacher, ws.store / "cache.sqlite", prompt))
     teacher_check_report(client, comp)
     ws.close()
@@ -321,7 +312,7 @@ def teacher_accuracy(
     from tether.filters.accuracy import estimate_teacher_accuracy
     from tether.generate.stage import gen_context
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
 
     async def go():
         async with gen_context(ws) as (ctx, seeds):
@@ -351,7 +342,7 @@ def judge_calibrate(
     from tether.filters.calibration import calibrate
     from tether.llm.progress import teacher_progress
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     rep = asyncio.run(
         calibrate(ws, labels, progress=lambda client, n, name: teacher_progress(client, n, name, console))
     )

@@ -9,17 +9,8 @@ from typing import Annotated
 
 import typer
 
+from tether.cli_common import WorkspaceOpt, open_workspace
 from tether.errors import TetherError
-
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (made by `tether init`).")]
-
-
-def _open(workspace: Path):
-    from tether.workspace.store import Workspace
-
-    ws = Workspace.open(workspace)
-    ws.config  # noqa: B018 - fail early, with the one-line config error
-    return ws
 
 
 def measure(
@@ -33,7 +24,7 @@ def measure(
     from tether.console_measure import measurement_report
     from tether.measure.stage import measure_version
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     with console.status("measuring…") as status:
         m = measure_version(ws, version, draw_map=not no_map, note=lambda s: status.update(s))
     if as_json:
@@ -54,7 +45,7 @@ def diff(
     from tether.console_measure import diff_report
     from tether.measure.stage import diff as run_diff
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     with console.status("measuring…"):
         a, b, deltas = run_diff(ws, v1, v2)
     diff_report(a, b, deltas, show_all)
@@ -75,7 +66,7 @@ def fill(
     from tether.llm.progress import teacher_progress
     from tether.measure.fill import run_fill
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
 
     def progress(client, n, name="fill"):
         return teacher_progress(client, n, name, console)
@@ -106,7 +97,7 @@ def ontology_suggest(
     from tether.measure.context import workspace_embedder
     from tether.measure.suggest import suggest_ontology, write_ontology_yaml
 
-    ws = _open(workspace)
+    ws = open_workspace(workspace)
     head = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` with your documents first")

@@ -1,0 +1,18 @@
+"""What every CLI module shares: the `--workspace` option and opening a workspace with its config checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (made by `tether init`).")]
+
+
+def open_workspace(workspace: Path):
+    from tether.workspace.store import Workspace
+
+    ws = Workspace.open(workspace)
+    ws.config  # noqa: B018 - fail early, with the one-line config error, before any work
+    return ws
