@@ -495,10 +495,11 @@ class EmbeddingDedup:
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> EmbeddingDedup:
+        from tether.measure.context import CACHE_NAME
         from tether.measure.embedder import open_embedder
 
         d = ctx.cfg.filters.embedding_dedup
-        cache = ctx.store / "embeddings.sqlite" if ctx.store is not None else None
+        cache = ctx.store / CACHE_NAME if ctx.store is not None else None  # the vectors `tether measure` reuses
         embedder = open_embedder(ctx.cfg.measure.embedder, cache)
         reference = ctx.heldout if d.heldout_leakage else []
         return cls(embedder, threshold=d.threshold, reference=reference, leak_threshold=d.leak_threshold)
