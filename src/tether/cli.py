@@ -165,10 +165,14 @@ def lineage(
     if len(hits) > 1:
         raise WorkspaceError(f"id prefix '{row_id}' is ambiguous ({', '.join(h.id[:16] for h in hits)}…)")
     steps = ws.lineage.ancestry(hits[0].id)
+    mixes = ws.lineage.mixes_of(hits[0].id)
     if as_json:
-        sys.stdout.write(json.dumps([asdict(s) for s in steps], indent=2) + "\n")
+        out = {"chain": [asdict(s) for s in steps], "mixes": [{"mix": m, "generation": g} for m, g in mixes]}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         lineage_tree(steps)
+        if mixes:
+            console.print("in training sets: " + ", ".join(f"generation {g} (mix {m[:12]})" for m, g in mixes))
         if not any(s.node.type == "document" for s in steps):
             console.print("[yellow]this chain reaches no document[/] (the seed named no source and none matched)")
     ws.close()
@@ -351,8 +355,10 @@ def judge_calibrate(
 
 
 from tether.cli_measure import register as _register_measure  # noqa: E402 - commands defined in their own module
+from tether.cli_mix import register as _register_mix  # noqa: E402
 
 _register_measure(app)
+_register_mix(app)
 
 
 def _version_callback(value: bool) -> None:

@@ -323,6 +323,29 @@ class FillConfig(_Strict):
     oversample: float = Field(2.0, ge=1, description="questions asked per missing row (the funnel drops some)")
 
 
+class LeakageConfig(_Strict):
+    """Before every mix: training rows that match a holdout row are removed as `holdout_leak`."""
+
+    minhash_threshold: float = Field(0.7, gt=0, le=1, description="word 3-gram Jaccard of questions = a leak")
+    embedding_threshold: float = Field(0.88, gt=0, le=1, description="question to holdout question cosine = a leak")
+    answer_threshold: float = Field(
+        0.75, gt=0, le=1, description="question cosine at which a row also stating the held-out answer verbatim leaks"
+    )
+
+
+class MixConfig(_Strict):
+    """`tether mix`: the training set of a generation: human anchor + synthetic rows under a ceiling."""
+
+    ceiling: float | None = Field(0.8, ge=0, lt=1, description="maximum synthetic share (null: no ceiling)")
+    mode: Literal["accumulate", "replace"] = Field(
+        "accumulate", description="accumulate: anchor + synthetic of generations <= G; replace: experiments only"
+    )
+    validation_share: float = Field(
+        0.1, ge=0, lt=1, description="share of the seeds held out as the validation set (fixed once chosen)"
+    )
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -335,6 +358,7 @@ class TetherConfig(_Strict):
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     measure: MeasureConfig = Field(default_factory=MeasureConfig)
     fill: FillConfig = Field(default_factory=FillConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""

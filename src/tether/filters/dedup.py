@@ -308,6 +308,35 @@ def near_duplicate_pairs(
     return {(i, j) for i, j, _ in _self_pairs(hs, texts, threshold, num_perm, ngram, bands, verify)}
 
 
+def reference_matches(
+    queries: Sequence[str],
+    refs: Sequence[str],
+    threshold: float,
+    num_perm: int = 128,
+    ngram: int = 5,
+    seed: int = 1,
+    *,
+    weights: tuple[float, float] = RECALL_WEIGHTS,
+    verify: Verify = "exact",
+) -> dict[int, tuple[float, int]]:
+    """{query index: (similarity, best reference index)} for queries whose word-shingle Jaccard with some reference
+    reaches `threshold` (LSH over the references, candidates verified as in `near_duplicate_pairs`)."""
+    if not queries or not refs:
+        return {}
+    bands, _ = optimal_bands(threshold, num_perm, *weights)
+    ref_hs = _sketch(refs, num_perm, ngram, seed)
+    q_hs = _sketch(queries, num_perm, ngram, seed)
+    lsh = _lsh(ref_hs, threshold, num_perm, bands)
+    check = _Verifier(q_hs, queries, ref_hs, refs, threshold, num_perm, ngram, verify)
+    found: dict[int, tuple[float, int]] = {}
+    for start in range(0, len(q_hs), _CHUNK):
+        for a, cands in enumerate(lsh.query_all(q_hs[start : start + _CHUNK]), start):
+            hits = [(sim, k) for k in cands if (sim := check(a, k)) is not None]
+            if hits:
+                found[a] = max(hits, key=lambda h: (h[0], -h[1]))
+    return found
+
+
 class MinHashDedup:
     """Near duplicates: Jaccard of word n-gram shingles >= threshold, found by MinHash LSH (rensa) and verified.
 
@@ -345,21 +374,20 @@ class MinHashDedup:
         live = [i for i, r in enumerate(records) if _live(r)]
         if not self.reference or not live:
             return {}
-        ref_texts = [normalize(r) for r in self.reference]
-        questions = [normalize(records[i].question()) for i in live]
-        ref_hs = _sketch(ref_texts, self.num_perm, self.ngram, self.seed)
-        q_hs = _sketch(questions, self.num_perm, self.ngram, self.seed)
-        lsh = _lsh(ref_hs, self.threshold, self.num_perm, self.bands)
-        check = _Verifier(q_hs, questions, ref_hs, ref_texts, self.threshold, self.num_perm, self.ngram, self.verify)
-        leaks: dict[int, str] = {}
-        for start in range(0, len(q_hs), _CHUNK):
-            for a, cands in enumerate(lsh.query_all(q_hs[start : start + _CHUNK]), start):
-                hits = [(sim, k) for k in cands if (sim := check(a, k)) is not None]
-                if hits:
-                    sim, k = max(hits, key=lambda h: (h[0], -h[1]))
-                    ref = _snippet(self.reference[k])
-                    leaks[live[a]] = f"question matches reference #{k} (jaccard {sim:.2f}): {ref!r}"
-        return leaks
+        found = reference_matches(
+            [normalize(records[i].question()) for i in live],
+            [normalize(r) for r in self.reference],
+            self.threshold,
+            self.num_perm,
+            self.ngram,
+            self.seed,
+            weights=self.weights,
+            verify=self.verify,
+        )
+        return {
+            live[a]: f"question matches reference #{k} (jaccard {sim:.2f}): {_snippet(self.reference[k])!r}"
+            for a, (sim, k) in found.items()
+        }
 
     def judge(self, records: list[Record]) -> list[Verdict | None]:
         leaks = self._leaks(records)
@@ -450,7 +478,7 @@ def cosine_pairs(emb: np.ndarray, threshold: float, backend: str = "auto") -> It
                 yield start + a, start + b, float(block[a, b])
 
 
-def _best_match(queries: np.ndarray, refs: np.ndarray, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def best_match(queries: np.ndarray, refs: np.ndarray, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """For each query row: (best cosine, index of the best reference row)."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     refs = np.ascontiguousarray(refs, dtype=np.float32)
@@ -517,7 +545,7 @@ class EmbeddingDedup:
         if self._ref_emb is None:
             self._ref_emb = self._embed([normalize(r) for r in self.reference])
         q_emb = self._embed([normalize(records[i].question()) for i in live])
-        sims, ids = _best_match(q_emb, self._ref_emb, self.backend)
+        sims, ids = best_match(q_emb, self._ref_emb, self.backend)
         return {
             live[a]: f"question matches reference #{k} (cosine {s:.3f}): {_snippet(self.reference[k])!r}"
             for a, (s, k) in enumerate(zip(sims.tolist(), ids.tolist(), strict=True))

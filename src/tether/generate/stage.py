@@ -81,7 +81,11 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     records = ws.records(head)
-    seeds = [r for r in records if r.origin == "human"]
+    # validation seeds never reach the teacher: a row restating one would only be removed as a holdout leak
+    from tether.mix.holdout import fixed_holdout
+
+    validation = set(fixed_holdout(ws, save=False).holdout.validation)
+    seeds = [r for r in records if r.origin == "human" and r.id not in validation]
     chunks = ws.chunks(head)
     g = cfg.generate
     weak = weak_teacher(cfg)
@@ -251,6 +255,9 @@ def run_generate(
     """Execute a prepared plan; the plan's budget is a hard cap on teacher calls."""
     budget = prep.plan.budget
     run_id = new_run_id()
+    from tether.mix.holdout import fixed_holdout
+
+    fixed_holdout(ws)  # the holdout the plan left out of the prompts is fixed from the first generation on
     new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
     notes = {
         "budget": budget,

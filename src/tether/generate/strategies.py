@@ -29,6 +29,9 @@ MIN_PARAPHRASE_OVERLAP = 0.34
 # teachers copy the prompt's first example (measured here: SmolLM2-135M, 11 of 13 documents-only questions were
 # the style guide's first example; with seeds as examples, 5 of 6 were a seed's question).
 COPY_OVERLAP = 0.8
+# Strategies whose rows ask their parent seed's question again (same words, or a paraphrase): a row made from a
+# held-out seed by one of these is that seed's question in training (`tether.mix.leakage`).
+RESTATING = frozenset({"augment_answers", "rephrase"})
 
 
 class Paraphrase(BaseModel):

@@ -6,7 +6,7 @@
   ones (farthest first), so a caller can list them: text far from every seed, question and chunk is off-domain,
   invented, or degenerate.
 
-Nearest neighbours come from `tether.filters.dedup._best_match` (an exact faiss inner-product index when faiss is
+Nearest neighbours come from `tether.filters.dedup.best_match` (an exact faiss inner-product index when faiss is
 importable, else numpy in row blocks): no n x m matrix is ever held.
 
 The radius. The default, 0.6 cosine for all-MiniLM-L6-v2 (int8 ONNX), comes from measuring `CALIBRATION` (30
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tether.filters.dedup import _best_match
+from tether.filters.dedup import best_match
 from tether.measure.diversity import normalise
 
 DEFAULT_RADIUS = 0.6
@@ -204,7 +204,7 @@ def _nearest(queries: np.ndarray, refs: np.ndarray) -> np.ndarray:
         return np.full(len(queries), -1.0, dtype=np.float32)
     if queries.shape[1] != refs.shape[1]:
         raise ValueError(f"embedding widths differ: {queries.shape[1]} vs {refs.shape[1]} (two embedders?)")
-    best, _ = _best_match(queries, refs)
+    best, _ = best_match(queries, refs)
     return np.asarray(best, dtype=np.float32)
 
 

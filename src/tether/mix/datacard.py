@@ -26,9 +26,11 @@ def data_card(
     holdout_policy: str | None = None,
     *,
     files: Mapping[str, str] | None = None,
+    doc_names: Mapping[str, str] | None = None,
 ) -> str:
     """Markdown card of an export. `all_rows`: every row the mix was drawn from (kept and dropped), to count the
-    filters' drops by reason; `files`: {file name: what it holds} of the export."""
+    filters' drops by reason; `files`: {file name: what it holds} of the export; `doc_names`: {doc_id: path} so
+    the card names documents as their owners know them."""
     n = len(exported)
     synth = sum(r.origin == "synthetic" for r in exported)
     lines = [
@@ -42,7 +44,7 @@ def data_card(
     ]
     if files:
         lines += ["", "## Files", "", *_table(("file", "content"), [(f"`{k}`", v) for k, v in files.items()])]
-    lines += _sources(exported, sources)
+    lines += _sources(exported, sources, doc_names or {})
     lines += _teachers(exported)
     lines += ["", "## Composition"]
     lines += _shares("origin", (r.origin for r in exported), n)
@@ -88,10 +90,10 @@ def _shares(
     return out
 
 
-def _sources(exported: list[Record], sources: Sequence[str]) -> list[str]:
+def _sources(exported: list[Record], sources: Sequence[str], doc_names: Mapping[str, str]) -> list[str]:
     out = ["", "## Sources", ""]
     out += [f"- {s}" for s in sources] or ["- (not given)"]
-    docs = Counter(r.source.doc_id for r in exported if r.source)
+    docs = Counter(doc_names.get(r.source.doc_id, r.source.doc_id) for r in exported if r.source)
     unsourced = sum(r.source is None for r in exported)
     out += ["", f"Rows draw on {len(docs)} document(s); {unsourced} row(s) name no source document."]
     if docs:

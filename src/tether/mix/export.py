@@ -331,6 +331,7 @@ def export(
     sources: Sequence[str] = (),
     metrics: dict | None = None,
     holdout_policy: str | None = None,
+    doc_names: dict[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write the asked formats and `DATA_CARD.md` into `out_dir`; returns {what: path} (sidecars included).
 
@@ -374,6 +375,7 @@ def export(
         metrics,
         holdout_policy,
         files=described,
+        doc_names=doc_names,
     )
     out["data_card"] = _write_text(out_dir / FILES["data_card"], card)
     return out

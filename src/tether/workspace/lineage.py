@@ -19,6 +19,8 @@ CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);
 CREATE TABLE IF NOT EXISTS versions(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, stage TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS version_edges(child TEXT NOT NULL, parent TEXT NOT NULL, PRIMARY KEY(child, parent));
+CREATE TABLE IF NOT EXISTS mix_rows(
+    mix TEXT NOT NULL, generation INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY(row, mix));
 """
 
 
@@ -67,6 +69,19 @@ class Lineage:
                 "INSERT OR IGNORE INTO version_edges(child, parent) VALUES (?, ?)",
                 [(vid, p) for p in parents],
             )
+
+    def add_mix(self, mix_id: str, generation: int, row_ids: list[str]) -> None:
+        """Record which rows a training set (`tether mix`) holds, so a row's lineage names its training sets."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO mix_rows(mix, generation, row) VALUES (?, ?, ?)",
+                [(mix_id, generation, r) for r in row_ids],
+            )
+
+    def mixes_of(self, row_id: str) -> list[tuple[str, int]]:
+        """(mix id, generation) of every stored training set holding the row."""
+        rows = self.db.execute("SELECT mix, generation FROM mix_rows WHERE row = ? ORDER BY generation, mix", (row_id,))
+        return [(r[0], r[1]) for r in rows]
 
     def version_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM versions ORDER BY seq")]
