@@ -235,7 +235,7 @@ def test_data_card_states_synthetic_share_and_drop_reasons() -> None:
     )
     assert "AI-generated (synthetic) share: 60.0 % (3 of 5 rows)" in card
     assert "| dedup | near_duplicate | 2 |" in card and "| facts | invented_number | 1 |" in card
-    assert "8 rows considered: 3 dropped by filters" in card
+    assert "8 rows considered: 3 left out with a verdict" in card
     assert "| SmolLM2-135M-Instruct | sha256:abc123 | llama.cpp 0.3.36 | - | 3 |" in card
     assert "| synthetic.dcscore.0.1 | 2.877 |" in card and "[8 items]" in card
     assert "seeds: examples/brindlemoor/seeds.jsonl" in card and "fixed by id across generations" in card

@@ -133,8 +133,9 @@ def _filters(exported: list[Record], all_rows: list[Record] | None) -> list[str]
             (name, v.reason or "?") for r in dropped for name, v in r.verdicts.items() if not v.keep
         ).most_common()
         out.append(
-            f"{len(all_rows)} rows considered: {len(dropped)} dropped by filters, {len(left_out)} kept by the filters "
-            f"but not in this export (mixing: ceiling, holdout), {len(exported)} exported."
+            f"{len(all_rows)} rows considered: {len(dropped)} left out with a verdict (a filter's, or the mix's: "
+            f"holdout, holdout_leak, synthetic_ceiling), {len(left_out)} kept but not in this export, "
+            f"{len(exported)} exported."
         )
         if reasons:
             out += [
