@@ -94,3 +94,29 @@ def corpus(tmp_path: Path) -> Path:
         'question,answer,concepts\n"Tow fine?","41 marks; halved on public holidays.",parking\n"",no question,\n'
     )
     return tmp_path
+
+
+def example_workspace(root: Path):
+    """A workspace over the example domain (docs, seeds, ontology, held-out file), ingested."""
+    from tether.config import render_default_config
+    from tether.seeds.stage import run_ingest
+    from tether.workspace.store import Workspace
+
+    ws = Workspace.init(root, render_default_config("brindlemoor", EXAMPLE, root))
+    run_ingest(ws, [])
+    return ws
+
+
+def commit_rows(ws, rows: list) -> None:
+    """A version with `rows` added to the head's records, and their lineage, as generate + filter would leave it."""
+    from tether.records import records_to_table
+    from tether.workspace.lineage import lineage_for
+    from tether.workspace.store import new_run_id
+
+    head = ws.head()
+    ws.lineage.add(*lineage_for(head.id, rows))
+    tables = {
+        "records": records_to_table(ws.records(head) + rows),
+        **{k: head.tables[k] for k in ("chunks", "documents")},
+    }
+    ws.commit("filter", tables, [head.id], new_run_id())

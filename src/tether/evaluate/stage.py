@@ -1,0 +1,192 @@
+"""`tether eval`: factual accuracy of a model on the held-out questions, stored and cached per (model, adapter,
+holdout).
+
+Every held-out question is answered once (greedy, fixed prompt) and scored against the answer and each accepted
+alias: exact match, "contains" (the reply states the answer: generative students answer in sentences) and token
+F1, after normalisation; optionally the judge's "same fact?". Results are broken down by edge vs typical cases and
+by concept, with bootstrap confidence intervals, plus perplexity of the gold answers for local models. A result
+is stored in `.tether/evals/<key>.json`; the same (model, adapter, holdout, settings) is read back, not re-run.
+Results carry the training generation of the model they measure, which is what `tether eval --history` and the
+collapse monitor read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from tether.evaluate.metrics import bootstrap_ci, score_answer
+from tether.evaluate.monitor import EvalPoint
+
+from tether.errors import TetherError
+from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
+from tether.mix.holdout import EVALUATION, fixed_holdout
+from tether.records import Record, content_hash
+from tether.workspace.store import Workspace
+
+EVALS = "evals"
+METRICS = ("contains", "exact", "f1")
+
+
+def golds(r: Record) -> list[str]:
+    return [r.answer(), *json.loads(r.meta.get("aliases", "[]"))]
+
+
+def eval_rows(ws: Workspace) -> list[Record]:
+    rows = fixed_holdout(ws).part(EVALUATION)
+    if not rows:
+        raise TetherError(
+            "no held-out questions to evaluate on: set `heldout:` in tether.yaml to a JSONL of question/answer rows "
+            "(with optional aliases, edge, concepts), then `tether mix --reset-holdout` if a holdout was already fixed"
+        )
+    return rows
+
+
+def _key(target: Target, holdout_object: str, ws: Workspace) -> str:
+    e, t = ws.config.eval, ws.config.train
+    return content_hash(
+        {
+            "target": target.key(),
+            "holdout": holdout_object,
+            "max_new_tokens": e.max_new_tokens,
+            "system": t.system,
+            "judge": e.judge,
+        },
+        n=16,
+    )
+
+
+def _summary(items: list[dict], metric: str, resamples: int) -> dict:
+    out: dict = {"n": len(items)}
+    for m in (*METRICS, "judge"):
+        vals = [it["scores"][m] for it in items if it["scores"].get(m) is not None]
+        if vals:
+            mean, lo, hi = bootstrap_ci(vals, n_resamples=resamples)
+            out[m] = {"mean": mean, "low": lo, "high": hi, "n": len(vals)}
+    out["accuracy"] = out.get(metric, {}).get("mean")
+    return out
+
+
+def summarise(items: list[dict], metric: str, resamples: int) -> dict:
+    """Overall, edge, typical and per-concept accuracy (headline `metric`) with intervals."""
+    edge = [it for it in items if it["edge"]]
+    typical = [it for it in items if not it["edge"]]
+    concepts = sorted({c for it in items for c in it["concepts"]})
+    return {
+        "all": _summary(items, metric, resamples),
+        "edge": _summary(edge, metric, resamples) if edge else {"n": 0},
+        "typical": _summary(typical, metric, resamples) if typical else {"n": 0},
+        "by_concept": {c: _summary([it for it in items if c in it["concepts"]], metric, resamples) for c in concepts},
+    }
+
+
+def run_eval(
+    ws: Workspace,
+    target: Target,
+    *,
+    base_dir: Path | None = None,
+    adapter_dir: Path | None = None,
+    endpoint=None,
+    on_done: Callable[[int], None] | None = None,
+    force: bool = False,
+) -> dict:
+    """Evaluate a local model (`base_dir` [+ `adapter_dir`]) or an `endpoint` (a TeacherConfig); returns the stored
+    result (read back from the cache when the same evaluation ran before)."""
+    cfg = ws.config
+    held = fixed_holdout(ws, save=False)
+    rows = eval_rows(ws)
+    key = _key(target, held.holdout.table.object, ws)
+    path = ws.store / EVALS / f"{key}.json"
+    if path.is_file() and not force:
+        return json.loads(path.read_text("utf-8"))
+    questions = [r.question() for r in rows]
+    started = time.monotonic()
+    perplexity = None
+    if endpoint is not None:
+        answers, model_id = endpoint_answers(
+            endpoint, ws.store / "cache.sqlite", questions, cfg.train.system, cfg.eval.max_new_tokens, on_done
+        )
+        target.model = model_id
+    else:
+        if base_dir is None:
+            raise TetherError("nothing to evaluate: give a model folder, an adapter, or an endpoint")
+        model = LocalModel(base_dir, adapter_dir)
+        answers = model.answer(questions, cfg.train.system, cfg.eval.max_new_tokens, cfg.eval.batch_size, on_done)
+        perplexity = model.perplexity([(r.question(), r.answer()) for r in rows], cfg.train.system, cfg.eval.batch_size)
+    judged: list[float | None] = [None] * len(rows)
+    if cfg.eval.judge:
+        judge_cfg = cfg.filters.judge.endpoint or cfg.teacher
+        judged = judge_same_fact(
+            judge_cfg,
+            ws.store / "cache.sqlite",
+            [(r.question(), r.answer(), a) for r, a in zip(rows, answers, strict=True)],
+        )
+    items = []
+    for r, a, j in zip(rows, answers, judged, strict=True):
+        scores = score_answer(a, golds(r))
+        scores["judge"] = j
+        items.append(
+            {
+                "heldout_id": r.meta.get("heldout_id", r.id),
+                "question": r.question(),
+                "golds": golds(r),
+                "prediction": a,
+                "scores": scores,
+                "edge": r.meta.get("edge") == "true",
+                "concepts": list(r.concepts),
+            }
+        )
+    result = {
+        "key": key,
+        "target": asdict(target),
+        "holdout_object": held.holdout.table.object,
+        "metric": cfg.eval.metric,
+        "settings": {"max_new_tokens": cfg.eval.max_new_tokens, "system": cfg.train.system, "judge": cfg.eval.judge},
+        "summary": summarise(items, cfg.eval.metric, cfg.eval.bootstrap),
+        "perplexity": perplexity,
+        "items": items,
+        "seconds": round(time.monotonic() - started, 1),
+        "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return result
+
+
+def stored_evals(ws: Workspace) -> list[dict]:
+    root = ws.store / EVALS
+    found = [json.loads(p.read_text("utf-8")) for p in root.glob("*.json")] if root.is_dir() else []
+    return sorted(found, key=lambda r: r["created_at"])
+
+
+def history_points(ws: Workspace, metric: str | None = None) -> list[EvalPoint]:
+    """One point per evaluated generation (the latest result of each), for the collapse monitor; evaluations of
+    endpoints and models without a generation are not part of a training history."""
+    metric = metric or ws.config.eval.metric
+    latest: dict[int, dict] = {}
+    for res in stored_evals(ws):
+        g = res["target"].get("generation")
+        if g is not None and res["target"]["kind"] != "endpoint":
+            latest[g] = res
+    points = []
+    for g, res in sorted(latest.items()):
+        s = res["summary"]
+        points.append(
+            EvalPoint(
+                generation=g,
+                accuracy=s["all"][metric]["mean"],
+                perplexity=res.get("perplexity"),
+                edge_accuracy=s["edge"].get(metric, {}).get("mean"),
+                typical_accuracy=s["typical"].get(metric, {}).get("mean"),
+                n=s["all"]["n"],
+                label=res["target"].get("label") or res["target"]["model"],
+            )
+        )
+    return points
