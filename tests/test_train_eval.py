@@ -113,6 +113,40 @@ def test_eval_of_an_endpoint_with_known_answers(ws):
     assert res["perplexity"] is None and again["key"] == res["key"]
 
 
+def test_eval_judge_same_fact_scores(ws):
+    """With eval.judge, every answer also gets the judge's same-fact verdict (here: the fake judge says yes when
+    the reply holds the reference answer)."""
+    from tether.evaluate.runner import Target
+    from tether.evaluate.stage import run_eval
+
+    def judge(body: dict) -> str | None:
+        msg = body["messages"][-1]["content"]
+        if "Reference answer:" in msg:
+            ref = msg.split("Reference answer: ")[1].split("\n")[0]
+            reply = msg.split("Reply: ")[1].split("\nAnswer as JSON")[0]
+            return json.dumps({"same_fact": ref in reply})
+        return _known(body)
+
+    with FakeOpenAI(responder=judge) as srv:
+        endpoint = ws.config.teacher.model_copy(update={"base_url": srv.base_url, "model": "fake-model"})
+        cfg = ws.config
+        ws._config = cfg.model_copy(
+            update={
+                "eval": cfg.eval.model_copy(update={"judge": True}),
+                "filters": cfg.filters.model_copy(
+                    update={"judge": cfg.filters.judge.model_copy(update={"endpoint": endpoint})}
+                ),
+            }
+        )
+        try:
+            res = run_eval(ws, Target("endpoint", "fake-model", label="judged"), endpoint=endpoint)
+        finally:
+            ws.reload_config()
+    s = res["summary"]
+    assert s["all"]["judge"]["n"] == len(HELDOUT)
+    assert s["all"]["judge"]["mean"] == pytest.approx(s["all"]["contains"]["mean"])
+
+
 def test_eval_of_a_local_student_and_collapse_history(ws, tiny):
     from tether.evaluate.monitor import collapse_flags
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tether.config import TeacherConfig
 from tether.train.data import eval_prompt
-from tether.train.student import require_training
+from tether.train.student import quiet_hf, require_training
 
 
 @dataclass
@@ -41,6 +41,7 @@ class LocalModel:
 
     def __init__(self, base_dir: Path, adapter_dir: Path | None = None):
         require_training()
+        quiet_hf()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -28,7 +28,7 @@ from tether.config import TrainConfig
 from tether.errors import TetherError
 from tether.records import Record, content_hash
 from tether.train.data import to_dataset
-from tether.train.student import require_training, resolve_student
+from tether.train.student import quiet_hf, require_training, resolve_student
 
 log = logging.getLogger(__name__)
 META = "tether_train.json"
@@ -107,6 +107,7 @@ def build_trainer(
     from transformers import AutoModelForCausalLM, AutoTokenizer, EarlyStoppingCallback
     from trl import SFTConfig, SFTTrainer
 
+    quiet_hf()
     torch.manual_seed(cfg.seed)
     device, bf16 = device_and_precision(cfg)
     tok = AutoTokenizer.from_pretrained(base)

@@ -36,6 +36,17 @@ def require_training() -> None:
         raise TetherError(f"training needs {', '.join(missing)}: {TRAIN_HINT}")
 
 
+def quiet_hf() -> None:
+    """Silence the libraries' own per-step bars (dataset maps, weight loading): tether's progress bar shows the
+    work; their bars interleaved with it are noise. Warnings still print."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_warning()
+
+
 def _find(module: str):
     import importlib.util
 
