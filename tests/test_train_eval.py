@@ -149,7 +149,6 @@ def test_eval_judge_same_fact_scores(ws):
 
 def test_eval_of_a_local_student_and_collapse_history(ws, tiny):
     from tether.evaluate.monitor import collapse_flags
-
     from tether.evaluate.runner import Target
     from tether.evaluate.stage import EVALS, history_points, run_eval
 

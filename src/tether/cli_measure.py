@@ -115,7 +115,23 @@ def ontology_suggest(
     ws.close()
 
 
+def report(
+    version: Annotated[str, typer.Argument(help="Version id or prefix.")] = "head",
+    workspace: WorkspaceOpt = Path("."),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file to write.")] = None,
+) -> None:
+    """One self-contained HTML report: funnel, provenance, coverage, diversity, budget, judge, students."""
+    from tether.console import console
+    from tether.report import write_report
+
+    ws = open_workspace(workspace)
+    path = write_report(ws, version, out)
+    console.print(f"report: {path} (one file, opens offline)")
+    ws.close()
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(report)
     app.command()(measure)
     app.command()(diff)
     app.command()(fill)

@@ -20,9 +20,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tether.evaluate.metrics import paired_bootstrap
-
 from tether.errors import TetherError
+from tether.evaluate.metrics import paired_bootstrap
 from tether.evaluate.runner import Target
 from tether.evaluate.stage import run_eval
 from tether.mix.assemble import assemble

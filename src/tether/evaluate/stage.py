@@ -20,10 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from tether.errors import TetherError
 from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
-
-from tether.errors import TetherError
 from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
 from tether.mix.holdout import EVALUATION, fixed_holdout
 from tether.records import Record, content_hash

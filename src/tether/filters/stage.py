@@ -59,6 +59,29 @@ def generation_step(records: list[Record]) -> FunnelStep:
     return FunnelStep(name="generate", rows_in=len(synthetic), dropped=dict(dropped))
 
 
+def funnel_of(records: list[Record], filter_names: list[str]) -> list[FunnelStep]:
+    """The funnel of a stored version, rebuilt from its verdicts: each synthetic row is charged to the first stage
+    (generation, then the filters in run order) that dropped it, as `tether filter` printed it."""
+    steps = [generation_step(records)]
+    alive = [r for r in records if r.origin == "synthetic" and not _dropped_by(r, GENERATION_VERDICTS)]
+    for name in filter_names:
+        dropped: Counter[str] = Counter()
+        survivors = []
+        for r in alive:
+            v = r.verdicts.get(name)
+            if v is not None and not v.keep:
+                dropped[v.reason or "?"] += 1
+            else:
+                survivors.append(r)
+        steps.append(FunnelStep(name=name, rows_in=len(alive), dropped=dict(dropped)))
+        alive = survivors
+    return steps
+
+
+def _dropped_by(r: Record, names: tuple[str, ...]) -> bool:
+    return any((v := r.verdicts.get(n)) is not None and not v.keep for n in names)
+
+
 async def apply_filters(records: list[Record], filters: list[Any], on_step=None, progress=None) -> list[FunnelStep]:
     """Run `filters` in order. `on_step(step)` after each; `progress(name, total)` is a context manager factory
     yielding an on_done callback, used for the filters that call the teacher."""

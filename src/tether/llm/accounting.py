@@ -37,4 +37,5 @@ class UsageStats:
             "errors": dict(self.errors),
             "finish_reasons": dict(self.finish_reasons),
             "busy_fraction": round(self.busy_s / self.wall_s, 4) if self.wall_s else None,
+            "wall_s": round(self.wall_s, 2),
         }

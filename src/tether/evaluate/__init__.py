@@ -1,0 +1,1 @@
+"""Factual accuracy of students: metrics, runs, history and the collapse monitor."""
