@@ -356,11 +356,13 @@ def judge_calibrate(
 
 from tether.cli_measure import register as _register_measure  # noqa: E402 - commands defined in their own module
 from tether.cli_mix import register as _register_mix  # noqa: E402
+from tether.cli_run import register as _register_run  # noqa: E402
 from tether.cli_train import register as _register_train  # noqa: E402
 
 _register_measure(app)
 _register_mix(app)
 _register_train(app)
+_register_run(app)
 
 
 def _version_callback(value: bool) -> None:

@@ -391,6 +391,16 @@ class EvalConfig(_Strict):
     collapse: CollapseConfig = Field(default_factory=CollapseConfig)
 
 
+class RunConfig(_Strict):
+    """`tether run`: the pipeline end to end. Stages whose inputs, config and code did not change are skipped."""
+
+    budget: int = Field(100, ge=1, description="teacher calls for `generate`")
+    generation: int = Field(1, ge=1, description="training generation the run's rows enter")
+    fill: bool = Field(False, description="run the gap-filling loop (fill.*) after measuring")
+    train: bool = Field(False, description="train a student on the mix (needs the train extra)")
+    eval: bool = Field(False, description="evaluate the base and trained students (needs the train extra)")
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -406,6 +416,7 @@ class TetherConfig(_Strict):
     mix: MixConfig = Field(default_factory=MixConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     def resolve_paths(self, base: Path) -> TetherConfig:
         """Make relative paths relative to the config file's folder, as a user reading the YAML expects."""

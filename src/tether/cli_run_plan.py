@@ -1,0 +1,76 @@
+"""`tether run --dry-run`: what each stage would do and what it would cost, spending no model call.
+
+Generation and the filters are forecast by the planner (calls, tokens, time and cost, from measured speed and funnel
+rates where this workspace has them). Fill is bounded by its budget. Training is forecast from the seconds per step
+of this workspace's last training run (or 2 s/step, measured for the embedded student on 2 CPU cores), and
+evaluation by the number of held-out questions. A workspace with no version yet is ingested first: ingesting reads
+files and calls no model, and the planner needs the seeds and chunks it counts.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from tether.console import console
+
+CPU_SECONDS_PER_STEP = 2.0  # SmolLM2-135M, LoRA r=8, batch 4x256, 2 cores (README)
+
+
+def _train_forecast(ws) -> str:
+    from tether.train.sft import list_students
+
+    cfg = ws.config.train
+    runs = [m for m in list_students(ws.store) if m.get("steps")]
+    per_step = runs[-1]["seconds"] / runs[-1]["steps"] if runs else CPU_SECONDS_PER_STEP
+    source = "measured in this workspace" if runs else "typical for the embedded student on 2 CPU cores"
+    steps = cfg.max_steps or "epochs-bound"
+    time = f"~{per_step * cfg.max_steps / 60:.1f} min" if cfg.max_steps else f"{per_step:.1f} s/step"
+    return f"no teacher calls; {steps} steps, {time} ({source})"
+
+
+def dry_run(ws, stages, state) -> None:
+    from tether.run.state import fingerprint
+
+    cfg = ws.config
+    if ws.head() is None:
+        from tether.seeds.stage import run_ingest
+
+        run_ingest(ws, [])
+        console.print(f"[dim]ingested to count seeds and chunks (no model call): version {ws.head().id[:12]}[/]")
+    t = Table(title="tether run --dry-run: the plan (nothing is spent)")
+    for col in ("stage", "state", "forecast"):
+        t.add_column(col)
+    upstream = ""
+    prep = None
+    for st in stages:
+        fp = fingerprint(st.name, upstream, st.config(ws))
+        done = state.done(st.name, fp)
+        upstream = done.output if done else f"(new {st.name})"
+        status = "skip (unchanged)" if done else "run"
+        if st.name == "generate":
+            from tether.generate.stage import prepare
+
+            prep = prepare(ws, cfg.run.budget)
+            fc = prep.forecast
+            note = f"~{fc.calls} teacher calls, {fc.prompt_tokens + fc.completion_tokens:,} tokens"
+            note += f", ~{fc.seconds / 60:.1f} min" if fc.seconds else ""
+            note += f", cost {fc.cost:.4f}" if fc.cost else ""
+        elif st.name == "filter" and prep is not None:
+            f = prep.filters
+            note = f"~{f.calls + f.calibration_calls} teacher calls ({f.source})"
+        elif st.name == "fill":
+            note = f"at most {cfg.fill.budget} teacher calls (fill.budget), {cfg.fill.rounds} rounds"
+        elif st.name == "train":
+            note = _train_forecast(ws)
+        elif st.name == "eval":
+            judge = " + 1 judge call each" if cfg.eval.judge else ""
+            note = f"held-out questions answered by the base{' and trained' if cfg.run.train else ''} student{judge}"
+        else:
+            note = "no model calls"
+        t.add_row(st.name, status, note)
+    t.add_row("report", "run", "no model calls: one HTML file")
+    console.print(t)
+    if prep is not None:
+        from tether.console import plan_report
+
+        plan_report(prep)

@@ -1,0 +1,1 @@
+"""`tether run`: stage fingerprints for skipping finished work and resuming after a crash."""
