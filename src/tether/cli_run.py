@@ -41,7 +41,8 @@ def _cfg(*sections: str) -> Callable:
     return get
 
 
-def _stages() -> list[Stage]:
+def _stages(train: bool = False) -> list[Stage]:
+    """The stages in order; `train` (the --train flag) switches training and evaluation on for this run."""
     from tether import cli, cli_measure, cli_mix, cli_train
     from tether.run.state import files_fingerprint
 
@@ -72,7 +73,7 @@ def _stages() -> list[Stage]:
 
     def run_eval(root: Path) -> None:
         cli_train.eval_(workspace=root, base=True)
-        if ws_config(root).run.train:
+        if train or ws_config(root).run.train:
             cli_train.eval_(workspace=root, student="latest")
 
     gen = lambda ws: ws.config.run.generation  # noqa: E731
@@ -107,9 +108,9 @@ def _stages() -> list[Stage]:
             _cfg("train"),
             lambda root: cli_train.train(workspace=root, generation=ws_config(root).run.generation),
             latest_student,
-            enabled=lambda cfg: cfg.run.train,
+            enabled=lambda cfg: train or cfg.run.train,
         ),
-        Stage("eval", _cfg("eval", "train"), run_eval, evaluated, enabled=lambda cfg: cfg.run.eval),
+        Stage("eval", _cfg("eval", "train"), run_eval, evaluated, enabled=lambda cfg: train or cfg.run.eval),
     ]
 
 
@@ -127,6 +128,9 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and forecast; spend nothing.")] = False,
     from_stage: Annotated[str | None, typer.Option("--from", help="Re-run this stage and all after it.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+    train: Annotated[
+        bool, typer.Option("--train", help="Also train and evaluate a student (run.train / run.eval for this run).")
+    ] = False,
 ) -> None:
     """The configured pipeline end to end; finished stages are skipped, a crashed run resumes from its cache."""
     from tether.console import console
@@ -140,11 +144,11 @@ def run(
     if dry_run:
         from tether.cli_run_plan import dry_run as show
 
-        show(ws, [s for s in _stages() if s.enabled(ws.config)], RunState(ws.store))
+        show(ws, [s for s in _stages(train) if s.enabled(ws.config)], RunState(ws.store))
         ws.close()
         return
     state = RunState(ws.store)
-    stages = [s for s in _stages() if s.enabled(ws.config)]
+    stages = [s for s in _stages(train) if s.enabled(ws.config)]
     names = [s.name for s in stages]
     start = names.index(from_stage) if from_stage in names else 0
     stop = names.index(until) + 1 if until in names else len(stages)

@@ -64,7 +64,8 @@ def dry_run(ws, stages, state) -> None:
             note = _train_forecast(ws)
         elif st.name == "eval":
             judge = " + 1 judge call each" if cfg.eval.judge else ""
-            note = f"held-out questions answered by the base{' and trained' if cfg.run.train else ''} student{judge}"
+            trained = any(x.name == "train" for x in stages)
+            note = f"held-out questions answered by the base{' and trained' if trained else ''} student{judge}"
         else:
             note = "no model calls"
         t.add_row(st.name, status, note)
