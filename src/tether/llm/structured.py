@@ -7,6 +7,7 @@ when the server rejects the format. The schema is also stated in the prompt, whi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -16,7 +17,10 @@ from pydantic import BaseModel, ValidationError
 MODES = ("json_schema", "json_object", "prompt")
 
 
+@functools.cache
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, built once per class (pydantic rebuilds it on every call: ~0.7 ms, a tenth of the
+    generate stage's per-request cost against a fast server). Shared: callers must not mutate it."""
     return model.model_json_schema()
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tether.config import LeakageConfig
+from tether.config_training import LeakageConfig
 from tether.filters.dedup import Embedder, best_match, reference_matches
 from tether.generate.strategies import RESTATING
 from tether.records import Record
