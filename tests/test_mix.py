@@ -200,3 +200,30 @@ def test_export_of_a_mix_loads_and_validates(ws, tmp_path):
     assert "AI-generated (synthetic) share: 80.0 %" in card
     assert "holdout_leak" in card or "synthetic_ceiling" in card
     assert "Held out since" in card
+
+
+def test_mix_export_and_lineage_through_the_cli(tmp_path):
+    """`tether mix --export`, `tether mixes`, `tether lineage` naming the training set, and a one-line refusal."""
+    import subprocess
+    import sys
+
+    ws = example_workspace(tmp_path / "w")
+    row = _syn("Which wards have no permit zone?", "Fennick Hill and Sallowmere wards have no permit zone.", 1)
+    _commit(ws, [row])
+    ws.close()
+
+    def tether(*args):
+        env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, "-m", "tether.cli", *args, "-w", str(tmp_path / "w")],
+                              capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+
+    p = tether("mix", "--generation", "1", "--export", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "AI-generated share: 2.2 %" in p.stdout and "holdout_leak" in p.stdout
+    assert (tmp_path / "out" / "train.parquet").is_file() and (tmp_path / "out" / "DATA_CARD.md").is_file()
+    listed = tether("mixes")
+    assert listed.returncode == 0 and "accumulate" in listed.stdout
+    lin = tether("lineage", row.id[:12])
+    assert lin.returncode == 0 and "in training sets: generation 1" in lin.stdout
+    bad = tether("mix", "--mode", "mixup")
+    assert bad.returncode != 0 and "--mode must be one of accumulate, replace" in bad.stdout + bad.stderr

@@ -64,7 +64,8 @@ def _stages(train: bool = False) -> list[Stage]:
     def latest_student(ws):
         from tether.train.sft import list_students
 
-        return list_students(ws.store)[-1]["id"]
+        own = [m for m in list_students(ws.store) if not m.get("label")]  # not the comparison's students
+        return own[-1]["id"]
 
     def evaluated(ws):
         from tether.evaluate.stage import stored_evals

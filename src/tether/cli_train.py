@@ -46,11 +46,16 @@ def train(
 
 
 def _student_meta(ws, ref: str) -> dict:
+    """A trained student by id prefix, or 'latest': the newest `tether train` run (comparison students excluded)."""
     from tether.train.sft import list_students
 
-    hits = [m for m in list_students(ws.store) if m["id"].startswith(ref)]
-    if ref == "latest" and (runs := list_students(ws.store)):
-        return runs[-1]
+    runs = list_students(ws.store)
+    if ref == "latest":
+        own = [m for m in runs if not m.get("label")]
+        if not own:
+            raise TetherError("no trained student yet (run `tether train`)")
+        return own[-1]
+    hits = [m for m in runs if m["id"].startswith(ref)]
     if len(hits) != 1:
         what = "no" if not hits else "more than one"
         raise TetherError(f"{what} trained student matches '{ref}' (see .tether/students/, or run `tether train`)")

@@ -60,7 +60,7 @@ def _drop(r: Record, reason: str, detail: str) -> Record:
     return r.model_copy(update={"verdicts": {**r.verdicts, VERDICT: Verdict(keep=False, reason=reason, detail=detail)}})
 
 
-def _concepts(ws: Workspace, rows: list[Record], embedder) -> tuple[list[set[str]], str | None]:
+def _concepts(ws: Workspace, rows: list[Record], embedder, man) -> tuple[list[set[str]], str | None]:
     """Each row's concepts (declared + matched), or all empty when the workspace has no ontology."""
     cfg = ws.config
     if cfg.ontology is None:
@@ -70,8 +70,7 @@ def _concepts(ws: Workspace, rows: list[Record], embedder) -> tuple[list[set[str
     from tether.seeds.ontology import load_ontology
 
     onto = load_ontology(cfg.ontology)
-    head = ws.head()
-    chunks = ws.chunks(head) if head is not None else []
+    chunks = ws.chunks(man)  # the mixed version's chunks: concept profiles are built from them
     matcher = concept_matcher(ws, onto, chunks, embedder)
     return seed_concepts(rows, matcher, set(onto.names())), None
 
@@ -145,7 +144,7 @@ def build_mix(
             "synthetic_rows_kept": sum(r.id in prev_train for r in synthetic),
         }
 
-    tags, concept_note = _concepts(ws, anchor + synthetic, embedder)
+    tags, concept_note = _concepts(ws, anchor + synthetic, embedder, man)
     if concept_note:
         warnings.append(concept_note)
     syn_tags = tags[len(anchor) :]
