@@ -24,11 +24,11 @@ BENCHES = {
     "generate_stage": ([], ["--n", "600"]),
     "dedup": ([], ["--n", "20000", "--planted", "2000"]),
     "diversity": ([], ["--sizes", "1000", "5000", "--sentences", "500"]),
+    "embedded_batched": (["--n", "16"], ["--n", "8", "--max-tokens", "32"]),
 }
 NOT_YET = {
     "embedding near-dup vs faiss flat": "issue 13",
     "local engine vs Ray engine (10k fake-teacher rows)": "issue 13: Ray engine not built yet",
-    "embedded teacher batched vs single stream": "issue 13: batched llama.cpp decoding not built yet",
     "bespokelabs-curator / distilabel on the same job": "issue 13: peers in their own venvs, not run yet",
 }
 RESULT = re.compile(r"PASS|FAIL|\d\.\d+x|ratio|/ floor|/raw")
