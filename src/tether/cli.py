@@ -197,6 +197,11 @@ def generate(
     budget: BudgetOpt,
     workspace: WorkspaceOpt = Path("."),
     generation: Annotated[int, typer.Option(help="Training generation these rows enter.")] = 1,
+    engine: Annotated[str, typer.Option(help="local (asyncio) or ray (Ray Data actors: pip install -e '.[ray]').")] = (
+        "local"
+    ),
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local one).")] = None,
+    actors: Annotated[int, typer.Option(help="Ray engine: teacher actors (the in-flight cap is shared).")] = 2,
 ) -> None:
     """Generate synthetic rows with the planned strategies; writes a new version (never exceeds the budget)."""
     from tether.console import console, generate_report, plan_report
@@ -207,7 +212,13 @@ def generate(
     prep = prepare(ws, budget)
     plan_report(prep, brief=True)
     rep = run_generate(
-        ws, prep, generation, progress=lambda client, n: teacher_progress(client, n, "generate", console)
+        ws,
+        prep,
+        generation,
+        progress=lambda client, n: teacher_progress(client, n, "generate", console),
+        engine=engine,
+        address=address,
+        actors=actors,
     )
     generate_report(rep, str(ws.store / "runs"))
     ws.close()

@@ -41,7 +41,7 @@ def _cfg(*sections: str) -> Callable:
     return get
 
 
-def _stages(train: bool = False) -> list[Stage]:
+def _stages(train: bool = False, engine: str = "local", address: str | None = None) -> list[Stage]:
     """The stages in order; `train` (the --train flag) switches training and evaluation on for this run."""
     from tether import cli, cli_measure, cli_mix, cli_train
     from tether.run.state import files_fingerprint
@@ -85,7 +85,11 @@ def _stages(train: bool = False) -> list[Stage]:
             "generate",
             lambda ws: {**_cfg("generate", "teacher")(ws), "budget": ws.config.run.budget, "generation": gen(ws)},
             lambda root: cli.generate(
-                budget=ws_config(root).run.budget, workspace=root, generation=ws_config(root).run.generation
+                budget=ws_config(root).run.budget,
+                workspace=root,
+                generation=ws_config(root).run.generation,
+                engine=engine,
+                address=address,
             ),
             _head,
         ),
@@ -132,6 +136,8 @@ def run(
     train: Annotated[
         bool, typer.Option("--train", help="Also train and evaluate a student (run.train / run.eval for this run).")
     ] = False,
+    engine: Annotated[str, typer.Option(help="local, or ray: teacher stages on Ray Data actors.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local one).")] = None,
 ) -> None:
     """The configured pipeline end to end; finished stages are skipped, a crashed run resumes from its cache."""
     from tether.console import console
@@ -145,11 +151,11 @@ def run(
     if dry_run:
         from tether.cli_run_plan import dry_run as show
 
-        show(ws, [s for s in _stages(train) if s.enabled(ws.config)], RunState(ws.store))
+        show(ws, [s for s in _stages(train, engine, address) if s.enabled(ws.config)], RunState(ws.store))
         ws.close()
         return
     state = RunState(ws.store)
-    stages = [s for s in _stages(train) if s.enabled(ws.config)]
+    stages = [s for s in _stages(train, engine, address) if s.enabled(ws.config)]
     names = [s.name for s in stages]
     start = names.index(from_stage) if from_stage in names else 0
     stop = names.index(until) + 1 if until in names else len(stages)

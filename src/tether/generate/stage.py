@@ -250,20 +250,62 @@ def commit_generated(
 
 
 def run_generate(
-    ws: Workspace, prep: Prepared, generation: int = 1, progress: ProgressFactory | None = None
+    ws: Workspace,
+    prep: Prepared,
+    generation: int = 1,
+    progress: ProgressFactory | None = None,
+    *,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int = 2,
 ) -> GenerateReport:
-    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls."""
+    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls. `engine="ray"` runs the same jobs
+    on Ray Data actors (`tether.engine.ray_engine`), on a local cluster or the one at `address`."""
     budget = prep.plan.budget
     run_id = new_run_id()
     from tether.mix.holdout import fixed_holdout
 
     fixed_holdout(ws)  # the holdout the plan left out of the prompts is fixed from the first generation on
-    new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    if engine == "ray":
+        new, usage = _execute_ray(ws, prep, budget, generation, run_id, address, actors)
+    elif engine == "local":
+        new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    else:
+        raise TetherError(f"unknown engine {engine!r} (local or ray)")
     notes = {
         "budget": budget,
         "generation": generation,
         "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
         "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
+        "engine": engine,
     }
     man, created, _ = commit_generated(ws, prep.head, new, run_id, "generate", notes, usage)
     return GenerateReport(man, created, new, usage)
+
+
+def _execute_ray(
+    ws: Workspace, prep: Prepared, budget: int, generation: int, run_id: str, address: str | None, actors: int
+) -> tuple[list[Record], dict]:
+    from tether.engine.ray_engine import ActorSpec, ray_session, run_jobs_ray
+    from tether.llm.teacher import teacher_endpoint
+
+    cfg = ws.config
+    with ray_session(address) as ray, teacher_endpoint(cfg.teacher) as (base_url, ident):
+        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        spec = ActorSpec(
+            teacher_cfg=cfg.teacher,
+            base_url=base_url,
+            identity=ident,
+            cache_path=ws.store / "cache.sqlite",
+            templates=prep.templates,
+            g=cfg.generate,
+            domain=prep.domain,
+            teacher=teacher,
+            run_id=run_id,
+            generation=generation,
+            chunks=prep.chunks,
+            style=prep.style,
+            in_flight=cfg.teacher.concurrency.max_in_flight,
+            budget=None,
+        )
+        return run_jobs_ray(ray, spec, prep.jobs, actors, budget)

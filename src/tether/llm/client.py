@@ -62,6 +62,8 @@ class TeacherClient:
             base_url, key, cfg.timeout_s, max_connections=max(cfg.concurrency.max_in_flight, 8)
         )
         self.budget: int | None = None  # hard cap on teacher calls sent (cache hits are free)
+        # a cap shared with other processes (the Ray engine's actors): awaited before each call, False = spent
+        self.budget_gate: Callable[[], Awaitable[bool]] | None = None
         self.spent = 0
         self._active = 0
         self._busy_since = 0.0
@@ -186,6 +188,8 @@ class TeacherClient:
             if self.spent >= self.budget:
                 return Completion(error="budget_exhausted", error_detail=f"the budget of {self.budget} calls is spent")
             self.spent += 1  # counted once per request, retries included: what the plan promised
+        if self.budget_gate is not None and not await self.budget_gate():
+            return Completion(error="budget_exhausted", error_detail="the run's shared call budget is spent")
         est = sum(len(m["content"]) for m in req.messages) // 4 + req.max_tokens
         await self.rates.wait(est)
         last_kind, last_detail = "error", ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from tether.config import TeacherConfig
@@ -31,6 +31,20 @@ async def open_teacher(cfg: TeacherConfig, cache_path: Path | None) -> AsyncIter
         async with TeacherClient(cfg, base_url, identity, cache) as client:
             await client.check()
             yield client
+
+
+@contextlib.contextmanager
+def teacher_endpoint(cfg: TeacherConfig) -> Iterator[tuple[str, TeacherIdentity]]:
+    """(base_url, identity) of the teacher without a client: the embedded server started for the duration (other
+    processes, e.g. Ray actors on this node, talk to it over loopback), or the configured endpoint."""
+    with contextlib.ExitStack() as stack:
+        if cfg.embedded_mode:
+            server = stack.enter_context(EmbeddedServer(cfg.embedded, cfg.model))
+            yield server.base_url, server.identity()
+        else:
+            assert cfg.base_url is not None
+            base_url = cfg.base_url.rstrip("/")
+            yield base_url, TeacherIdentity(model=cfg.model, digest=cfg.revision, endpoint=base_url)
 
 
 async def check_teacher(cfg: TeacherConfig, cache_path: Path | None, prompt: str) -> tuple[TeacherClient, object]:

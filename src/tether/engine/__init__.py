@@ -1,0 +1,1 @@
+"""Engines that run stage functions: the local asyncio engine (in the stages) and the Ray Data engine."""
