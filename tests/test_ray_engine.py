@@ -75,3 +75,29 @@ def test_ray_engine_honours_the_budget_across_actors(tmp_path: Path) -> None:
     assert len(rows) == len(prep.jobs)
     assert sum(r.verdicts.get("generate") is not None and r.verdicts["generate"].reason == "budget_exhausted"
                for r in rows) > 0  # fmt: skip
+
+
+def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
+    """Signatures, banding and bucket verification as Ray Data steps find the same near-duplicate clusters, so
+    every row gets the same keep/drop verdict and names the same kept row."""
+    import random
+
+    from tether.engine.ray_engine import ray_session
+    from tether.filters.dedup import MinHashDedup
+    from tether.records import Record, Teacher
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words) for _ in range(30)) for _ in range(300)]
+    for k in range(60):  # planted near-duplicates (one word changed) and exact copies
+        t = texts[k].split()
+        t[rng.randrange(30)] = "changed"
+        texts.append(" ".join(t) if k % 3 else texts[k])
+    rows = [Record(prompt=f"q{i % 7}", response=t, origin="synthetic", teacher=Teacher(model="m")) for i, t in
+            enumerate(texts)]  # fmt: skip
+    local = MinHashDedup(threshold=0.7, ngram=3).judge(rows)
+    with ray_session(None, num_cpus=2):
+        on_ray = MinHashDedup(threshold=0.7, ngram=3, engine="ray").judge(rows)
+    summary = lambda vs: [(v.keep, v.reason, (v.detail or "").split(" (")[0]) for v in vs]  # noqa: E731
+    assert summary(local) == summary(on_ray)
+    assert sum(not v.keep for v in local) >= 50

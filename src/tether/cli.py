@@ -225,7 +225,12 @@ def generate(
 
 
 @app.command("filter")
-def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
+def filter_(
+    workspace: WorkspaceOpt = Path("."),
+    engine: Annotated[
+        str, typer.Option(help="local, or ray: MinHash near-dup on Ray Data (pip install -e '.[ray]').")
+    ] = "local",
+) -> None:
     """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out)."""
     from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust
     from tether.filters.stage import run_filters
@@ -243,6 +248,7 @@ def filter_(workspace: WorkspaceOpt = Path(".")) -> None:
         progress=lambda client, n, name: teacher_progress(client, n, name, console),
         on_trust=funnel_trust,
         on_calibrated=calibrated,
+        engine=engine,
     )
     funnel_table(rep, str(ws.store / "runs"))
     ws.close()

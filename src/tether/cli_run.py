@@ -93,7 +93,7 @@ def _stages(train: bool = False, engine: str = "local", address: str | None = No
             ),
             _head,
         ),
-        Stage("filter", _cfg("filters", "teacher"), lambda root: cli.filter_(workspace=root), _head),
+        Stage("filter", _cfg("filters", "teacher"), lambda root: cli.filter_(workspace=root, engine=engine), _head),
         Stage("measure", _cfg("measure"), lambda root: cli_measure.measure(workspace=root), _head),
         Stage(
             "fill",

@@ -260,9 +260,13 @@ class _Verifier:
 
     def __call__(self, i: int, j: int) -> float | None:
         """Similarity of a[i] and b[j] when it reaches the threshold, else None."""
-        est = self.hs_a[i].jaccard(self.hs_b[j])
+        return self.decide(self.hs_a[i].jaccard(self.hs_b[j]), self.texts_a[i], self.texts_b[j])
+
+    def decide(self, est: float, text_a: str, text_b: str) -> float | None:
+        """The verdict on one candidate pair from its MinHash estimate (and, when borderline, its texts): shared
+        with the Ray engine, which computes estimates from signatures it holds itself."""
         if self.exact and abs(est - self.threshold) <= self.margin:
-            est = jaccard(shingles(self.texts_a[i], self.ngram), shingles(self.texts_b[j], self.ngram))
+            est = jaccard(shingles(text_a, self.ngram), shingles(text_b, self.ngram))
         return est if est >= self.threshold else None
 
 
@@ -356,8 +360,10 @@ class MinHashDedup:
         seed: int = 1,
         weights: tuple[float, float] = RECALL_WEIGHTS,
         verify: Verify = "exact",
+        engine: Literal["local", "ray"] = "local",
     ):
         self.threshold, self.num_perm, self.ngram, self.seed = threshold, num_perm, ngram, seed
+        self.engine = engine
         if verify not in ("estimate", "exact"):
             raise ValueError(f"verify must be 'estimate' or 'exact', got {verify!r}")
         self.weights, self.verify = weights, verify
@@ -368,7 +374,8 @@ class MinHashDedup:
     def from_config(cls, ctx: BuildContext) -> MinHashDedup:
         d = ctx.cfg.filters.near_dedup
         reference = ctx.heldout if d.heldout_leakage else []
-        return cls(threshold=d.threshold, num_perm=d.num_perm, ngram=d.ngram, reference=reference)
+        engine = "ray" if ctx.engine == "ray" else "local"
+        return cls(threshold=d.threshold, num_perm=d.num_perm, ngram=d.ngram, reference=reference, engine=engine)
 
     def _leaks(self, records: list[Record]) -> dict[int, str]:
         live = [i for i, r in enumerate(records) if _live(r)]
@@ -394,6 +401,8 @@ class MinHashDedup:
         texts = {i: dedup_text(r) for i, r in enumerate(records) if r.kept and i not in leaks}
         reps, copies = _collapse(texts)
         rep_texts = [texts[i] for i in reps]
+        if self.engine == "ray":
+            return self._judge_on_ray(records, leaks, reps, copies, rep_texts)
         hs = _sketch(rep_texts, self.num_perm, self.ngram, self.seed)
         near = _self_pairs(hs, rep_texts, self.threshold, self.num_perm, self.ngram, self.bands, self.verify)
         pairs = [*copies, *((reps[a], reps[b]) for a, b, _ in near)]
@@ -402,6 +411,22 @@ class MinHashDedup:
 
         def describe(i: int, k: int) -> str:  # estimated against the row named, which may be reached via a chain
             return f"duplicate of {records[k].id} (estimated jaccard {sketch[i].jaccard(sketch[k]):.2f})"
+
+        return _resolve(records, pairs, leaks, "near_duplicate", describe)
+
+    def _judge_on_ray(self, records, leaks, reps, copies, rep_texts) -> list[Verdict | None]:
+        """The same verdicts with the pairs found on Ray Data (`tether.engine.ray_dedup`)."""
+        from tether.engine.ray_dedup import ray_near_pairs
+
+        near = ray_near_pairs(rep_texts, self.threshold, self.num_perm, self.ngram, self.seed, self.bands, self.verify)
+        pairs = [*copies, *((reps[a], reps[b]) for a, b in near)]
+        sims = {(reps[a], reps[b]): s for (a, b), s in near.items()}
+        sims.update({(a, b): 1.0 for a, b in copies})
+
+        def describe(i: int, k: int) -> str:
+            sim = sims.get((min(i, k), max(i, k)))
+            how = f"verified jaccard {sim:.2f}" if sim is not None else "same cluster"
+            return f"duplicate of {records[k].id} ({how})"
 
         return _resolve(records, pairs, leaks, "near_duplicate", describe)
 

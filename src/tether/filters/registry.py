@@ -61,6 +61,7 @@ class BuildContext:
     heldout: list[str] = field(default_factory=list)  # held-out questions (each dedup filter's leakage flag decides)
     store: Path | None = None  # the workspace's .tether/, for calibration results
     trusts: dict[str, Trust] = field(default_factory=dict)  # filled as model filters are built
+    engine: str = "local"  # "ray": filters with a distributed form (MinHash dedup) run it on Ray Data
 
     def trust(self, name: str, template: Template) -> Trust:
         """The trust of a model filter: forced by config, else from this judge's calibration (if any)."""
@@ -84,7 +85,9 @@ def judge_config(cfg: TetherConfig) -> TeacherConfig:
     return cfg.filters.judge.endpoint or cfg.teacher
 
 
-def build_context(ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient | None) -> BuildContext:
+def build_context(
+    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient | None, engine: str = "local"
+) -> BuildContext:
     """Everything the filters of `ws` build from, for the version `head`."""
     cfg = ws.config
     heldout = [q for q, _ in load_heldout(cfg.heldout)] if cfg.heldout else []
@@ -98,6 +101,7 @@ def build_context(ws: Workspace, head: Manifest, records: list[Record], client: 
         client=client,
         heldout=heldout,
         store=ws.store,
+        engine=engine,
     )
 
 

@@ -124,7 +124,9 @@ def uncalibratable(name: str) -> str:
     )
 
 
-def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None) -> FilterReport:
+def run_filters(
+    ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None, engine: str = "local"
+) -> FilterReport:
     """Filter the head version into a new one. A model filter with no calibration for its judge and template is
     calibrated first (filters.calibration.auto; `on_calibrated(report)` then). `on_trust(lines)` is called once the
     filters are built, before any row is judged, with what each model filter's verdicts may do."""
@@ -140,7 +142,7 @@ def run_filters(ws: Workspace, on_step=None, progress=None, on_trust=None, on_ca
             client = None
             if needs_model(cfg):
                 client = await stack.enter_async_context(open_teacher(judge_config(cfg), ws.store / "cache.sqlite"))
-            ctx = build_context(ws, head, records, client)
+            ctx = build_context(ws, head, records, client, engine)
             if client is not None:
                 await calibrate_missing(ctx, progress, on_calibrated)
             filters = build_filters(ctx)  # after calibration: each model filter reads its trust as it is built
