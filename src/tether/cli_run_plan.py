@@ -28,6 +28,20 @@ def _train_forecast(ws) -> str:
     return f"no teacher calls; {steps} steps, {time} ({source})"
 
 
+def _filter_forecast(prep) -> str:
+    """Filter calls from the planner; their tokens, time and cost at generation's per-call averages (judge and
+    grounding prompts carry a chunk, a question and an answer: about the size of a generation prompt)."""
+    f, fc = prep.filters, prep.forecast
+    calls = f.calls + f.calibration_calls
+    note = f"~{calls} teacher calls ({f.source})"
+    if calls and fc.calls:
+        per = calls / fc.calls
+        note += f", ~{round((fc.prompt_tokens + fc.completion_tokens) * per):,} tokens"
+        note += f", ~{fc.seconds * per / 60:.1f} min" if fc.seconds else ""
+        note += f", cost {fc.cost * per:.4f}" if fc.cost else ""
+    return note
+
+
 def dry_run(ws, stages, state) -> None:
     from tether.run.state import fingerprint
 
@@ -56,8 +70,7 @@ def dry_run(ws, stages, state) -> None:
             note += f", ~{fc.seconds / 60:.1f} min" if fc.seconds else ""
             note += f", cost {fc.cost:.4f}" if fc.cost else ""
         elif st.name == "filter" and prep is not None:
-            f = prep.filters
-            note = f"~{f.calls + f.calibration_calls} teacher calls ({f.source})"
+            note = _filter_forecast(prep)
         elif st.name == "fill":
             note = f"at most {cfg.fill.budget} teacher calls (fill.budget), {cfg.fill.rounds} rounds"
         elif st.name == "train":

@@ -278,6 +278,11 @@ def run_generate(
         "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
         "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
         "engine": engine,
+        # the forecast the plan was made with, so reports can show plan against actual
+        "planned_calls": prep.forecast.calls,
+        "planned_tokens": prep.forecast.prompt_tokens + prep.forecast.completion_tokens,
+        "planned_seconds": round(prep.forecast.seconds, 1) if prep.forecast.seconds is not None else "unknown",
+        "planned_cost": round(prep.forecast.cost, 6),
     }
     man, created, _ = commit_generated(ws, prep.head, new, run_id, "generate", notes, usage)
     return GenerateReport(man, created, new, usage)

@@ -141,20 +141,16 @@ def _diversity(d: dict) -> str:
 
 
 def _budget(d: dict) -> str:
-    keys = (
-        "stage",
-        "budget",
-        "requests",
-        "calls",
-        "cache_hits",
-        "prompt_tokens",
-        "completion_tokens",
-        "seconds",
-        "cost",
-    )
-    rows = [[r["version"][:12], *(r[k] for k in keys)] for r in d["rows"]]
-    header = ["version", "stage", "budget (calls)", "requests", "calls sent", "cache hits", "prompt tok"]
-    header += ["completion tok", "seconds", "cost"]
+    """Per teacher-calling version: the plan (budget, forecast) beside what it cost. Filter versions have no plan of
+    their own: their calls follow from the rows generation left."""
+    header = ["version", "stage", "budget", "planned calls", "calls sent", "cache hits", "planned tokens", "tokens",
+              "planned s", "seconds", "planned cost", "cost"]  # fmt: skip
+    rows = []
+    for r in d["rows"]:
+        tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+        plan = [r["planned_calls"], r["calls"], r["cache_hits"], r["planned_tokens"], tokens]
+        rows.append([r["version"][:12], r["stage"], r["budget"], *plan, r["planned_seconds"], r["seconds"],
+                     r["planned_cost"], r["cost"]])  # fmt: skip
     return _table(header, rows)
 
 
