@@ -46,7 +46,8 @@ def _workspace(root: Path, url: str) -> Path:
         "sources": {"docs": [str(docs)], "seeds": [str(root / "seeds.jsonl")]},
         "teacher": {"base_url": url, "model": "fake-model", "backoff_s": 0.01, "retries": 1,
                     "concurrency": {"max_in_flight": 2}},
-        "filters": {"enabled": ["validity", "exact_dedup", "facts", "judge"], "calibration": {"auto": False}},
+        "filters": {"enabled": ["validity", "exact_dedup", "near_dedup", "facts", "judge"],
+                    "calibration": {"auto": False}},
         "run": {"budget": 24},
         "mix": {"validation_share": 0.25},
     }  # fmt: skip
@@ -125,3 +126,21 @@ def test_dry_run_spends_nothing(tmp_path: Path) -> None:
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         assert not srv.requests
     assert "teacher calls" in p.stdout and "generate" in p.stdout and "report" in p.stdout
+
+
+def test_run_on_the_ray_engine_gives_the_local_rows(tmp_path: Path) -> None:
+    """`tether run --engine ray` (generation on Ray actors, MinHash near-dup on Ray Data) ends with the rows of a
+    local run against the same teacher."""
+    pytest.importorskip("ray")
+    with FakeOpenAI() as srv:
+        local = _workspace(tmp_path / "local", srv.base_url)
+        on_ray = _workspace(tmp_path / "ray", srv.base_url)
+        p = _tether("run", "-w", str(local), timeout=600)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+        q = _tether("run", "--engine", "ray", "-w", str(on_ray), timeout=600)
+        assert q.returncode == 0, q.stdout[-3000:] + q.stderr[-3000:]
+    ws = Workspace.open(on_ray)
+    engines = {m.notes.get("engine") for m in ws.versions() if m.stage == "generate"}
+    ws.close()
+    assert engines == {"ray"}
+    assert _rows(on_ray) == _rows(local)
