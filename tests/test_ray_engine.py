@@ -101,3 +101,30 @@ def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
     summary = lambda vs: [(v.keep, v.reason, (v.detail or "").split(" (")[0]) for v in vs]  # noqa: E731
     assert summary(local) == summary(on_ray)
     assert sum(not v.keep for v in local) >= 50
+
+
+def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
+    from tether.engine.ray_engine import ray_session
+    from tether.engine.ray_filters import ray_verdicts
+    from tether.filters.registry import build_context, build_filters
+    from tether.records import Record, Teacher
+
+    ws = _ws(tmp_path / "w", "http://127.0.0.1:9")  # no teacher call: validity, rules and facts are deterministic
+    head = ws.head()
+    seeds = [r for r in ws.records(head) if r.origin == "human"]
+    t = Teacher(model="m")
+    rows = [Record(prompt=s.question(), response=s.answer(), origin="synthetic", teacher=t, source=s.source,
+                   parents=[s.id], strategy="augment_answers") for s in seeds[:10]]  # fmt: skip
+    rows += [Record(prompt=s.question(), response="It costs 999 marks.", origin="synthetic", teacher=t,
+                    source=s.source, parents=[s.id], strategy="augment_answers") for s in seeds[10:20]]  # fmt: skip
+    rows.append(Record(prompt="Why?", response="", origin="synthetic", teacher=t))
+    records = seeds + rows
+    ctx = build_context(ws, head, records, None)
+    filters = build_filters(ctx, ["validity", "rules", "facts"])
+    with ray_session(None, num_cpus=2):
+        for f in filters:
+            assert f.per_row
+            remote = [r.model_copy(deep=True) for r in records]
+            assert ray_verdicts(f, remote) == f.judge(records), f.name
+            assert [r.scores for r in remote] == [r.scores for r in records], f.name  # e.g. facts' fact_support
+    assert any(v is not None and not v.keep for v in filters[2].judge(records))  # the 999-marks rows are dropped

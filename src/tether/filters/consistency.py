@@ -180,6 +180,7 @@ def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None
 
 class FactConsistencyFilter:
     name = "facts"
+    per_row = True  # a row's verdict depends on that row alone: the Ray engine may judge rows anywhere
     scores = ("fact_support",)
 
     def __init__(

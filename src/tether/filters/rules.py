@@ -70,6 +70,7 @@ def json_answer(text: str, schema: dict | None) -> str | None:
 
 class RulesFilter:
     name = "rules"
+    per_row = True  # a row's verdict depends on that row alone: the Ray engine may judge rows anywhere
 
     def __init__(
         self,

@@ -82,7 +82,9 @@ def _dropped_by(r: Record, names: tuple[str, ...]) -> bool:
     return any((v := r.verdicts.get(n)) is not None and not v.keep for n in names)
 
 
-async def apply_filters(records: list[Record], filters: list[Any], on_step=None, progress=None) -> list[FunnelStep]:
+async def apply_filters(
+    records: list[Record], filters: list[Any], on_step=None, progress=None, engine: str = "local"
+) -> list[FunnelStep]:
     """Run `filters` in order. `on_step(step)` after each; `progress(name, total)` is a context manager factory
     yielding an on_done callback, used for the filters that call the teacher."""
     # forget what the enabled filters said last time, verdicts and scores alike: dedup keeps the best-scored
@@ -101,6 +103,10 @@ async def apply_filters(records: list[Record], filters: list[Any], on_step=None,
             asks = getattr(getattr(f, "trust", None), "ask", True)  # an advisory judge is not asked: no bar
             with progress(f.name, len(records)) if progress and asks else contextlib.nullcontext(None) as on_done:
                 verdicts = await f.ajudge(records, on_done=on_done)
+        elif engine == "ray" and getattr(f, "per_row", False):
+            from tether.engine.ray_filters import ray_verdicts
+
+            verdicts = ray_verdicts(f, records)
         else:
             verdicts = f.judge(records)
         if len(verdicts) != len(records):
@@ -154,7 +160,7 @@ def run_filters(
             if on_trust:
                 on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None
-            steps = await apply_filters(records, filters, on_step, bar)
+            steps = await apply_filters(records, filters, on_step, bar, engine)
             return steps, (client.finish_stats().as_dict() if client else {}), trust
 
     steps, usage, trust = asyncio.run(go())

@@ -87,6 +87,7 @@ def truncated(text: str, finish_reason: str | None = None) -> str | None:
 
 class ValidityFilter:
     name = "validity"
+    per_row = True  # a row's verdict depends on that row alone: the Ray engine may judge rows anywhere
 
     def __init__(self, language: str | None = "en", min_answer_chars: int = 1, punctuated_seeds: float | None = None):
         self.language = language
