@@ -26,9 +26,9 @@ BENCHES = {
     "diversity": ([], ["--sizes", "1000", "5000", "--sentences", "500"]),
     "embedded_batched": (["--n", "16"], ["--n", "8", "--max-tokens", "32"]),
     "engines": ([], ["--n", "3000"]),
+    "embedding_dedup": ([], ["--n", "20000", "--planted", "1000"]),
 }
 NOT_YET = {
-    "embedding near-dup vs faiss flat": "issue 13",
     "tether filter on 1M rows, local and Ray (peak memory)": "issue 13: streaming record batches not built yet",
     "bespokelabs-curator / distilabel on the same job": "issue 13: peers in their own venvs, not run yet",
 }

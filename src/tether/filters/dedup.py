@@ -462,15 +462,19 @@ def _hnsw_pairs(faiss, emb: np.ndarray, threshold: float, k: int = 16) -> Iterat
     """Approximate: each row's k nearest neighbours by HNSW, kept when at or above the threshold. A duplicate
     cluster larger than k is still joined, through chains of neighbours, by the union-find that reads the pairs."""
     index = faiss.IndexHNSWFlat(emb.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efSearch = max(64, 2 * k)
+    index.hnsw.efSearch = max(128, 4 * k)
     index.add(emb)
+    seen: set[tuple[int, int]] = set()
     for start in range(0, len(emb), 8192):
         sims, ids = index.search(emb[start : start + 8192], k + 1)
         for a in range(len(ids)):
             i = start + a
             for s, j in zip(sims[a].tolist(), ids[a].tolist(), strict=True):
-                if j > i and s >= threshold:
-                    yield i, j, s
+                # a pair counts from either end: the graph search from i can miss j while the one from j finds i
+                pair = (min(i, j), max(i, j))
+                if j >= 0 and j != i and s >= threshold and pair not in seen:
+                    seen.add(pair)
+                    yield pair[0], pair[1], s
 
 
 def cosine_pairs(emb: np.ndarray, threshold: float, backend: str = "auto") -> Iterator[tuple[int, int, float]]:
