@@ -258,3 +258,24 @@ def test_faiss_backend_matches_numpy():
     numpy_v = EmbeddingDedup(ToyEmbedder(), threshold=0.8, reference=ref, backend="numpy").judge(rows)
     faiss_v = EmbeddingDedup(ToyEmbedder(), threshold=0.8, reference=ref, backend="faiss").judge(rows)
     assert reasons(numpy_v) == reasons(faiss_v)
+
+
+def test_hnsw_pairs_count_from_either_end_and_match_the_exact_pairs():
+    """The approximate path (used above 50k rows) finds the exact path's pairs, each once as (i < j), even when
+    only the search from the higher-numbered row reaches the other."""
+    import numpy as np
+
+    from tether.filters.dedup import _faiss, _hnsw_pairs, cosine_pairs
+
+    faiss = _faiss()
+    if faiss is None:
+        pytest.skip("faiss not installed")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, 64)).astype(np.float32)
+    src = x[rng.integers(0, 3000, 300)]
+    x = np.vstack([x, src + 0.05 * rng.standard_normal(src.shape).astype(np.float32)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    exact = {(i, j) for i, j, _ in cosine_pairs(x, 0.95, backend="numpy")}
+    approx = [(i, j) for i, j, _ in _hnsw_pairs(faiss, x, 0.95)]
+    assert all(i < j for i, j in approx) and len(approx) == len(set(approx))
+    assert len(set(approx) & exact) / len(exact) >= 0.99
