@@ -11,6 +11,7 @@ Run: `python bench/run_all.py [--quick]` (`--quick`: smaller sizes, minutes inst
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -27,12 +28,22 @@ BENCHES = {
     "embedded_batched": (["--n", "16"], ["--n", "8", "--max-tokens", "32"]),
     "engines": ([], ["--n", "3000"]),
     "embedding_dedup": ([], ["--n", "20000", "--planted", "1000"]),
+    # peers in their own venvs: CURATOR_PYTHON / DISTILABEL_PYTHON name their interpreters (see bench/peers.py)
+    "peers": (
+        [
+            *(["--curator-python", os.environ["CURATOR_PYTHON"]] if "CURATOR_PYTHON" in os.environ else []),
+            *(["--distilabel-python", os.environ["DISTILABEL_PYTHON"]] if "DISTILABEL_PYTHON" in os.environ else []),
+        ],
+        [
+            *(["--curator-python", os.environ["CURATOR_PYTHON"]] if "CURATOR_PYTHON" in os.environ else []),
+            *(["--distilabel-python", os.environ["DISTILABEL_PYTHON"]] if "DISTILABEL_PYTHON" in os.environ else []),
+        ],
+    ),  # fmt: skip
 }
 NOT_YET = {
     "tether filter on 1M rows, local and Ray (peak memory)": "issue 13: streaming record batches not built yet",
-    "bespokelabs-curator / distilabel on the same job": "issue 13: peers in their own venvs, not run yet",
 }
-RESULT = re.compile(r"PASS|FAIL|\d\.\d+x|ratio|/ floor|/raw")
+RESULT = re.compile(r"PASS|FAIL|\d\.\d+x|ratio|/ floor|/raw|no venv")
 
 
 def main() -> None:

@@ -104,6 +104,8 @@ class FakeOpenAI:
         return web.json_response({"object": "list", "model": body.get("model", self.model), "data": data})
 
     async def _answer(self, body: dict[str, Any]) -> web.Response:
+        if not body.get("messages"):  # e.g. a client's probe: answered as a real server answers it
+            return web.json_response({"error": {"message": "messages must not be empty"}}, status=400)
         msg = body["messages"][-1]["content"]
         with self._lock:
             self.seen[msg] += 1
