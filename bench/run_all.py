@@ -19,6 +19,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# peers in their own venvs: CURATOR_PYTHON / DISTILABEL_PYTHON name their interpreters (see bench/peers.py)
+PEER_ARGS = [
+    arg
+    for flag, env in (("--curator-python", "CURATOR_PYTHON"), ("--distilabel-python", "DISTILABEL_PYTHON"))
+    if env in os.environ
+    for arg in (flag, os.environ[env])
+]
 BENCHES = {
     # name: (full args, quick args)
     "teacher_throughput": ([], ["--n", "500", "--repeats", "1", "--embedded-calls", "20"]),
@@ -28,17 +35,7 @@ BENCHES = {
     "embedded_batched": (["--n", "16"], ["--n", "8", "--max-tokens", "32"]),
     "engines": ([], ["--n", "3000"]),
     "embedding_dedup": ([], ["--n", "20000", "--planted", "1000"]),
-    # peers in their own venvs: CURATOR_PYTHON / DISTILABEL_PYTHON name their interpreters (see bench/peers.py)
-    "peers": (
-        [
-            *(["--curator-python", os.environ["CURATOR_PYTHON"]] if "CURATOR_PYTHON" in os.environ else []),
-            *(["--distilabel-python", os.environ["DISTILABEL_PYTHON"]] if "DISTILABEL_PYTHON" in os.environ else []),
-        ],
-        [
-            *(["--curator-python", os.environ["CURATOR_PYTHON"]] if "CURATOR_PYTHON" in os.environ else []),
-            *(["--distilabel-python", os.environ["DISTILABEL_PYTHON"]] if "DISTILABEL_PYTHON" in os.environ else []),
-        ],
-    ),  # fmt: skip
+    "peers": (PEER_ARGS, PEER_ARGS),
 }
 NOT_YET = {
     "tether filter on 1M rows, local and Ray (peak memory)": "issue 13: streaming record batches not built yet",
