@@ -23,7 +23,7 @@ from tether.errors import TetherError
 class Stage:
     name: str
     config: Callable  # ws -> the config it reads (JSON-able)
-    run: Callable  # root -> None (the command itself)
+    run: Callable  # (root, config) -> None: the command itself
     output: Callable  # ws -> what it produced (an id)
     enabled: Callable = lambda cfg: True
 
@@ -72,57 +72,53 @@ def _stages(train: bool = False, engine: str = "local", address: str | None = No
 
         return stored_evals(ws)[-1]["key"]
 
-    def run_eval(root: Path) -> None:
+    def run_eval(root: Path, cfg) -> None:
         cli_train.eval_(workspace=root, base=True)
-        if train or ws_config(root).run.train:
+        if train or cfg.run.train:
             cli_train.eval_(workspace=root, student="latest")
 
     gen = lambda ws: ws.config.run.generation  # noqa: E731
     return [
-        Stage("ingest", ingest_cfg, lambda root: cli.ingest(paths=None, workspace=root), _head),
-        Stage("audit", audit_cfg, lambda root: cli.audit(workspace=root), lambda ws: "audited"),
+        Stage("ingest", ingest_cfg, lambda root, cfg: cli.ingest(paths=None, workspace=root), _head),
+        Stage("audit", audit_cfg, lambda root, cfg: cli.audit(workspace=root), lambda ws: "audited"),
         Stage(
             "generate",
             lambda ws: {**_cfg("generate", "teacher")(ws), "budget": ws.config.run.budget, "generation": gen(ws)},
-            lambda root: cli.generate(
-                budget=ws_config(root).run.budget,
+            lambda root, cfg: cli.generate(
+                budget=cfg.run.budget,
                 workspace=root,
-                generation=ws_config(root).run.generation,
+                generation=cfg.run.generation,
                 engine=engine,
                 address=address,
             ),
             _head,
         ),
-        Stage("filter", _cfg("filters", "teacher"), lambda root: cli.filter_(workspace=root, engine=engine), _head),
-        Stage("measure", _cfg("measure"), lambda root: cli_measure.measure(workspace=root), _head),
+        Stage(
+            "filter", _cfg("filters", "teacher"), lambda root, cfg: cli.filter_(workspace=root, engine=engine), _head
+        ),
+        Stage("measure", _cfg("measure"), lambda root, cfg: cli_measure.measure(workspace=root), _head),
         Stage(
             "fill",
             _cfg("fill", "generate", "teacher", "filters"),
-            lambda root: cli_measure.fill(workspace=root, generation=ws_config(root).run.generation),
+            lambda root, cfg: cli_measure.fill(workspace=root, generation=cfg.run.generation),
             _head,
             enabled=lambda cfg: cfg.run.fill,
         ),
         Stage(
             "mix",
             lambda ws: {**_cfg("mix")(ws), "generation": gen(ws)},
-            lambda root: cli_mix.mix(generation=ws_config(root).run.generation, workspace=root),
+            lambda root, cfg: cli_mix.mix(generation=cfg.run.generation, workspace=root),
             latest_mix,
         ),
         Stage(
             "train",
             _cfg("train"),
-            lambda root: cli_train.train(workspace=root, generation=ws_config(root).run.generation),
+            lambda root, cfg: cli_train.train(workspace=root, generation=cfg.run.generation),
             latest_student,
             enabled=lambda cfg: train or cfg.run.train,
         ),
         Stage("eval", _cfg("eval", "train"), run_eval, evaluated, enabled=lambda cfg: train or cfg.run.eval),
     ]
-
-
-def ws_config(root: Path):
-    from tether.config import CONFIG_NAME, load_config
-
-    return load_config(root / CONFIG_NAME)
 
 
 STAGE_NAMES = ("ingest", "audit", "generate", "filter", "measure", "fill", "mix", "train", "eval")
@@ -169,15 +165,16 @@ def run(
                 raise TetherError(f"--from {from_stage}: stage {st.name} has never run here; run without --from first")
             upstream = prior.output
             continue
-        done = state.done(st.name, fp) if from_stage is None or k < start else None
+        done = state.done(st.name, fp) if from_stage is None else None  # --from re-runs from its stage on
         label = f"[bold cyan][{k + 1}/{len(stages)}] {st.name}[/]"
         if done is not None:
             console.print(f"{label} [dim]skipped: unchanged since {done.finished_at} (output {done.output[:12]})[/]")
             upstream = done.output
             continue
         console.rule(label)
+        cfg = ws.config  # as reloaded for this stage
         ws.close()
-        st.run(root)
+        st.run(root, cfg)
         ws = open_workspace(root)
         out = st.output(ws)
         state.record(st.name, fp, out)

@@ -91,7 +91,9 @@ def eval_(
     chosen = sum([student is not None, base, teacher, base_url is not None])
     if chosen != 1:
         raise TetherError("say what to evaluate: one of --student ID, --base, --teacher, --base-url URL --model NAME")
-    n = len(eval_rows(ws))
+    from tether.mix.holdout import fixed_holdout
+
+    n = len(eval_rows(fixed_holdout(ws)))
     with eval_progress(n) as on_done:
         if teacher or base_url:
             endpoint = cfg.teacher

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import pickle
 from collections import Counter
 from dataclasses import dataclass
@@ -56,8 +57,8 @@ class ActorSpec:
     generation: int
     chunks: Any
     style: Any
-    in_flight: int
-    budget: Any  # the CallBudget actor handle, or None
+    in_flight: int  # in flight in all: `run_jobs_ray` gives each actor its share
+    budget: Any  # the CallBudget actor handle (set by `run_jobs_ray`), or None
 
 
 class CallBudget:
@@ -147,8 +148,11 @@ def run_jobs_ray(ray, spec: ActorSpec, jobs: list, actors: int, budget: int | No
     """(rows in job order, usage dict) of `jobs` run on `actors` TeacherActors."""
     import ray.data as rd
 
-    spec.budget = ray.remote(CallBudget).remote(budget) if budget is not None else None
-    spec.in_flight = max(1, spec.in_flight // actors)
+    spec = dataclasses.replace(
+        spec,
+        budget=ray.remote(CallBudget).remote(budget) if budget is not None else None,
+        in_flight=max(1, spec.in_flight // actors),  # the caller's total, shared by the actors
+    )
     ds = rd.from_items([{"index": i, "job": pickle.dumps(j)} for i, j in enumerate(jobs)])
     out = ds.map_batches(
         TeacherActor,

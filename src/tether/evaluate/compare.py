@@ -27,7 +27,7 @@ from tether.evaluate.stage import run_eval
 from tether.mix.assemble import assemble
 from tether.mix.export import check_exportable
 from tether.mix.holdout import fixed_holdout
-from tether.mix.leakage import find_leaks
+from tether.mix.leakage import without_leaks
 from tether.mix.store import MixManifest, mix_rows, resolve_mix
 from tether.records import Record, content_hash
 from tether.train.sft import students_dir, train_student
@@ -64,8 +64,9 @@ def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
     records = [r for r in ws.records(mix.version) if r.id not in held.holdout.ids]
     asm = assemble(records, mix.generation, "accumulate")
     synthetic = [records[i] for i in asm.synthetic if _usable(records[i])]
-    leaks = find_leaks(synthetic, held.rows, workspace_embedder(ws), ws.config.mix.leakage, {r.id: r for r in records})
-    unfiltered = [r for i, r in enumerate(synthetic) if i not in leaks]
+    unfiltered, _ = without_leaks(
+        synthetic, held.rows, workspace_embedder(ws), ws.config.mix.leakage, {r.id: r for r in records}
+    )
     return {"human": human, "kept": train, "unfiltered": human + unfiltered}
 
 

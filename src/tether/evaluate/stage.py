@@ -24,7 +24,7 @@ from tether.errors import TetherError
 from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
 from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
-from tether.mix.holdout import EVALUATION, fixed_holdout
+from tether.mix.holdout import EVALUATION, FixedHoldout, fixed_holdout
 from tether.records import Record, content_hash
 from tether.workspace.store import Workspace
 
@@ -36,8 +36,9 @@ def golds(r: Record) -> list[str]:
     return [r.answer(), *json.loads(r.meta.get("aliases", "[]"))]
 
 
-def eval_rows(ws: Workspace) -> list[Record]:
-    rows = fixed_holdout(ws).part(EVALUATION)
+def eval_rows(held: FixedHoldout) -> list[Record]:
+    """The evaluation part of the workspace's fixed holdout; one clear error when there is none."""
+    rows = held.part(EVALUATION)
     if not rows:
         raise TetherError(
             "no held-out questions to evaluate on: set `heldout:` in tether.yaml to a JSONL of question/answer rows "
@@ -97,8 +98,8 @@ def run_eval(
     """Evaluate a local model (`base_dir` [+ `adapter_dir`]) or an `endpoint` (a TeacherConfig); returns the stored
     result (read back from the cache when the same evaluation ran before)."""
     cfg = ws.config
-    held = fixed_holdout(ws, save=False)
-    rows = eval_rows(ws)
+    held = fixed_holdout(ws)  # fixed by the first evaluation at the latest: later ones compare on the same rows
+    rows = eval_rows(held)
     key = _key(target, held.holdout.table.object, ws)
     path = ws.store / EVALS / f"{key}.json"
     if path.is_file() and not force:

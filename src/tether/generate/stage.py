@@ -56,6 +56,11 @@ class Prepared:
     kept_source: str  # where the "kept after filters" numbers come from
 
 
+def teacher_record(ident: TeacherIdentity) -> Teacher:
+    """The `Record.teacher` of rows a teacher with this identity writes (the endpoint is not part of it)."""
+    return Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+
+
 def weak_teacher(cfg: TetherConfig) -> bool:
     """generate.weak_teacher, or by default: the embedded teacher is weak."""
     return cfg.generate.weak_teacher if cfg.generate.weak_teacher is not None else cfg.teacher.embedded_mode
@@ -160,7 +165,7 @@ async def gen_context(
     chunks = {c.chunk_id: c for c in ws.chunks(head)}
     async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
         ident = client.identity
-        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        teacher = teacher_record(ident)
         templates = load_templates(cfg.generate.templates)
         from tether.filters.registry import domain_name
 
@@ -199,7 +204,7 @@ async def _execute(
     async with open_teacher(cfg.teacher, ws.store / "cache.sqlite") as client:
         client.budget = budget
         ident = client.identity
-        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        teacher = teacher_record(ident)
         ctx = GenContext(
             client, prep.templates, cfg.generate, prep.domain, teacher, run_id, generation, prep.chunks, prep.style
         )
@@ -296,7 +301,7 @@ def _execute_ray(
 
     cfg = ws.config
     with ray_session(address) as ray, teacher_endpoint(cfg.teacher) as (base_url, ident):
-        teacher = Teacher(model=ident.model, digest=ident.digest, version=ident.version, quant=ident.quant)
+        teacher = teacher_record(ident)
         spec = ActorSpec(
             teacher_cfg=cfg.teacher,
             base_url=base_url,

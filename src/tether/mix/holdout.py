@@ -169,14 +169,12 @@ def _save(ws: Workspace, h: Holdout) -> None:
 
 
 def _rows(ws: Workspace, h: Holdout) -> list[Record]:
-    obj = ws.store / "objects" / f"{h.table.object}.parquet"
-    if not obj.is_file():
-        raise WorkspaceError(f"the holdout's rows ({obj.name}) are missing; rebuild with `tether mix --reset-holdout`")
-    import pyarrow.parquet as pq
-
-    from tether.records import RECORD_SCHEMA
-
-    return table_to_records(pq.read_table(obj, schema=RECORD_SCHEMA))
+    try:
+        return table_to_records(ws.read_ref(h.table))
+    except WorkspaceError as e:
+        raise WorkspaceError(
+            f"the holdout's rows cannot be read ({e}); rebuild with `tether mix --reset-holdout`"
+        ) from None
 
 
 def _changes(ws: Workspace, h: Holdout) -> list[str]:

@@ -149,6 +149,18 @@ def find_leaks(
     return leaks
 
 
+def without_leaks(
+    rows: Sequence[Record],
+    holdout: Sequence[Record],
+    embedder: Embedder | None,
+    cfg: LeakageConfig,
+    by_id: Mapping[str, Record] | None = None,
+) -> tuple[list[Record], dict[int, Leak]]:
+    """(the rows that ask no holdout question, in order; {index in `rows`: leak} for the others)."""
+    leaks = find_leaks(rows, holdout, embedder, cfg, by_id)
+    return [r for i, r in enumerate(rows) if i not in leaks], leaks
+
+
 def leak_counts(leaks: Mapping[int, Leak]) -> dict[str, int]:
     """Leaks by matcher, every matcher listed (a zero is information: that check ran and found nothing)."""
     c = Counter(leak.matcher for leak in leaks.values())

@@ -29,7 +29,7 @@ from tether.mix.ceiling import REASON as CEILING
 from tether.mix.ceiling import max_synthetic, select_synthetic
 from tether.mix.holdout import VALIDATION, FixedHoldout, fixed_holdout
 from tether.mix.leakage import REASON as LEAK
-from tether.mix.leakage import find_leaks, leak_counts
+from tether.mix.leakage import leak_counts, without_leaks
 from tether.mix.provenance import provenance
 from tether.mix.store import MixManifest, mix_rows, previous_mix, save_mix
 from tether.records import Record, Verdict, content_hash, records_to_table
@@ -121,12 +121,11 @@ def build_mix(
         else:
             candidates.append(r)
     embedder = workspace_embedder(ws)
-    leaks = find_leaks(candidates, holdout.rows, embedder, cfg.mix.leakage, by_id)
+    clean, leaks = without_leaks(candidates, holdout.rows, embedder, cfg.mix.leakage, by_id)
     for i, leak in sorted(leaks.items()):
         excluded.append(_drop(candidates[i], LEAK, leak.detail))
-    leaked = {candidates[i].id for i in leaks}
-    anchor = [r for r in candidates if r.origin == "human" and r.id not in leaked]
-    synthetic = [r for r in candidates if r.origin == "synthetic" and r.id not in leaked]
+    anchor = [r for r in clean if r.origin == "human"]
+    synthetic = [r for r in clean if r.origin == "synthetic"]
 
     prev = previous_mix(ws, generation) if mode == "accumulate" else None
     churn = {}

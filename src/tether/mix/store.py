@@ -79,13 +79,4 @@ def resolve_mix(ws: Workspace, ref: str = "latest", generation: int | None = Non
 
 def mix_rows(ws: Workspace, man: MixManifest, table: str = "train") -> list[Record]:
     ref = man.tables.get(table)
-    if ref is None:
-        return []
-    import pyarrow.parquet as pq
-
-    from tether.records import RECORD_SCHEMA
-
-    path = ws.store / "objects" / f"{ref.object}.parquet"
-    if not path.is_file():
-        raise WorkspaceError(f"mix {man.id[:12]}'s {table} rows ({path.name}) are missing from {ws.store / 'objects'}")
-    return table_to_records(pq.read_table(path, schema=RECORD_SCHEMA))
+    return table_to_records(ws.read_ref(ref)) if ref is not None else []

@@ -152,7 +152,14 @@ class Workspace:
             if schema is None:
                 raise WorkspaceError(f"version {man.id[:12]} has no table '{name}'")
             return schema.empty_table()
-        return pq.read_table(self.store / "objects" / f"{ref.object}.parquet", schema=schema)
+        return self.read_ref(ref, name)
+
+    def read_ref(self, ref: TableRef, name: str = "records") -> pa.Table:
+        """A stored object by its reference (a version's table, a mix's, the holdout's), with `name`'s schema."""
+        path = self.store / "objects" / f"{ref.object}.parquet"
+        if not path.is_file():
+            raise WorkspaceError(f"object {path.name} is missing from {path.parent} (a deleted or partial store)")
+        return pq.read_table(path, schema=SCHEMAS.get(name))
 
     def records(self, version: str | Manifest) -> list[Record]:
         return table_to_records(self.read_table(version, "records"))
