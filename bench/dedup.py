@@ -4,7 +4,7 @@
 
 Data: `--n` texts of 45-55 words drawn from a seeded vocabulary of 5,000 invented words; `--planted` of them are
 copies of distinct other texts with 1-3 random word substitutions. Both tools get the same texts and the same word
-shingles (`tether.filters.dedup.shingles`), num_perm=128, the same LSH weights (tether splits bands*rows == 128,
+shingles (`tether.filters.minhash.shingles`), num_perm=128, the same LSH weights (tether splits bands*rows == 128,
 datasketch picks its own bands*rows <= 128 from those weights) and the same verification of LSH candidates: the
 MinHash estimate >= threshold, or with `--verify exact` the exact shingle Jaccard for estimates within 4 standard
 errors of the threshold.
@@ -33,7 +33,7 @@ import random
 import resource
 import time
 
-from tether.filters.dedup import jaccard, near_duplicate_pairs, optimal_bands, shingles
+from tether.filters.minhash import jaccard, near_duplicate_pairs, optimal_bands, shingles
 
 NUM_PERM, NGRAM, SEED, CHUNK = 128, 3, 1, 8192
 

@@ -11,7 +11,7 @@ import pytest
 
 from tether.config import EmbedderConfig
 from tether.errors import TetherError
-from tether.filters.dedup import EmbeddingDedup
+from tether.filters.semantic import EmbeddingDedup
 from tether.measure.embedder import CachedEmbedder, OpenAIEmbedder, embedder_id, open_embedder
 from tether.records import Record, Teacher
 from tether.testing.fake_openai import FakeOpenAI
@@ -134,7 +134,7 @@ def test_concept_mapping_on_the_example_domain(tmp_path: Path) -> None:
 def test_hnsw_pairs_find_planted_duplicates() -> None:
     """The approximate path used above 50k rows finds the same planted pairs as the exact one (on 3k rows)."""
     faiss = pytest.importorskip("faiss")
-    from tether.filters.dedup import _hnsw_pairs, cosine_pairs
+    from tether.filters.semantic import _hnsw_pairs, cosine_pairs
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3000, 64)).astype(np.float32)

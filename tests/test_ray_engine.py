@@ -83,7 +83,7 @@ def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
     import random
 
     from tether.engine.ray_engine import ray_session
-    from tether.filters.dedup import MinHashDedup
+    from tether.filters.minhash import MinHashDedup
     from tether.records import Record, Teacher
 
     rng = random.Random(0)

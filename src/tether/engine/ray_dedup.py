@@ -20,9 +20,10 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from tether.engine.ray_engine import require_ray
-from tether.filters.dedup import _Verifier, shingles
+from tether.filters.minhash import _Verifier, shingles
 
 
 def _signatures(num_perm: int, ngram: int, seed: int):
@@ -53,7 +54,7 @@ def _bands(bands: int, rows: int):
 
 
 def _bucket_pairs(threshold: float, num_perm: int, ngram: int, verify: str):
-    check = _Verifier([], [], [], [], threshold, num_perm, ngram, verify)  # only `decide` is used
+    check = _Verifier(threshold, num_perm, ngram, verify)
 
     def bucket_pairs(group: dict) -> dict:
         a_out, b_out, s_out = [], [], []
@@ -76,7 +77,13 @@ def _bucket_pairs(threshold: float, num_perm: int, ngram: int, verify: str):
 
 
 def ray_near_pairs(
-    texts: Sequence[str], threshold: float, num_perm: int, ngram: int, seed: int, bands: int, verify: str
+    texts: pa.Array | pa.ChunkedArray | Sequence[str],
+    threshold: float,
+    num_perm: int,
+    ngram: int,
+    seed: int,
+    bands: int,
+    verify: str,
 ) -> dict[tuple[int, int], float]:
     """{(i, j): similarity}, i < j, of the texts whose verified Jaccard reaches `threshold`, computed on Ray."""
     require_ray()
@@ -85,7 +92,8 @@ def ray_near_pairs(
     if len(texts) < 2:
         return {}
     rows = num_perm // bands
-    ds = rd.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+    # Arrow in: the texts go to the object store as Arrow buffers, not as one Python dict per row
+    ds = rd.from_arrow(pa.table({"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": texts}))
     # plain tasks, not actor pools: actors hold a CPU each for their lifetime, and three pools on a small cluster
     # would wait on each other
     banded = ds.map_batches(_signatures(num_perm, ngram, seed)).map_batches(_bands(bands, rows))

@@ -1,23 +1,101 @@
-"""Per-row filters on Ray Data: a filter whose verdict on a row depends on that row alone (`per_row = True`:
-validity, rules, facts) judges batches of rows in Ray tasks, and the verdicts come back in row order.
+"""Row filters on Ray Data: a filter whose verdict on a row depends on that row alone (`per_row = True`:
+validity, rules, facts) judges batches of rows in Ray tasks.
 
-The filter object travels to the tasks pickled once (Ray ships the function's closure): its config, the chunks it
-checks facts against, the seeds it compares with. Cross-row filters (dedup) and model filters stay as they are:
-MinHash has its own distributed form (`tether.engine.ray_dedup`), and model filters' throughput is the endpoint's.
+Two forms. `ray_row_pass` serves the streaming funnel (`filters.streaming`): the records file goes in through
+`ray.data.read_parquet`, each task turns its Arrow batch into Records and runs the pass's filters in order, and one
+small row per record comes back (a verdict code, reason and detail per filter, the scores written), in file order,
+into the funnel's columns: the driver never holds the rows. `ray_verdicts` judges a list of records already in
+memory (`apply_filters(..., engine="ray")`).
+
+The filter objects travel to the tasks pickled once (Ray ships the function's closure): their config, the chunks
+facts are checked against, the seeds compared with. Set filters (dedup) and model filters stay on the driver:
+MinHash has its own distributed form (`tether.engine.ray_dedup`), and a model filter's throughput is its
+endpoint's.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from tether.engine.ray_engine import require_ray
 from tether.errors import TetherError
-from tether.records import Record, Verdict
+from tether.filters.base import VerdictColumn
+from tether.records import Record, Verdict, table_to_records
+
+if TYPE_CHECKING:
+    from tether.filters.streaming import Funnel
 
 BATCH = 512  # rows per task
+
+
+def _judge_batch(row_filters: list[Any], enabled: set[str], cleared: set[str]):
+    def judge(batch: pa.Table) -> pa.Table:
+        recs = table_to_records(batch)
+        for r in recs:
+            for name in enabled:
+                r.verdicts.pop(name, None)
+            for key in cleared:
+                r.scores.pop(key, None)
+        before = [dict(r.scores) for r in recs]
+        cols: dict[str, list] = {}
+        for f in row_filters:
+            verdicts = f.judge(recs)
+            if len(verdicts) != len(recs):
+                raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(recs)} rows")
+            cols[f"{f.name}/code"] = [-1 if v is None else int(v.keep) for v in verdicts]
+            cols[f"{f.name}/reason"] = [None if v is None else v.reason for v in verdicts]
+            cols[f"{f.name}/detail"] = [None if v is None else v.detail for v in verdicts]
+            for r, v in zip(recs, verdicts, strict=True):
+                if v is not None:
+                    r.verdicts[f.name] = v
+        cols["scores"] = [
+            json.dumps({k: v for k, v in r.scores.items() if old.get(k) != v})
+            for r, old in zip(recs, before, strict=True)
+        ]
+        return pa.table(cols)
+
+    return judge
+
+
+def ray_row_pass(funnel: Funnel, row_filters: list[Any]) -> None:
+    """Judge one pass of row filters on Ray, reading the funnel's records file through Ray Data."""
+    require_ray()
+    import ray.data as rd
+
+    st = funnel.state
+    alive = st.kept()  # a row an earlier filter dropped gets no verdict from these (the task cannot know it)
+    options = rd.DataContext.get_current().execution_options
+    kept_order, options.preserve_order = options.preserve_order, True  # results come back in file order
+    try:
+        ds = rd.read_parquet(str(funnel.path)).map_batches(
+            _judge_batch(row_filters, st.enabled, st.cleared_scores), batch_format="pyarrow", batch_size=BATCH
+        )
+        cols = {f.name: st.said.setdefault(f.name, VerdictColumn(st.n)) for f in row_filters}
+        offset = 0
+        for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+            data = {name: out[name].to_pylist() for name in out.column_names}
+            for j, written in enumerate(data["scores"]):
+                i = offset + j
+                if not alive[i]:
+                    continue
+                for name, col in cols.items():
+                    code = data[f"{name}/code"][j]
+                    if code >= 0:
+                        col.set(i, Verdict(keep=bool(code), reason=data[f"{name}/reason"][j],
+                                           detail=data[f"{name}/detail"][j]))  # fmt: skip
+                for key, val in json.loads(written).items():
+                    st.scores.setdefault(key, np.full(st.n, math.nan))[i] = val
+            offset += out.num_rows
+    finally:
+        options.preserve_order = kept_order
+    if offset != st.n:
+        raise TetherError(f"Ray returned verdicts for {offset} of {st.n} rows of {funnel.path.name}")
 
 
 def ray_verdicts(flt: Any, records: list[Record]) -> list[Verdict | None]:

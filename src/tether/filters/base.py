@@ -29,3 +29,49 @@ class AsyncFilter(Protocol):
 def live(rec: Record) -> bool:
     """Rows a filter should look at: synthetic and not yet dropped (human rows are the anchor, never filtered)."""
     return rec.origin == "synthetic" and rec.kept
+
+
+NONE, KEEP, DROP = 0, 1, 2  # VerdictColumn codes
+
+
+class VerdictColumn:
+    """One filter's verdicts on every row of a set, held as a byte per row plus the text of the verdicts that have
+    any (a drop's reason, a keep's detail): what the streaming stage keeps of a filter while it works on the next
+    batch, small enough for millions of rows."""
+
+    def __init__(self, n: int):
+        import numpy as np
+
+        self.codes = np.zeros(n, dtype=np.int8)
+        self.notes: dict[int, tuple[str, str | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def set(self, i: int, v: Verdict | None) -> None:
+        if v is None:
+            self.codes[i] = NONE
+            self.notes.pop(i, None)
+            return
+        self.codes[i] = KEEP if v.keep else DROP
+        if v.reason or v.detail is not None:
+            self.notes[i] = (v.reason, v.detail)
+        else:
+            self.notes.pop(i, None)
+
+    def get(self, i: int) -> Verdict | None:
+        code = self.codes[i]
+        if code == NONE:
+            return None
+        reason, detail = self.notes.get(i, ("", None))
+        return Verdict(keep=code == KEEP, reason=reason, detail=detail)
+
+    def to_list(self) -> list[Verdict | None]:
+        return [self.get(i) for i in range(len(self.codes))]
+
+    @classmethod
+    def of(cls, verdicts: list[Verdict | None]) -> VerdictColumn:
+        col = cls(len(verdicts))
+        for i, v in enumerate(verdicts):
+            col.set(i, v)
+        return col

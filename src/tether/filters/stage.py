@@ -14,17 +14,19 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+import numpy as np
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from tether.errors import TetherError
+from tether.filters.base import DROP
 from tether.filters.calibration import calibrate_missing
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import build_context, build_filters, judge_config, needs_model
+from tether.filters.streaming import GENERATION_VERDICTS, Funnel, FunnelState, write_records_file
 from tether.llm.teacher import open_teacher
-from tether.records import Record, records_to_table
+from tether.records import RECORD_SCHEMA, Record, table_to_records
 from tether.workspace.store import Manifest, Workspace, new_run_id
-
-GENERATION_VERDICTS = ("generate", "self_check")
 
 
 class FunnelStep(BaseModel):
@@ -130,29 +132,71 @@ def uncalibratable(name: str) -> str:
     )
 
 
+def funnel_steps(state: FunnelState, filters: list[Any]) -> list[FunnelStep]:
+    """The funnel from a streamed run's columns: each synthetic row charged to the first stage that dropped it."""
+    steps = [FunnelStep(name="generate", rows_in=int(state.synthetic.sum()), dropped=dict(state.generation_drops))]
+    alive = state.synthetic & state.base_kept
+    for f in filters:
+        col = state.said.get(f.name)
+        if col is None:
+            break
+        drops = col.codes == DROP
+        reasons = Counter((col.notes.get(int(i), ("", None))[0] or "?") for i in np.flatnonzero(drops))
+        steps.append(FunnelStep(name=f.name, rows_in=int(alive.sum()), dropped=dict(reasons)))
+        alive &= ~drops
+    return steps
+
+
+def _human_records(ws: Workspace, head: Manifest) -> list[Record]:
+    """The seed rows (what filters compare with and calibrate on), read without the synthetic rows."""
+    ref = head.tables.get("records")
+    if ref is None:
+        return []
+    table = pq.read_table(ws.object_path(ref), filters=[("origin", "=", "human")], schema=RECORD_SCHEMA)
+    return table_to_records(table)
+
+
 def run_filters(
     ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None, engine: str = "local"
 ) -> FilterReport:
-    """Filter the head version into a new one. A model filter with no calibration for its judge and template is
-    calibrated first (filters.calibration.auto; `on_calibrated(report)` then). `on_trust(lines)` is called once the
-    filters are built, before any row is judged, with what each model filter's verdicts may do."""
+    """Filter the head version into a new one, streaming its records in Parquet batches (`filters.streaming`).
+    A model filter with no calibration for its judge and template is calibrated first (filters.calibration.auto;
+    `on_calibrated(report)` then). `on_trust(lines)` is called once the filters are built, before any row is
+    judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes."""
     cfg = ws.config
     head: Manifest | None = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` and `tether generate` first")
-    records = ws.records(head)
+    if "records" not in head.tables:
+        raise TetherError(f"version {head.id[:12]} has no records: run `tether generate` first")
+    source = ws.object_path(head.tables["records"])
+    seeds = _human_records(ws, head)
     run_id = new_run_id()
+    out = ws.store / "objects" / f"filter-{run_id}.parquet.tmp"
+    write, close = write_records_file(out)
 
-    async def go() -> tuple[list[FunnelStep], dict, list[str]]:
+    def write_and_log(records: list[Record]) -> None:
+        write(records)
+        ws.log_all(
+            run_id,
+            (
+                {"event": "drop", "id": r.id, "filter": name, "reason": v.reason, "detail": v.detail}
+                for r in records
+                for name, v in r.verdicts.items()
+                if not v.keep and name not in GENERATION_VERDICTS
+            ),
+        )
+
+    async def go() -> tuple[FunnelState, list[Any], dict, list[str]]:
         async with contextlib.AsyncExitStack() as stack:
             client = None
             if needs_model(cfg):
                 client = await stack.enter_async_context(open_teacher(judge_config(cfg), ws.store / "cache.sqlite"))
-            ctx = build_context(ws, head, records, client, engine)
+            ctx = build_context(ws, head, seeds, client, engine)
             if client is not None:
                 await calibrate_missing(ctx, progress, on_calibrated)
             filters = build_filters(ctx)  # after calibration: each model filter reads its trust as it is built
-            if sum(1 for r in records if r.origin == "human") < MIN_SEEDS:
+            if len(seeds) < MIN_SEEDS:
                 for name, t in ctx.trusts.items():
                     if t.state == "uncalibrated":  # its note says to calibrate, which cannot plant from no seeds
                         ctx.trusts[name] = dataclasses.replace(t, note=uncalibratable(name))
@@ -160,24 +204,33 @@ def run_filters(
             if on_trust:
                 on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None
-            steps = await apply_filters(records, filters, on_step, bar, engine)
-            return steps, (client.finish_stats().as_dict() if client else {}), trust
+            row_pass = None
+            if engine == "ray":
+                from tether.engine.ray_filters import ray_row_pass
 
-    steps, usage, trust = asyncio.run(go())
-    ws.log_all(
-        run_id,
-        (
-            {"event": "drop", "id": r.id, "filter": name, "reason": v.reason, "detail": v.detail}
-            for r in records
-            for name, v in r.verdicts.items()
-            if not v.keep and name not in GENERATION_VERDICTS
-        ),
-    )
-    kept = sum(1 for r in records if r.origin == "synthetic" and r.kept)
+                row_pass = ray_row_pass
+            funnel = Funnel.open(source, filters, progress=bar, row_pass=row_pass)
+
+            def step_done(name: str) -> None:
+                if on_step:
+                    on_step(next(s for s in funnel_steps(funnel.state, filters) if s.name == name))
+
+            await funnel.run(write_and_log, step_done)
+            return funnel.state, filters, (client.finish_stats().as_dict() if client else {}), trust
+
+    try:
+        state, filters, usage, trust = asyncio.run(go())
+        rows, counts = close()
+    except BaseException:
+        close()
+        out.unlink(missing_ok=True)
+        raise
+    steps = funnel_steps(state, filters)
+    kept = int((state.synthetic & state.kept()).sum())
     # chunks and documents are unchanged: carried forward by reference
-    tables = {**head.tables, "records": records_to_table(records)}
+    tables = {**head.tables, "records": ws.put_file(out, rows)}
     notes = {"synthetic": steps[0].rows_in, "kept": kept, "filters": ", ".join(cfg.filters.enabled)}
-    man, created = ws.commit("filter", tables, [head.id], run_id, notes=notes, usage=usage)
+    man, created = ws.commit("filter", tables, [head.id], run_id, notes=notes, usage=usage, counts=counts)
     return FilterReport(
         version=man.id, created=created, synthetic=steps[0].rows_in, steps=steps, kept=kept, usage=usage, trust=trust
     )

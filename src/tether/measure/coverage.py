@@ -6,7 +6,7 @@
   ones (farthest first), so a caller can list them: text far from every seed, question and chunk is off-domain,
   invented, or degenerate.
 
-Nearest neighbours come from `tether.filters.dedup.best_match` (an exact faiss inner-product index when faiss is
+Nearest neighbours come from `tether.filters.semantic.best_match` (an exact faiss inner-product index when faiss is
 importable, else numpy in row blocks): no n x m matrix is ever held.
 
 The radius. The default, 0.6 cosine for all-MiniLM-L6-v2 (int8 ONNX), comes from measuring `CALIBRATION` (30
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tether.filters.dedup import best_match
+from tether.filters.semantic import best_match
 from tether.measure.diversity import normalise
 
 DEFAULT_RADIUS = 0.6

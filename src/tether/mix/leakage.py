@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tether.config_training import LeakageConfig
-from tether.filters.dedup import Embedder, best_match, reference_matches
+from tether.filters.minhash import reference_matches
+from tether.filters.semantic import Embedder, best_match
 from tether.generate.strategies import RESTATING
 from tether.records import Record
 from tether.text import normalize

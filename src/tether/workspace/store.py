@@ -144,6 +144,28 @@ class Workspace:
             os.replace(tmp, path)  # atomic: a crash never leaves a half-written object under its final name
         return TableRef(object=digest, rows=table.num_rows)
 
+    def put_file(self, path: Path, rows: int) -> TableRef:
+        """Store a Parquet file written elsewhere (a streamed stage output) under the sha256 of its bytes; the
+        file is moved, not copied."""
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        digest = h.hexdigest()
+        dest = self.store / "objects" / f"{digest}.parquet"
+        if dest.exists():
+            path.unlink()
+        else:
+            os.replace(path, dest)
+        return TableRef(object=digest, rows=rows)
+
+    def object_path(self, ref: TableRef) -> Path:
+        """The Parquet file of a stored table (what streaming stages read batch by batch)."""
+        path = self.store / "objects" / f"{ref.object}.parquet"
+        if not path.is_file():
+            raise WorkspaceError(f"object {path.name} is missing from {path.parent} (a deleted or partial store)")
+        return path
+
     def read_table(self, version: str | Manifest, name: str) -> pa.Table:
         man = version if isinstance(version, Manifest) else self.manifest(version)
         schema = SCHEMAS.get(name)
@@ -156,10 +178,7 @@ class Workspace:
 
     def read_ref(self, ref: TableRef, name: str = "records") -> pa.Table:
         """A stored object by its reference (a version's table, a mix's, the holdout's), with `name`'s schema."""
-        path = self.store / "objects" / f"{ref.object}.parquet"
-        if not path.is_file():
-            raise WorkspaceError(f"object {path.name} is missing from {path.parent} (a deleted or partial store)")
-        return pq.read_table(path, schema=SCHEMAS.get(name))
+        return pq.read_table(self.object_path(ref), schema=SCHEMAS.get(name))
 
     def records(self, version: str | Manifest) -> list[Record]:
         return table_to_records(self.read_table(version, "records"))
@@ -181,10 +200,12 @@ class Workspace:
         inputs: list[dict] | None = None,
         notes: dict | None = None,
         usage: dict | None = None,
+        counts: dict | None = None,
     ) -> tuple[Manifest, bool]:
         """Write a version; returns (manifest, created). Identical content and parents give the same id.
 
-        A table given as a `TableRef` (e.g. a parent's unchanged chunks) is carried forward as it is stored."""
+        A table given as a `TableRef` (e.g. a parent's unchanged chunks) is carried forward as it is stored.
+        `counts` are the records' counts (`record_counts`) when the records come as a `TableRef` (streamed)."""
         refs = {name: t if isinstance(t, TableRef) else self.put_table(t) for name, t in sorted(tables.items())}
         if parents:
             parent = self.manifest(parents[0])
@@ -204,7 +225,7 @@ class Workspace:
         if existing.exists():
             return self.manifest(vid), False
         records = tables.get("records")
-        counts = record_counts(records) if isinstance(records, pa.Table) else {}
+        counts = record_counts(records) if isinstance(records, pa.Table) else dict(counts or {})
         counts["tables"] = {k: r.rows for k, r in refs.items()}
         man = Manifest(
             id=vid,

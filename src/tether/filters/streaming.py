@@ -1,0 +1,261 @@
+"""The filter funnel over Parquet record batches: what `tether filter` runs, at any size.
+
+A Record is a few kilobytes as a Python object; a million of them took 7 GB (bench/filter_scale.py). Here no
+stage holds every row as an object. The head's records file is read in batches of `BATCH_ROWS`, and what must
+outlive a batch is kept as columns (`FunnelState`): one byte per row and filter for its verdict, the text of the
+verdicts that have any, a float column per score written.
+
+Filters come in two kinds, and the run order is split into passes at the set filters:
+
+* row filters (validity, rules, facts, code, sql, grounding, judge) judge each row alone: a pass turns each batch
+  into Records, replays the verdicts of the filters already run, and runs its row filters in order;
+* set filters (the dedup filters: `decide(rows)`) see the whole set: a pass collects their `DedupRows` (ids,
+  flags and the compared texts, about 30 bytes a row plus the texts, from the Parquet columns when no row filter
+  needs Records), and the filter decides once the pass is over.
+
+The last pass writes the new version's records file batch by batch. Verdicts, scores and funnel counts equal
+`apply_filters` on the same rows (tests/test_streaming.py holds the two to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tether.filters.base import DROP, VerdictColumn
+from tether.filters.dedup import DedupRowsBuilder
+from tether.records import RECORD_SCHEMA, Record, records_to_table, table_to_records
+
+BATCH_ROWS = 16_384
+GENERATION_VERDICTS = ("generate", "self_check")
+
+
+def is_set_filter(f: Any) -> bool:
+    return hasattr(f, "decide")
+
+
+@dataclass
+class FunnelState:
+    """What the funnel knows of every row between batches, as columns."""
+
+    n: int
+    enabled: set[str]  # verdicts and scores of these filters are recomputed: old ones are ignored
+    cleared_scores: set[str]
+    base_kept: np.ndarray = field(init=False)  # kept by the verdicts that stay (generation, filters not run now)
+    synthetic: np.ndarray = field(init=False)
+    generation_drops: Counter = field(default_factory=Counter)
+    said: dict[str, VerdictColumn] = field(default_factory=dict)  # in run order
+    scores: dict[str, np.ndarray] = field(default_factory=dict)  # score -> float64 per row, NaN where unwritten
+
+    def __post_init__(self) -> None:
+        self.base_kept = np.ones(self.n, dtype=bool)
+        self.synthetic = np.zeros(self.n, dtype=bool)
+
+    def kept(self) -> np.ndarray:
+        """Rows no verdict drops so far."""
+        k = self.base_kept.copy()
+        for col in self.said.values():
+            k &= col.codes != DROP
+        return k
+
+    def prepare(self, records: list[Record], offset: int) -> None:
+        """Bring a batch's records to where the funnel stands: old verdicts and scores of the filters run now
+        removed, and what the filters already run said written back, in run order."""
+        for j, r in enumerate(records):
+            i = offset + j
+            for name in self.enabled:
+                r.verdicts.pop(name, None)
+            for key in self.cleared_scores:
+                r.scores.pop(key, None)
+            for name, col in self.said.items():
+                if (v := col.get(i)) is not None:
+                    r.verdicts[name] = v
+            for key, vals in self.scores.items():
+                if not math.isnan(vals[i]):
+                    r.scores[key] = float(vals[i])
+
+    def record(self, name: str, offset: int, verdicts: list, before: list[dict], after: list[Record]) -> None:
+        """Keep a row filter's verdicts on a batch, and the scores it wrote."""
+        col = self.said.setdefault(name, VerdictColumn(self.n))
+        for j, (v, old, r) in enumerate(zip(verdicts, before, after, strict=True)):
+            col.set(offset + j, v)
+            for key, val in r.scores.items():
+                if old.get(key) != val:
+                    self.scores.setdefault(key, np.full(self.n, np.nan))[offset + j] = val
+
+
+def _qa(prompt: str | None, response: str | None, messages: list[dict] | None) -> tuple[str, str]:
+    """(question, answer) as `Record.question()` / `Record.answer()` read them, from the Parquet columns."""
+
+    def last(role: str) -> str:
+        return next((m["content"] for m in reversed(messages or []) if m["role"] == role), "")
+
+    return (prompt if prompt is not None else last("user")), (response if response is not None else last("assistant"))
+
+
+@dataclass
+class Funnel:
+    """One run of the funnel over a records file. `row_judge(f, records, on_done)` judges a batch with a row
+    filter (the engine decides where: here, or Ray tasks); `on_step(name)` after each filter is done."""
+
+    path: Path
+    filters: list[Any]
+    state: FunnelState
+    batch_rows: int = BATCH_ROWS
+    progress: Callable | None = None  # progress(name, total) -> context manager yielding on_done
+    row_pass: Callable | None = None  # engine hook: judge a whole pass of row filters elsewhere (Ray)
+
+    @classmethod
+    def open(cls, path: Path, filters: list[Any], **kw: Any) -> Funnel:
+        n = pq.ParquetFile(path).metadata.num_rows
+        enabled = {f.name for f in filters}
+        cleared = {k for f in filters for k in getattr(f, "scores", ())}
+        funnel = cls(path, filters, FunnelState(n, enabled, cleared), **kw)
+        funnel._scan()
+        return funnel
+
+    def batches(self, columns: list[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
+        offset = 0
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.batch_rows, columns=columns):
+            table = pa.Table.from_batches([batch])
+            yield offset, table
+            offset += table.num_rows
+
+    def records(self, table: pa.Table, offset: int) -> list[Record]:
+        recs = table_to_records(table)
+        self.state.prepare(recs, offset)
+        return recs
+
+    def _scan(self) -> None:
+        """Which rows are synthetic, and which the verdicts that stay (generation, filters not run now) drop."""
+        st = self.state
+        for offset, t in self.batches(["origin", "verdicts"]):
+            for j, (origin, vs) in enumerate(zip(t["origin"].to_pylist(), t["verdicts"].to_pylist(), strict=True)):
+                i = offset + j
+                st.synthetic[i] = origin == "synthetic"
+                st.base_kept[i] = all(v["keep"] for v in vs if v["filter"] not in st.enabled)
+                if st.synthetic[i]:
+                    gen = next((v for v in vs if v["filter"] in GENERATION_VERDICTS and not v["keep"]), None)
+                    if gen is not None:
+                        st.generation_drops[f"{gen['filter']}:{gen['reason']}"] += 1
+
+    def passes(self) -> list[tuple[list[Any], Any | None]]:
+        """The run order cut after each set filter: (row filters, the set filter ending the pass or None)."""
+        out: list[tuple[list[Any], Any | None]] = []
+        rows: list[Any] = []
+        for f in self.filters:
+            if is_set_filter(f):
+                out.append((rows, f))
+                rows = []
+            else:
+                rows.append(f)
+        out.append((rows, None))
+        return out
+
+    async def run(self, write: Callable[[list[Record]], None], on_step: Callable[[str], None] | None = None) -> None:
+        """Run every pass; the last one hands each finished batch of records to `write`."""
+        plan = self.passes()
+        for k, (row_filters, set_filter) in enumerate(plan):
+            last = k == len(plan) - 1
+            if row_filters and self.row_pass is not None and all(getattr(f, "per_row", False) for f in row_filters):
+                self.row_pass(self, row_filters)  # the engine judged them: this pass only collects or writes
+                row_filters = []
+            builder = DedupRowsBuilder(set_filter.needs_questions) if set_filter is not None else None
+            if row_filters or last:
+                await self._record_pass(row_filters, builder, write if last else None)
+            elif builder is not None:
+                self._narrow_pass(builder)
+            for f in row_filters:
+                if on_step:
+                    on_step(f.name)
+            if set_filter is not None:
+                assert builder is not None
+                self.state.said[set_filter.name] = set_filter.decide(builder.build())
+                if on_step:
+                    on_step(set_filter.name)
+
+    async def _record_pass(self, row_filters: list[Any], builder, write) -> None:
+        st = self.state
+        with contextlib.ExitStack() as stack:
+            done: dict[str, Callable | None] = {}
+            for f in row_filters:
+                asks = getattr(getattr(f, "trust", None), "ask", True)  # an advisory judge is not asked: no bar
+                if hasattr(f, "ajudge") and self.progress and asks:
+                    done[f.name] = stack.enter_context(self.progress(f.name, st.n))
+            for offset, table in self.batches():
+                recs = self.records(table, offset)
+                for f in row_filters:
+                    before = [dict(r.scores) for r in recs]
+                    if hasattr(f, "ajudge"):
+                        verdicts = await f.ajudge(recs, on_done=done.get(f.name))
+                    else:
+                        verdicts = f.judge(recs)
+                    if len(verdicts) != len(recs):
+                        raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(recs)} rows")
+                    st.record(f.name, offset, verdicts, before, recs)
+                    for r, v in zip(recs, verdicts, strict=True):
+                        if v is not None:
+                            r.verdicts[f.name] = v
+                if builder is not None:
+                    kept = [r.kept for r in recs]
+                    builder.add(
+                        [r.id for r in recs],
+                        [r.origin == "human" for r in recs],
+                        kept,
+                        [r.scores.get("judge", 0.0) for r in recs],
+                        [(r.question(), r.answer()) if k else None for r, k in zip(recs, kept, strict=True)],
+                    )
+                if write is not None:
+                    write(recs)
+
+    def _narrow_pass(self, builder) -> None:
+        """Collect a set filter's rows from the columns it reads, without building Records."""
+        st = self.state
+        kept = st.kept()
+        judge = st.scores.get("judge")
+        from_column = "judge" not in st.cleared_scores
+        for offset, t in self.batches(["id", "origin", "prompt", "response", "messages", "scores"]):
+            m = t.num_rows
+            k = kept[offset : offset + m]
+            prompts, responses = t["prompt"].to_pylist(), t["response"].to_pylist()
+            messages = t["messages"].to_pylist()
+            qa = [_qa(prompts[j], responses[j], messages[j]) if k[j] else None for j in range(m)]
+            scores = np.zeros(m)
+            if from_column:
+                scores = np.asarray([dict(s).get("judge", 0.0) for s in t["scores"].to_pylist()], dtype=np.float64)
+            if judge is not None:
+                written = judge[offset : offset + m]
+                scores = np.where(np.isnan(written), scores, written)
+            builder.add(t["id"].combine_chunks(), ~st.synthetic[offset : offset + m], k, scores, qa)
+
+
+def write_records_file(path: Path) -> tuple[Callable[[list[Record]], None], Callable[[], tuple[int, dict]]]:
+    """A batch writer for a records file: (write(records), close() -> (rows, record counts))."""
+    from tether.workspace.store import record_counts
+
+    writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
+    counts: dict[str, Counter] = {}
+    rows = 0
+
+    def write(records: list[Record]) -> None:
+        nonlocal rows
+        table = records_to_table(records)
+        writer.write_table(table, row_group_size=len(records) or None)
+        rows += table.num_rows
+        for key, c in record_counts(table).items():
+            counts.setdefault(key, Counter()).update(c)
+
+    def close() -> tuple[int, dict]:
+        writer.close()
+        return rows, {k: dict(sorted(c.items())) for k, c in counts.items()}
+
+    return write, close
