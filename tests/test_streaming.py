@@ -50,9 +50,9 @@ def _planted(seeds: list[Record]) -> list[Record]:
             teacher=t,
         )
     )
+    failed = Verdict(keep=False, reason="unparseable")
     rows.append(
-        Record(prompt="What is it?", response="A thing.", origin="synthetic", teacher=t,
-               verdicts={"generate": Verdict(keep=False, reason="unparseable")})  # fmt: skip
+        Record(prompt="What is it?", response="A thing.", origin="synthetic", teacher=t, verdicts={"generate": failed})
     )
     stale = syn(seeds[30].question(), "An answer kept by an old run.", seeds[30], scores={"judge": 5.0})
     stale.verdicts["exact_dedup"] = Verdict(keep=False, reason="exact_duplicate", detail="old")
@@ -63,7 +63,8 @@ def _planted(seeds: list[Record]) -> list[Record]:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory) -> Workspace:
     root = tmp_path_factory.mktemp("stream") / "w"
-    ws = Workspace.init(root, yaml.safe_dump({"project": "s", "teacher": {"base_url": "http://127.0.0.1:9", "model": "m"}}))
+    cfg = {"project": "s", "teacher": {"base_url": "http://127.0.0.1:9", "model": "m"}}  # no call is made
+    ws = Workspace.init(root, yaml.safe_dump(cfg))
     run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
     head = ws.head()
     seeds = [r for r in ws.records(head) if r.origin == "human"]

@@ -228,10 +228,13 @@ def generate(
 def filter_(
     workspace: WorkspaceOpt = Path("."),
     engine: Annotated[
-        str, typer.Option(help="local, or ray: MinHash near-dup on Ray Data (pip install -e '.[ray]').")
+        str,
+        typer.Option(help="local, or ray: row filters, MinHash and embeddings on Ray Data (pip install -e '.[ray]')."),
     ] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local one).")] = None,
 ) -> None:
-    """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out)."""
+    """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out).
+    Rows stream through in Parquet batches, so the set's size is bounded by disk, not memory."""
     from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust
     from tether.filters.stage import run_filters
     from tether.llm.progress import teacher_progress
@@ -249,6 +252,7 @@ def filter_(
         on_trust=funnel_trust,
         on_calibrated=calibrated,
         engine=engine,
+        address=address,
     )
     funnel_table(rep, str(ws.store / "runs"))
     ws.close()

@@ -94,7 +94,10 @@ def _stages(train: bool = False, engine: str = "local", address: str | None = No
             _head,
         ),
         Stage(
-            "filter", _cfg("filters", "teacher"), lambda root, cfg: cli.filter_(workspace=root, engine=engine), _head
+            "filter",
+            _cfg("filters", "teacher"),
+            lambda root, cfg: cli.filter_(workspace=root, engine=engine, address=address),
+            _head,
         ),
         Stage("measure", _cfg("measure"), lambda root, cfg: cli_measure.measure(workspace=root), _head),
         Stage(

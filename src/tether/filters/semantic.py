@@ -144,9 +144,17 @@ class EmbeddingDedup(SetFilter):
 
         d = ctx.cfg.filters.embedding_dedup
         cache = ctx.store / CACHE_NAME if ctx.store is not None else None  # the vectors `tether measure` reuses
-        embedder = open_embedder(ctx.cfg.measure.embedder, cache)
+        actors = None
+        if ctx.engine == "ray":  # the model on an actor per CPU of the cluster, behind the driver's cache
+            import ray
+
+            actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        embedder = open_embedder(ctx.cfg.measure.embedder, cache, ray_actors=actors)
         reference = ctx.heldout if d.heldout_leakage else []
-        return cls(embedder, threshold=d.threshold, reference=reference, leak_threshold=d.leak_threshold)
+        flt = cls(embedder, threshold=d.threshold, reference=reference, leak_threshold=d.leak_threshold)
+        if actors:
+            flt.batch = 65_536  # one Ray job per call: give each enough texts to spread over the actors
+        return flt
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

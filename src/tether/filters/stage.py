@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
@@ -157,12 +158,21 @@ def _human_records(ws: Workspace, head: Manifest) -> list[Record]:
 
 
 def run_filters(
-    ws: Workspace, on_step=None, progress=None, on_trust=None, on_calibrated=None, engine: str = "local"
+    ws: Workspace,
+    on_step=None,
+    progress=None,
+    on_trust=None,
+    on_calibrated=None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> FilterReport:
     """Filter the head version into a new one, streaming its records in Parquet batches (`filters.streaming`).
     A model filter with no calibration for its judge and template is calibrated first (filters.calibration.auto;
     `on_calibrated(report)` then). `on_trust(lines)` is called once the filters are built, before any row is
-    judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes."""
+    judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes. `engine="ray"`
+    runs the row filters, MinHash and the embedder on Ray Data (a local cluster, or the one at `address`)."""
+    if engine not in ("local", "ray"):
+        raise TetherError(f"unknown engine {engine!r}: use local or ray")
     cfg = ws.config
     head: Manifest | None = ws.head()
     if head is None:
@@ -175,15 +185,15 @@ def run_filters(
     out = ws.store / "objects" / f"filter-{run_id}.parquet.tmp"
     write, close = write_records_file(out)
 
-    def write_and_log(records: list[Record]) -> None:
-        write(records)
+    def write_and_log(table: pa.Table) -> None:
+        write(table)
         ws.log_all(
             run_id,
             (
-                {"event": "drop", "id": r.id, "filter": name, "reason": v.reason, "detail": v.detail}
-                for r in records
-                for name, v in r.verdicts.items()
-                if not v.keep and name not in GENERATION_VERDICTS
+                {"event": "drop", "id": rid, "filter": v["filter"], "reason": v["reason"], "detail": v["detail"]}
+                for rid, vs in zip(table["id"].to_pylist(), table["verdicts"].to_pylist(), strict=True)
+                for v in vs
+                if not v["keep"] and v["filter"] not in GENERATION_VERDICTS
             ),
         )
 
@@ -219,7 +229,13 @@ def run_filters(
             return funnel.state, filters, (client.finish_stats().as_dict() if client else {}), trust
 
     try:
-        state, filters, usage, trust = asyncio.run(go())
+        if engine == "ray":
+            from tether.engine.ray_engine import ray_session
+
+            with ray_session(address):
+                state, filters, usage, trust = asyncio.run(go())
+        else:
+            state, filters, usage, trust = asyncio.run(go())
         rows, counts = close()
     except BaseException:
         close()

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tether.filters.base import DROP, VerdictColumn
+from tether.filters.base import DROP, KEEP, VerdictColumn
 from tether.filters.dedup import DedupRowsBuilder
 from tether.records import RECORD_SCHEMA, Record, records_to_table, table_to_records
 
@@ -161,8 +161,8 @@ class Funnel:
         out.append((rows, None))
         return out
 
-    async def run(self, write: Callable[[list[Record]], None], on_step: Callable[[str], None] | None = None) -> None:
-        """Run every pass; the last one hands each finished batch of records to `write`."""
+    async def run(self, write: Callable[[pa.Table], None], on_step: Callable[[str], None] | None = None) -> None:
+        """Run every pass; the last one hands each finished batch, as a records table, to `write`."""
         plan = self.passes()
         for k, (row_filters, set_filter) in enumerate(plan):
             last = k == len(plan) - 1
@@ -170,10 +170,12 @@ class Funnel:
                 self.row_pass(self, row_filters)  # the engine judged them: this pass only collects or writes
                 row_filters = []
             builder = DedupRowsBuilder(set_filter.needs_questions) if set_filter is not None else None
-            if row_filters or last:
+            if row_filters:
                 await self._record_pass(row_filters, builder, write if last else None)
             elif builder is not None:
                 self._narrow_pass(builder)
+            elif last:
+                self._write_pass(write)
             for f in row_filters:
                 if on_step:
                     on_step(f.name)
@@ -215,7 +217,7 @@ class Funnel:
                         [(r.question(), r.answer()) if k else None for r, k in zip(recs, kept, strict=True)],
                     )
                 if write is not None:
-                    write(recs)
+                    write(records_to_table(recs))
 
     def _narrow_pass(self, builder) -> None:
         """Collect a set filter's rows from the columns it reads, without building Records."""
@@ -237,19 +239,43 @@ class Funnel:
                 scores = np.where(np.isnan(written), scores, written)
             builder.add(t["id"].combine_chunks(), ~st.synthetic[offset : offset + m], k, scores, qa)
 
+    def _write_pass(self, write: Callable[[pa.Table], None]) -> None:
+        """The last pass when it runs no row filter: each batch's verdicts and scores columns rewritten from the
+        funnel's columns, as `prepare` would leave the Records, without building any."""
+        st = self.state
+        vtype, stype = RECORD_SCHEMA.field("verdicts").type, RECORD_SCHEMA.field("scores").type
+        for offset, t in self.batches():
+            old_v, old_s = t["verdicts"].to_pylist(), t["scores"].to_pylist()
+            new_v, new_s = [], []
+            for j in range(t.num_rows):
+                i = offset + j
+                vs = [v for v in old_v[j] if v["filter"] not in st.enabled]
+                for name, col in st.said.items():
+                    if code := int(col.codes[i]):
+                        reason, detail = col.notes.get(i, ("", None))
+                        vs.append({"filter": name, "keep": code == KEEP, "reason": reason, "detail": detail})
+                new_v.append(vs)
+                sc = {k: v for k, v in old_s[j] if k not in st.cleared_scores}
+                for key, vals in st.scores.items():
+                    if not math.isnan(vals[i]):
+                        sc[key] = float(vals[i])
+                new_s.append(list(sc.items()))
+            t = t.set_column(t.schema.get_field_index("verdicts"), "verdicts", pa.array(new_v, type=vtype))
+            write(t.set_column(t.schema.get_field_index("scores"), "scores", pa.array(new_s, type=stype)))
+
 
 def write_records_file(path: Path) -> tuple[Callable[[list[Record]], None], Callable[[], tuple[int, dict]]]:
-    """A batch writer for a records file: (write(records), close() -> (rows, record counts))."""
+    """A batch writer for a records file: (write(table), close() -> (rows, record counts))."""
     from tether.workspace.store import record_counts
 
     writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
     counts: dict[str, Counter] = {}
     rows = 0
 
-    def write(records: list[Record]) -> None:
+    def write(table: pa.Table) -> None:
         nonlocal rows
-        table = records_to_table(records)
-        writer.write_table(table, row_group_size=len(records) or None)
+        table = table.cast(RECORD_SCHEMA)
+        writer.write_table(table, row_group_size=table.num_rows or None)
         rows += table.num_rows
         for key, c in record_counts(table).items():
             counts.setdefault(key, Counter()).update(c)

@@ -238,10 +238,15 @@ def embedder_id(cfg: EmbedderConfig) -> str:
     return f"{cfg.model}@{(cfg.base_url or '').rstrip('/')}"
 
 
-def open_embedder(cfg: EmbedderConfig, cache: Path | None = None) -> Embedder:
-    """The configured embedder, wrapped in the workspace's vector cache when `cache` is given."""
+def open_embedder(cfg: EmbedderConfig, cache: Path | None = None, ray_actors: int | None = None) -> Embedder:
+    """The configured embedder, wrapped in the workspace's vector cache when `cache` is given. With `ray_actors`,
+    the model runs on that many Ray actors (`tether.engine.ray_embed`) behind the same cache."""
 
     def build() -> Embedder:
+        if ray_actors:
+            from tether.engine.ray_embed import RayEmbedder
+
+            return RayEmbedder(cfg, ray_actors)
         if cfg.backend == "onnx":
             return OnnxMiniLM(max_length=cfg.max_length, batch_size=cfg.batch_size)
         if cfg.backend == "sentence-transformers":
