@@ -38,9 +38,6 @@ BENCHES = {
     "peers": (PEER_ARGS, PEER_ARGS),
     "filter_scale": (["--n", "1000000"], ["--n", "100000"]),
 }
-NOT_YET = {
-    "streaming record batches (1M-row filter memory)": "issue 13: rows are Python objects for the whole stage",
-}
 RESULT = re.compile(r"PASS|FAIL|\d\.\d+x|ratio|/ floor|/raw|no venv")
 
 
@@ -69,8 +66,6 @@ def main() -> None:
     for name, line, secs in summary:
         print(f"{name if name != last else '':<22}{f'{secs:.0f}' if name != last else '':>8}  {line}")
         last = name
-    for what, why in NOT_YET.items():
-        print(f"{'(missing)':<22}{'':>8}  {what}: {why}")
     print(f"\nfull outputs in {out_dir}/")
 
 

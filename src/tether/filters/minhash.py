@@ -94,8 +94,8 @@ def signatures(texts: Iterable[str], num_perm: int, ngram: int, seed: int) -> np
     batch: list[list[str]] = []
 
     def flush() -> None:
-        hs = RMinHash.from_token_sets(batch, num_perm, seed)
-        parts.append(np.asarray([h.digest() for h in hs], dtype=np.uint32).reshape(len(hs), num_perm))
+        rows = RMinHash.digests_from_token_sets(batch, num_perm, seed)  # lists, not one object per text
+        parts.append(np.asarray(rows, dtype=np.uint32).reshape(len(rows), num_perm))
         batch.clear()
 
     for t in texts:
