@@ -128,3 +128,21 @@ def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
             assert ray_verdicts(f, remote) == f.judge(records), f.name
             assert [r.scores for r in remote] == [r.scores for r in records], f.name  # e.g. facts' fact_support
     assert any(v is not None and not v.keep for v in filters[2].judge(records))  # the 999-marks rows are dropped
+
+
+def test_embeddings_on_ray_actors_equal_the_local_model() -> None:
+    """The embedder on Ray actors returns the local model's vectors, in the texts' order."""
+    import numpy as np
+
+    from tether.config import TetherConfig
+    from tether.engine.ray_embed import RayEmbedder
+    from tether.engine.ray_engine import ray_session
+    from tether.measure.embedder import open_embedder
+
+    cfg = TetherConfig().measure.embedder
+    texts = [f"The pool in district {i} opens at {6 + i % 5} o'clock." for i in range(600)]
+    local = open_embedder(cfg).embed(texts)
+    with ray_session(None, num_cpus=2):
+        on_ray = RayEmbedder(cfg, actors=2).embed(texts)
+    assert on_ray.shape == local.shape
+    assert np.allclose(on_ray, local, atol=1e-5)
