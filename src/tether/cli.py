@@ -235,7 +235,7 @@ def filter_(
 ) -> None:
     """Run the quality filters in order; prints the funnel (rows in, dropped per filter and reason, rows out).
     Rows stream through in Parquet batches, so the set's size is bounded by disk, not memory."""
-    from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust
+    from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust, rows_progress
     from tether.filters.stage import run_filters
     from tether.llm.progress import teacher_progress
 
@@ -253,6 +253,7 @@ def filter_(
         on_calibrated=calibrated,
         engine=engine,
         address=address,
+        rows_progress=rows_progress,
     )
     funnel_table(rep, str(ws.store / "runs"))
     ws.close()

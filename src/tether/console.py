@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
@@ -314,6 +317,17 @@ def funnel_trust(lines: list[str]) -> None:
     for line in lines:
         style = "yellow" if ("UNINFORMATIVE" in line or "uncalibrated" in line) else "dim"
         console.print(f"[{style}]{line}[/]", highlight=False)
+
+
+@contextlib.contextmanager
+def rows_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A bar over a funnel pass's rows (gone when the pass ends): `advance(rows)` after each batch."""
+    with Progress(
+        TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(label, total=total)
+        yield lambda rows: bar.update(task, advance=rows)
 
 
 def funnel_step(step) -> None:  # step: tether.filters.stage.FunnelStep, printed as each filter finishes

@@ -77,25 +77,34 @@ def ray_row_pass(funnel: Funnel, row_filters: list[Any]) -> None:
             _judge_batch(row_filters, st.enabled, st.cleared_scores), batch_format="pyarrow", batch_size=BATCH
         )
         cols = {f.name: st.said.setdefault(f.name, VerdictColumn(st.n)) for f in row_filters}
-        offset = 0
-        for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-            data = {name: out[name].to_pylist() for name in out.column_names}
-            for j, written in enumerate(data["scores"]):
-                i = offset + j
-                if not alive[i]:
-                    continue
-                for name, col in cols.items():
-                    code = data[f"{name}/code"][j]
-                    if code >= 0:
-                        col.set(i, Verdict(keep=bool(code), reason=data[f"{name}/reason"][j],
-                                           detail=data[f"{name}/detail"][j]))  # fmt: skip
-                for key, val in json.loads(written).items():
-                    st.scores.setdefault(key, np.full(st.n, math.nan))[i] = val
-            offset += out.num_rows
+        with funnel.bar(", ".join(f.name for f in row_filters) + " (Ray)") as advance:
+            offset = _collect(ds, st, cols, alive, advance)
     finally:
         options.preserve_order = kept_order
     if offset != st.n:
         raise TetherError(f"Ray returned verdicts for {offset} of {st.n} rows of {funnel.path.name}")
+
+
+def _collect(ds, st, cols: dict[str, VerdictColumn], alive: np.ndarray, advance) -> int:
+    """Read the tasks' rows back into the funnel's columns, in file order; returns the rows read."""
+    offset = 0
+    for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+        data = {name: out[name].to_pylist() for name in out.column_names}
+        for j, written in enumerate(data["scores"]):
+            i = offset + j
+            if not alive[i]:
+                continue
+            for name, col in cols.items():
+                code = data[f"{name}/code"][j]
+                if code >= 0:
+                    col.set(
+                        i, Verdict(keep=bool(code), reason=data[f"{name}/reason"][j], detail=data[f"{name}/detail"][j])
+                    )
+            for key, val in json.loads(written).items():
+                st.scores.setdefault(key, np.full(st.n, math.nan))[i] = val
+        offset += out.num_rows
+        advance(out.num_rows)
+    return offset
 
 
 def ray_verdicts(flt: Any, records: list[Record]) -> list[Verdict | None]:

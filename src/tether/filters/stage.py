@@ -165,12 +165,14 @@ def run_filters(
     on_calibrated=None,
     engine: str = "local",
     address: str | None = None,
+    rows_progress=None,
 ) -> FilterReport:
     """Filter the head version into a new one, streaming its records in Parquet batches (`filters.streaming`).
     A model filter with no calibration for its judge and template is calibrated first (filters.calibration.auto;
     `on_calibrated(report)` then). `on_trust(lines)` is called once the filters are built, before any row is
     judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes. `engine="ray"`
-    runs the row filters, MinHash and the embedder on Ray Data (a local cluster, or the one at `address`)."""
+    runs the row filters, MinHash and the embedder on Ray Data (a local cluster, or the one at `address`).
+    `rows_progress(label, total)`: a context manager yielding `advance(rows)`, for each pass over the rows."""
     if engine not in ("local", "ray"):
         raise TetherError(f"unknown engine {engine!r}: use local or ray")
     cfg = ws.config
@@ -219,7 +221,7 @@ def run_filters(
                 from tether.engine.ray_filters import ray_row_pass
 
                 row_pass = ray_row_pass
-            funnel = Funnel.open(source, filters, progress=bar, row_pass=row_pass)
+            funnel = Funnel.open(source, filters, progress=bar, row_pass=row_pass, rows_progress=rows_progress)
 
             def step_done(name: str) -> None:
                 if on_step:

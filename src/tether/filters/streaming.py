@@ -113,6 +113,7 @@ class Funnel:
     batch_rows: int = BATCH_ROWS
     progress: Callable | None = None  # progress(name, total) -> context manager yielding on_done
     row_pass: Callable | None = None  # engine hook: judge a whole pass of row filters elsewhere (Ray)
+    rows_progress: Callable | None = None  # rows_progress(label, total) -> context manager yielding advance(rows)
 
     @classmethod
     def open(cls, path: Path, filters: list[Any], **kw: Any) -> Funnel:
@@ -122,6 +123,12 @@ class Funnel:
         funnel = cls(path, filters, FunnelState(n, enabled, cleared), **kw)
         funnel._scan()
         return funnel
+
+    def bar(self, label: str) -> contextlib.AbstractContextManager[Callable[[int], None]]:
+        """A pass's progress over the rows: `advance(rows)` after each batch (a no-op without `rows_progress`)."""
+        if self.rows_progress is None:
+            return contextlib.nullcontext(lambda _rows: None)
+        return self.rows_progress(label, self.state.n)
 
     def batches(self, columns: list[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
         offset = 0
@@ -193,6 +200,11 @@ class Funnel:
                 asks = getattr(getattr(f, "trust", None), "ask", True)  # an advisory judge is not asked: no bar
                 if hasattr(f, "ajudge") and self.progress and asks:
                     done[f.name] = stack.enter_context(self.progress(f.name, st.n))
+            # one live display at a time: the teacher's bars, when a model filter asks, else one over the rows
+            rows_bar = (
+                contextlib.nullcontext(lambda _rows: None) if done else self.bar(", ".join(f.name for f in row_filters))
+            )
+            advance = stack.enter_context(rows_bar)
             for offset, table in self.batches():
                 recs = self.records(table, offset)
                 for f in row_filters:
@@ -218,6 +230,7 @@ class Funnel:
                     )
                 if write is not None:
                     write(records_to_table(recs))
+                advance(len(recs))
 
     def _narrow_pass(self, builder) -> None:
         """Collect a set filter's rows from the columns it reads, without building Records."""
@@ -225,6 +238,11 @@ class Funnel:
         kept = st.kept()
         judge = st.scores.get("judge")
         from_column = "judge" not in st.cleared_scores
+        with self.bar("reading rows for dedup") as advance:
+            self._collect(builder, kept, judge, from_column, advance)
+
+    def _collect(self, builder, kept: np.ndarray, judge: np.ndarray | None, from_column: bool, advance) -> None:
+        st = self.state
         for offset, t in self.batches(["id", "origin", "prompt", "response", "messages", "scores"]):
             m = t.num_rows
             k = kept[offset : offset + m]
@@ -238,33 +256,40 @@ class Funnel:
                 written = judge[offset : offset + m]
                 scores = np.where(np.isnan(written), scores, written)
             builder.add(t["id"].combine_chunks(), ~st.synthetic[offset : offset + m], k, scores, qa)
+            advance(m)
 
     def _write_pass(self, write: Callable[[pa.Table], None]) -> None:
         """The last pass when it runs no row filter: each batch's verdicts and scores columns rewritten from the
         funnel's columns, as `prepare` would leave the Records, without building any."""
-        st = self.state
         vtype, stype = RECORD_SCHEMA.field("verdicts").type, RECORD_SCHEMA.field("scores").type
-        for offset, t in self.batches():
-            old_v, old_s = t["verdicts"].to_pylist(), t["scores"].to_pylist()
-            new_v, new_s = [], []
-            for j in range(t.num_rows):
-                i = offset + j
-                vs = [v for v in old_v[j] if v["filter"] not in st.enabled]
-                for name, col in st.said.items():
-                    if code := int(col.codes[i]):
-                        reason, detail = col.notes.get(i, ("", None))
-                        vs.append({"filter": name, "keep": code == KEEP, "reason": reason, "detail": detail})
-                new_v.append(vs)
-                sc = {k: v for k, v in old_s[j] if k not in st.cleared_scores}
-                for key, vals in st.scores.items():
-                    if not math.isnan(vals[i]):
-                        sc[key] = float(vals[i])
-                new_s.append(list(sc.items()))
-            t = t.set_column(t.schema.get_field_index("verdicts"), "verdicts", pa.array(new_v, type=vtype))
-            write(t.set_column(t.schema.get_field_index("scores"), "scores", pa.array(new_s, type=stype)))
+        with self.bar("writing the version") as advance:
+            for offset, t in self.batches():
+                write(self._rewritten(t, offset, vtype, stype))
+                advance(t.num_rows)
+
+    def _rewritten(self, t: pa.Table, offset: int, vtype: pa.DataType, stype: pa.DataType) -> pa.Table:
+        """A batch with its verdicts and scores columns as the funnel's columns say."""
+        st = self.state
+        old_v, old_s = t["verdicts"].to_pylist(), t["scores"].to_pylist()
+        new_v, new_s = [], []
+        for j in range(t.num_rows):
+            i = offset + j
+            vs = [v for v in old_v[j] if v["filter"] not in st.enabled]
+            for name, col in st.said.items():
+                if code := int(col.codes[i]):
+                    reason, detail = col.notes.get(i, ("", None))
+                    vs.append({"filter": name, "keep": code == KEEP, "reason": reason, "detail": detail})
+            new_v.append(vs)
+            sc = {k: v for k, v in old_s[j] if k not in st.cleared_scores}
+            for key, vals in st.scores.items():
+                if not math.isnan(vals[i]):
+                    sc[key] = float(vals[i])
+            new_s.append(list(sc.items()))
+        t = t.set_column(t.schema.get_field_index("verdicts"), "verdicts", pa.array(new_v, type=vtype))
+        return t.set_column(t.schema.get_field_index("scores"), "scores", pa.array(new_s, type=stype))
 
 
-def write_records_file(path: Path) -> tuple[Callable[[list[Record]], None], Callable[[], tuple[int, dict]]]:
+def write_records_file(path: Path) -> tuple[Callable[[pa.Table], None], Callable[[], tuple[int, dict]]]:
     """A batch writer for a records file: (write(table), close() -> (rows, record counts))."""
     from tether.workspace.store import record_counts
 
