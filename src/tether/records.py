@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -199,3 +200,17 @@ def write_records(path: Path, records: Sequence[Record]) -> None:
 
 def read_records(path: Path) -> list[Record]:
     return table_to_records(pq.read_table(path, schema=RECORD_SCHEMA))
+
+
+def kept_mask(table: pa.Table) -> np.ndarray:
+    """`Record.kept` for every row of a records table (no dropping verdict), computed on the Arrow columns: a
+    million rows in well under a second, without building Records."""
+    import pyarrow.compute as pc
+
+    verdicts = table.column("verdicts").combine_chunks()
+    dropped = np.zeros(table.num_rows, dtype=bool)
+    if len(verdicts):
+        flat = pc.list_flatten(verdicts)
+        keep = pc.struct_field(flat, "keep").to_numpy(zero_copy_only=False)
+        dropped[pc.list_parent_indices(verdicts).to_numpy()[~keep.astype(bool)]] = True
+    return ~dropped

@@ -192,7 +192,7 @@ async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) ->
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     async with open_teacher(judge_config(ws.config), ws.store / "cache.sqlite") as client:
-        return await calibrate_with(build_context(ws, head, ws.records(head), client), labels, progress)
+        return await calibrate_with(build_context(ws, head, ws.human_records(head), client), labels, progress)
 
 
 async def calibrate_missing(ctx: BuildContext, progress=None, on_done=None) -> CalibrationReport | None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from tether.errors import TetherError
@@ -26,7 +25,7 @@ from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import build_context, build_filters, judge_config, needs_model
 from tether.filters.streaming import GENERATION_VERDICTS, Funnel, FunnelState, write_records_file
 from tether.llm.teacher import open_teacher
-from tether.records import RECORD_SCHEMA, Record, table_to_records
+from tether.records import Record
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
 
@@ -148,15 +147,6 @@ def funnel_steps(state: FunnelState, filters: list[Any]) -> list[FunnelStep]:
     return steps
 
 
-def _human_records(ws: Workspace, head: Manifest) -> list[Record]:
-    """The seed rows (what filters compare with and calibrate on), read without the synthetic rows."""
-    ref = head.tables.get("records")
-    if ref is None:
-        return []
-    table = pq.read_table(ws.object_path(ref), filters=[("origin", "=", "human")], schema=RECORD_SCHEMA)
-    return table_to_records(table)
-
-
 def run_filters(
     ws: Workspace,
     on_step=None,
@@ -182,7 +172,7 @@ def run_filters(
     if "records" not in head.tables:
         raise TetherError(f"version {head.id[:12]} has no records: run `tether generate` first")
     source = ws.object_path(head.tables["records"])
-    seeds = _human_records(ws, head)
+    seeds = ws.human_records(head)
     run_id = new_run_id()
     out = ws.store / "objects" / f"filter-{run_id}.parquet.tmp"
     write, close = write_records_file(out)

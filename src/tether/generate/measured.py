@@ -8,13 +8,14 @@ the forecast says so; before that, the typical rates are used and the forecast s
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.templates import load_templates
-from tether.records import Record
+from tether.records import Record, kept_mask
 from tether.workspace.store import Workspace
 
 # row strategy (as stored) -> planner strategy
@@ -43,15 +44,19 @@ def measured_rates(ws: Workspace) -> FunnelRates:
     if not filtered:
         return FunnelRates(None, {}, {}, None)
     last = filtered[-1]
-    rows: dict[str, list[Record]] = {}
-    for r in ws.records(last):
-        if r.origin == "synthetic" and r.strategy in STRATEGY_OF:
-            rows.setdefault(STRATEGY_OF[r.strategy], []).append(r)
-    keep = {s: sum(r.kept for r in rs) / len(rs) for s, rs in rows.items() if len(rs) >= MIN_ROWS}
+    table = ws.read_table(last, "records").select(["origin", "strategy", "verdicts"])  # columns, not Records
+    kept = kept_mask(table)
+    rows: Counter[str] = Counter()
+    kept_rows: Counter[str] = Counter()
+    for origin, strategy, k in zip(table["origin"].to_pylist(), table["strategy"].to_pylist(), kept, strict=True):
+        if origin == "synthetic" and strategy in STRATEGY_OF:
+            rows[STRATEGY_OF[strategy]] += 1
+            kept_rows[STRATEGY_OF[strategy]] += bool(k)
+    keep = {s: kept_rows[s] / n for s, n in rows.items() if n >= MIN_ROWS}
     synthetic = int(last.notes.get("synthetic", 0) or 0)
     calls = last.usage.get("calls") if last.usage else None
     per_row = calls / synthetic if calls is not None and synthetic else (0.0 if synthetic else None)
-    return FunnelRates(last.id, keep, {s: len(rs) for s, rs in rows.items()}, per_row)
+    return FunnelRates(last.id, keep, dict(rows), per_row)
 
 
 def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: FunnelRates) -> FilterForecast:

@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk
 from tether.errors import TetherError
@@ -85,12 +87,11 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     head = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
-    records = ws.records(head)
     # validation seeds never reach the teacher: a row restating one would only be removed as a holdout leak
     from tether.mix.holdout import fixed_holdout
 
     validation = set(fixed_holdout(ws, save=False).holdout.validation)
-    seeds = [r for r in records if r.origin == "human" and r.id not in validation]
+    seeds = [r for r in ws.human_records(head) if r.id not in validation]
     chunks = ws.chunks(head)
     g = cfg.generate
     weak = weak_teacher(cfg)
@@ -156,7 +157,7 @@ async def gen_context(
     head = ws.head()
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
-    seeds = [r for r in ws.records(head) if r.origin == "human"]
+    seeds = ws.human_records(head)
     if need_seeds and not seeds:
         raise TetherError(
             "no seed examples in the workspace: this measures the teacher against human answers, so it needs some "
@@ -236,14 +237,14 @@ def commit_generated(
     )
     # re-read rather than reuse a caller's rows: prepare() tags seeds with matched concepts for prompting, and
     # stored human rows must stay exactly as ingested
-    old = ws.records(head)
-    known = {r.id for r in old}
+    old = ws.read_table(head, "records")  # Arrow: a version may hold millions of rows
+    known = set(old.column("id").to_pylist())
     fresh = [r for r in new if r.id not in known]
     if not fresh:
         ws.log(run_id, "no_change", rows=len(new))
         return head, False, []
     tables = {
-        "records": records_to_table(old + fresh),
+        "records": pa.concat_tables([old, records_to_table(fresh)]),
         **{name: ref for name, ref in head.tables.items() if name != "records"},  # unchanged: carried forward
     }
     notes = {**notes, "new_rows": len(fresh)}

@@ -142,7 +142,7 @@ def _build(ws: Workspace) -> tuple[Holdout, list[Record]]:
     head = ws.head()
     if head is None:
         raise WorkspaceError(f"{ws.root} has no versions yet (run `tether ingest` first)")
-    seeds = [r for r in ws.records(head) if r.origin == "human"]
+    seeds = ws.human_records(head)
     validation = choose_validation(seeds, cfg.mix.validation_share)
     val_rows = [r.model_copy(update={"meta": {**r.meta, "holdout": VALIDATION}}) for r in validation]
     evaluation = heldout_records(cfg.heldout) if cfg.heldout else []

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import secrets
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,16 +65,26 @@ def new_run_id() -> str:
 
 
 def record_counts(table: pa.Table) -> dict[str, dict[str, int]]:
-    """Counts by origin, kind, strategy and by filter verdict, as a manifest and `tether versions` show them."""
+    """Counts by origin, kind, strategy and by filter verdict, as a manifest and `tether versions` show them.
+    Computed with Arrow kernels: a version may hold millions of rows."""
+    import pyarrow.compute as pc
+
+    def tally(arr) -> dict[str, int]:
+        vc = pc.value_counts(arr)
+        return dict(sorted(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)))
+
     counts: dict[str, dict[str, int]] = {}
     for col in ("origin", "kind", "strategy"):
-        vals = table.column(col).to_pylist()
-        counts[col] = dict(sorted(Counter("-" if v is None else v for v in vals).items()))
-    verdicts: Counter[str] = Counter()
-    for vs in table.column("verdicts").to_pylist():
-        for v in vs:
-            verdicts[f"{v['filter']}:{'keep' if v['keep'] else 'drop:' + (v['reason'] or '?')}"] += 1
-    counts["verdicts"] = dict(sorted(verdicts.items()))
+        counts[col] = tally(pc.fill_null(table.column(col), "-")) if table.num_rows else {}
+    flat = pc.list_flatten(table.column("verdicts"))
+    if len(flat):
+        name, keep = pc.struct_field(flat, "filter"), pc.struct_field(flat, "keep")
+        reason = pc.fill_null(pc.struct_field(flat, "reason"), "")
+        reason = pc.if_else(pc.equal(reason, ""), "?", reason)
+        dropped = pc.binary_join_element_wise(name, pc.binary_join_element_wise("drop", reason, ":"), ":")
+        counts["verdicts"] = tally(pc.if_else(keep, pc.binary_join_element_wise(name, "keep", ":"), dropped))
+    else:
+        counts["verdicts"] = {}
     return counts
 
 
@@ -182,6 +191,16 @@ class Workspace:
 
     def records(self, version: str | Manifest) -> list[Record]:
         return table_to_records(self.read_table(version, "records"))
+
+    def human_records(self, version: str | Manifest) -> list[Record]:
+        """The seed rows of a version, read without building the synthetic ones (a version may hold millions)."""
+        man = version if isinstance(version, Manifest) else self.manifest(version)
+        ref = man.tables.get("records")
+        if ref is None:
+            return []
+        return table_to_records(
+            pq.read_table(self.object_path(ref), filters=[("origin", "=", "human")], schema=RECORD_SCHEMA)
+        )
 
     def chunks(self, version: str | Manifest) -> list[Chunk]:
         return table_to_chunks(self.read_table(version, "chunks"))
