@@ -140,3 +140,26 @@ def test_streamed_funnel_on_ray_equals_local(ws: Workspace, tmp_path: Path) -> N
         {**r, "verdicts": [{**v, "detail": (v["detail"] or "").split(" (")[0]} for v in r["verdicts"]]} for r in rows
     ]
     assert strip(got) == strip(want)
+
+
+def test_arrow_verdict_views_equal_the_record_views(ws: Workspace, tmp_path: Path) -> None:
+    """kept_mask / dropped_mask / record_counts (Arrow kernels, for million-row versions) say what Records say."""
+    from collections import Counter
+
+    from tether.records import dropped_mask, kept_mask, table_to_records
+    from tether.workspace.store import record_counts
+
+    _, _, _, counts = _streamed(ws, ORDERS[0], tmp_path / "out.parquet", batch_rows=7)
+    table = pq.read_table(tmp_path / "out.parquet")
+    records = table_to_records(table)
+    assert list(kept_mask(table)) == [r.kept for r in records]
+    reasons = {v.reason for r in records for v in r.verdicts.values() if not v.keep}
+    for what in ["all", *reasons, "near_dedup:near_duplicate", "validity:near_duplicate"]:
+        want = [any(not v.keep and what in ("all", v.reason, f"{n}:{v.reason}") for n, v in r.verdicts.items())
+                for r in records]  # fmt: skip
+        assert list(dropped_mask(table, what)) == want, what
+    verdicts = Counter(
+        f"{n}:{'keep' if v.keep else 'drop:' + (v.reason or '?')}" for r in records for n, v in r.verdicts.items()
+    )
+    assert record_counts(table)["verdicts"] == dict(sorted(verdicts.items()))
+    assert counts["verdicts"] == record_counts(table)["verdicts"]  # merged batch by batch as the stage writes

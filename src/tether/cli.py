@@ -289,19 +289,17 @@ def show(
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 5,
 ) -> None:
     """Show example rows: kept ones, or those dropped for a reason."""
+    import numpy as np
+
     from tether.console import show_rows
+    from tether.records import dropped_mask, kept_mask, table_to_records
 
     ws = open_workspace(workspace)
-    records = [r for r in ws.records(ws.manifest(version)) if r.origin == "synthetic"]
-    if dropped is None:
-        rows = [r for r in records if r.kept]
-    else:
-        rows = [
-            r
-            for r in records
-            if any(not v.keep and dropped in ("all", v.reason, f"{n}:{v.reason}") for n, v in r.verdicts.items())
-        ]
-    show_rows(rows, limit, dropped)
+    table = ws.read_table(ws.manifest(version), "records")  # Arrow; only the rows printed become Records
+    synthetic = np.asarray(table.column("origin").to_pylist()) == "synthetic"
+    match = kept_mask(table) if dropped is None else dropped_mask(table, dropped)
+    idx = np.flatnonzero(synthetic & match)
+    show_rows(table_to_records(table.take(idx[:limit])), limit, dropped, total=len(idx))
     ws.close()
 
 

@@ -353,9 +353,11 @@ def funnel_table(rep, runs_dir: str) -> None:  # rep: tether.filters.stage.Filte
     console.print(f"version {rep.version}" + ("" if rep.created else " (unchanged)"))
 
 
-def show_rows(rows, limit: int, dropped: str | None) -> None:
+def show_rows(rows, limit: int, dropped: str | None, total: int | None = None) -> None:
+    """`rows`: the first matches; `total`: how many rows match in all (default len(rows))."""
+    total = len(rows) if total is None else total
     what = f"dropped for '{dropped}'" if dropped else "kept"
-    console.print(f"{len(rows)} rows {what}" + (f"; first {limit}:" if len(rows) > limit else ":"))
+    console.print(f"{total} rows {what}" + (f"; first {limit}:" if total > limit else ":"))
     for r in rows[:limit]:
         console.print(f"\n[bold]{r.id}[/] {r.strategy} ({r.kind})", highlight=False)
         console.print(f"  Q: {r.question()}", highlight=False, markup=False)

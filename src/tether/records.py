@@ -214,3 +214,21 @@ def kept_mask(table: pa.Table) -> np.ndarray:
         keep = pc.struct_field(flat, "keep").to_numpy(zero_copy_only=False)
         dropped[pc.list_parent_indices(verdicts).to_numpy()[~keep.astype(bool)]] = True
     return ~dropped
+
+
+def dropped_mask(table: pa.Table, reason: str) -> np.ndarray:
+    """Rows some verdict drops for `reason`: a reason ("ungrounded"), filter:reason, or "all" for any drop."""
+    import pyarrow.compute as pc
+
+    verdicts = table.column("verdicts").combine_chunks()
+    out = np.zeros(table.num_rows, dtype=bool)
+    if not len(verdicts):
+        return out
+    flat = pc.list_flatten(verdicts)
+    why = pc.fill_null(pc.struct_field(flat, "reason"), "")
+    hit = pc.invert(pc.struct_field(flat, "keep"))
+    if reason != "all":
+        named = pc.binary_join_element_wise(pc.struct_field(flat, "filter"), why, ":")
+        hit = pc.and_(hit, pc.or_(pc.equal(why, reason), pc.equal(named, reason)))
+    out[pc.list_parent_indices(verdicts).to_numpy()[hit.to_numpy(zero_copy_only=False).astype(bool)]] = True
+    return out
