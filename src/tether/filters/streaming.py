@@ -173,9 +173,16 @@ class Funnel:
         plan = self.passes()
         for k, (row_filters, set_filter) in enumerate(plan):
             last = k == len(plan) - 1
-            if row_filters and self.row_pass is not None and all(getattr(f, "per_row", False) for f in row_filters):
-                self.row_pass(self, row_filters)  # the engine judged them: this pass only collects or writes
-                row_filters = []
+            names = [f.name for f in row_filters]
+            if self.row_pass is not None:
+                # the engine judges the leading per-row filters; one after a model filter needs that filter's
+                # verdicts to know which rows are still live, so it stays here
+                lead = next(
+                    (j for j, f in enumerate(row_filters) if not getattr(f, "per_row", False)), len(row_filters)
+                )
+                if lead:
+                    self.row_pass(self, row_filters[:lead])
+                    row_filters = row_filters[lead:]
             builder = DedupRowsBuilder(set_filter.needs_questions) if set_filter is not None else None
             if row_filters:
                 await self._record_pass(row_filters, builder, write if last else None)
@@ -183,9 +190,9 @@ class Funnel:
                 self._narrow_pass(builder)
             elif last:
                 self._write_pass(write)
-            for f in row_filters:
+            for name in names:
                 if on_step:
-                    on_step(f.name)
+                    on_step(name)
             if set_filter is not None:
                 assert builder is not None
                 self.state.said[set_filter.name] = set_filter.decide(builder.build())
