@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -123,19 +124,17 @@ def child(path: Path, mode: str) -> dict:
         kept = sum(r.kept for r in rows)
     else:
         row_pass = None
-        session = None
+        session = contextlib.nullcontext()
         if mode == "ray":
             from tether.engine.ray_engine import ray_session
             from tether.engine.ray_filters import ray_row_pass
 
             row_pass, session = ray_row_pass, ray_session(None)
-            session.__enter__()
-        funnel = Funnel.open(path, filters, row_pass=row_pass)
-        write, close = write_records_file(out)
-        asyncio.run(funnel.run(write))
-        close()
-        if session is not None:
-            session.__exit__(None, None, None)
+        with session:
+            funnel = Funnel.open(path, filters, row_pass=row_pass)
+            write, close = write_records_file(out)
+            asyncio.run(funnel.run(write))
+            close()
         steps = funnel_steps(funnel.state, filters)
         kept = int((funnel.state.synthetic & funnel.state.kept()).sum())
     seconds = time.perf_counter() - t0

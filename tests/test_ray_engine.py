@@ -104,14 +104,22 @@ def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
 
 
 def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
+    """Validity, rules and facts judged in Ray tasks over the records file give each row the verdict and the
+    scores the local filters give it."""
+    import asyncio
+
+    import pyarrow.parquet as pq
+
     from tether.engine.ray_engine import ray_session
-    from tether.engine.ray_filters import ray_verdicts
+    from tether.engine.ray_filters import ray_row_pass
     from tether.filters.registry import build_context, build_filters
-    from tether.records import Record, Teacher
+    from tether.filters.stage import apply_filters
+    from tether.filters.streaming import Funnel, write_records_file
+    from tether.records import Record, Teacher, table_to_records, write_records
 
     ws = _ws(tmp_path / "w", "http://127.0.0.1:9")  # no teacher call: validity, rules and facts are deterministic
     head = ws.head()
-    seeds = [r for r in ws.records(head) if r.origin == "human"]
+    seeds = ws.human_records(head)
     t = Teacher(model="m")
     rows = [Record(prompt=s.question(), response=s.answer(), origin="synthetic", teacher=t, source=s.source,
                    parents=[s.id], strategy="augment_answers") for s in seeds[:10]]  # fmt: skip
@@ -119,15 +127,23 @@ def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
                     source=s.source, parents=[s.id], strategy="augment_answers") for s in seeds[10:20]]  # fmt: skip
     rows.append(Record(prompt="Why?", response="", origin="synthetic", teacher=t))
     records = seeds + rows
-    ctx = build_context(ws, head, records, None)
-    filters = build_filters(ctx, ["validity", "rules", "facts"])
+    write_records(tmp_path / "in.parquet", records)
+    names = ["validity", "rules", "facts"]
+    local = [r.model_copy(deep=True) for r in records]
+    filters = build_filters(build_context(ws, head, seeds, None), names)
+    assert all(f.per_row for f in filters)
+    asyncio.run(apply_filters(local, filters))
+    write, close = write_records_file(tmp_path / "out.parquet")
     with ray_session(None, num_cpus=2):
-        for f in filters:
-            assert f.per_row
-            remote = [r.model_copy(deep=True) for r in records]
-            assert ray_verdicts(f, remote) == f.judge(records), f.name
-            assert [r.scores for r in remote] == [r.scores for r in records], f.name  # e.g. facts' fact_support
-    assert any(v is not None and not v.keep for v in filters[2].judge(records))  # the 999-marks rows are dropped
+        funnel = Funnel.open(tmp_path / "in.parquet", build_filters(build_context(ws, head, seeds, None, "ray"), names),
+                             row_pass=ray_row_pass)  # fmt: skip
+        asyncio.run(funnel.run(write))
+    close()
+    remote = table_to_records(pq.read_table(tmp_path / "out.parquet"))
+    for name in names:
+        assert [r.verdicts.get(name) for r in remote] == [r.verdicts.get(name) for r in local], name
+    assert [r.scores for r in remote] == [r.scores for r in local]  # e.g. facts' fact_support
+    assert any(v is not None and not v.keep for v in (r.verdicts.get("facts") for r in local))  # 999 marks dropped
 
 
 def test_embeddings_on_ray_actors_equal_the_local_model() -> None:

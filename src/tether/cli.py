@@ -290,13 +290,14 @@ def show(
 ) -> None:
     """Show example rows: kept ones, or those dropped for a reason."""
     import numpy as np
+    import pyarrow.compute as pc
 
     from tether.console import show_rows
     from tether.records import dropped_mask, kept_mask, table_to_records
 
     ws = open_workspace(workspace)
     table = ws.read_table(ws.manifest(version), "records")  # Arrow; only the rows printed become Records
-    synthetic = np.asarray(table.column("origin").to_pylist()) == "synthetic"
+    synthetic = pc.equal(table.column("origin"), "synthetic").to_numpy(zero_copy_only=False)
     match = kept_mask(table) if dropped is None else dropped_mask(table, dropped)
     idx = np.flatnonzero(synthetic & match)
     show_rows(table_to_records(table.take(idx[:limit])), limit, dropped, total=len(idx))

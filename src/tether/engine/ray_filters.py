@@ -1,11 +1,10 @@
 """Row filters on Ray Data: a filter whose verdict on a row depends on that row alone (`per_row = True`:
 validity, rules, facts) judges batches of rows in Ray tasks.
 
-Two forms. `ray_row_pass` serves the streaming funnel (`filters.streaming`): the records file goes in through
+`ray_row_pass` serves the streaming funnel (`filters.streaming`): the records file goes in through
 `ray.data.read_parquet`, each task turns its Arrow batch into Records and runs the pass's filters in order, and one
 small row per record comes back (a verdict code, reason and detail per filter, the scores written), in file order,
-into the funnel's columns: the driver never holds the rows. `ray_verdicts` judges a list of records already in
-memory (`apply_filters(..., engine="ray")`).
+into the funnel's columns: the driver never holds the rows.
 
 The filter objects travel to the tasks pickled once (Ray ships the function's closure): their config, the chunks
 facts are checked against, the seeds compared with. Set filters (dedup) and model filters stay on the driver:
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,8 +23,8 @@ import pyarrow as pa
 
 from tether.engine.ray_engine import require_ray
 from tether.errors import TetherError
-from tether.filters.base import VerdictColumn
-from tether.records import Record, Verdict, table_to_records
+from tether.filters.base import VerdictColumn, forget, write_verdicts
+from tether.records import Verdict, table_to_records
 
 if TYPE_CHECKING:
     from tether.filters.streaming import Funnel
@@ -37,23 +35,15 @@ BATCH = 512  # rows per task
 def _judge_batch(row_filters: list[Any], enabled: set[str], cleared: set[str]):
     def judge(batch: pa.Table) -> pa.Table:
         recs = table_to_records(batch)
-        for r in recs:
-            for name in enabled:
-                r.verdicts.pop(name, None)
-            for key in cleared:
-                r.scores.pop(key, None)
+        forget(recs, enabled, cleared)
         before = [dict(r.scores) for r in recs]
         cols: dict[str, list] = {}
         for f in row_filters:
             verdicts = f.judge(recs)
-            if len(verdicts) != len(recs):
-                raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(recs)} rows")
+            write_verdicts(f.name, recs, verdicts)
             cols[f"{f.name}/code"] = [-1 if v is None else int(v.keep) for v in verdicts]
             cols[f"{f.name}/reason"] = [None if v is None else v.reason for v in verdicts]
             cols[f"{f.name}/detail"] = [None if v is None else v.detail for v in verdicts]
-            for r, v in zip(recs, verdicts, strict=True):
-                if v is not None:
-                    r.verdicts[f.name] = v
         cols["scores"] = [
             json.dumps({k: v for k, v in r.scores.items() if old.get(k) != v})
             for r, old in zip(recs, before, strict=True)
@@ -105,30 +95,3 @@ def _collect(ds, st, cols: dict[str, VerdictColumn], alive: np.ndarray, advance)
         offset += out.num_rows
         advance(out.num_rows)
     return offset
-
-
-def ray_verdicts(flt: Any, records: list[Record]) -> list[Verdict | None]:
-    """`flt.judge(records)`, computed in Ray tasks over batches of rows. Scores the filter writes on rows are
-    written back onto `records`, as the local call would leave them."""
-    require_ray()
-    import ray.data as rd
-
-    if not records:
-        return []
-
-    def judge(batch: dict) -> dict:
-        rows = [pickle.loads(b) for b in batch["rec"]]
-        verdicts = flt.judge(rows)
-        # scores a filter writes on a row (facts: fact_support) travel back with its verdict
-        out = [pickle.dumps((v, r.scores)) for v, r in zip(verdicts, rows, strict=True)]
-        return {"i": batch["i"], "verdict": np.asarray(out, dtype=object)}
-
-    ds = rd.from_items([{"i": i, "rec": pickle.dumps(r)} for i, r in enumerate(records)])
-    out: dict[int, Verdict | None] = {}
-    for batch in ds.map_batches(judge, batch_size=BATCH).iter_batches(batch_format="numpy", batch_size=None):
-        for i, v in zip(batch["i"], batch["verdict"], strict=True):
-            out[int(i)], scores = pickle.loads(v)
-            records[int(i)].scores = scores
-    if len(out) != len(records):
-        raise TetherError(f"{flt.name} on Ray returned {len(out)} verdicts for {len(records)} rows")
-    return [out[i] for i in range(len(records))]

@@ -31,6 +31,25 @@ def live(rec: Record) -> bool:
     return rec.origin == "synthetic" and rec.kept
 
 
+def forget(records: list[Record], names: set[str], score_keys: set[str]) -> None:
+    """Remove what the filters about to run said last time, verdicts and scores alike: dedup keeps the
+    best-scored duplicate, so a judge score left over from a previous run would change which row it keeps."""
+    for r in records:
+        for n in names:
+            r.verdicts.pop(n, None)
+        for k in score_keys:
+            r.scores.pop(k, None)
+
+
+def write_verdicts(name: str, records: list[Record], verdicts: list[Verdict | None]) -> None:
+    """A filter's verdicts onto the rows it judged, one per row (None: not judged)."""
+    if len(verdicts) != len(records):
+        raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(records)} rows")
+    for r, v in zip(records, verdicts, strict=True):
+        if v is not None:
+            r.verdicts[name] = v
+
+
 NONE, KEEP, DROP = 0, 1, 2  # VerdictColumn codes
 
 
@@ -69,10 +88,3 @@ class VerdictColumn:
 
     def to_list(self) -> list[Verdict | None]:
         return [self.get(i) for i in range(len(self.codes))]
-
-    @classmethod
-    def of(cls, verdicts: list[Verdict | None]) -> VerdictColumn:
-        col = cls(len(verdicts))
-        for i, v in enumerate(verdicts):
-            col.set(i, v)
-        return col

@@ -92,14 +92,7 @@ class DedupRows:
     @classmethod
     def of_records(cls, records: Sequence[Record], questions: bool = False) -> DedupRows:
         b = DedupRowsBuilder(questions)
-        kept = [r.kept for r in records]
-        b.add(
-            [r.id for r in records],
-            [r.origin == "human" for r in records],
-            kept,
-            [r.scores.get("judge", 0.0) for r in records],
-            [(r.question(), r.answer()) if k else None for r, k in zip(records, kept, strict=True)],
-        )
+        b.add_records(records)
         return b.build()
 
 
@@ -135,6 +128,17 @@ class DedupRowsBuilder:
             live = kept_a & ~human_a
             self._qs.append(pa.array([normalize(p[0]) if x and p else None for p, x in zip(qa, live, strict=True)],
                                      type=pa.large_string()))  # fmt: skip
+
+    def add_records(self, records: Sequence[Record]) -> None:
+        """One batch, from Records as they stand (their verdicts so far decide which are kept)."""
+        kept = [r.kept for r in records]
+        self.add(
+            [r.id for r in records],
+            [r.origin == "human" for r in records],
+            kept,
+            [r.scores.get("judge", 0.0) for r in records],
+            [(r.question(), r.answer()) if k else None for r, k in zip(records, kept, strict=True)],
+        )
 
     def build(self) -> DedupRows:
         def cat(parts: list[np.ndarray], dtype) -> np.ndarray:

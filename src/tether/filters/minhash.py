@@ -230,6 +230,11 @@ def reference_matches(
         return {}
     bands, rows = optimal_bands(threshold, num_perm, *weights)
     ref_sig = signatures(refs, num_perm, ngram, seed)
+    ref_keys = [band_keys(ref_sig, b, rows) for b in range(bands)]
+    by_key: list[dict[int, list[int]]] = [{} for _ in range(bands)]  # per band: key -> references holding it
+    for b, keys in enumerate(ref_keys):
+        for r, k in enumerate(keys.tolist()):
+            by_key[b].setdefault(k, []).append(r)
     check = _Verifier(threshold, num_perm, ngram, verify)
     found: dict[int, tuple[float, int]] = {}
     for start in range(0, len(queries), _CHUNK * 8):
@@ -237,12 +242,9 @@ def reference_matches(
         q_sig = signatures(part, num_perm, ngram, seed)
         cand = []
         for b in range(bands):
-            rk, qk = band_keys(ref_sig, b, rows), band_keys(q_sig, b, rows)
-            by_key: dict[int, list[int]] = {}
-            for r, k in enumerate(rk.tolist()):
-                by_key.setdefault(k, []).append(r)
-            for q in np.flatnonzero(np.isin(qk, rk)).tolist():
-                cand.extend((q, r) for r in by_key[int(qk[q])])
+            qk = band_keys(q_sig, b, rows)
+            for q in np.flatnonzero(np.isin(qk, ref_keys[b])).tolist():
+                cand.extend((q, r) for r in by_key[b][int(qk[q])])
         if not cand:
             continue
         pairs = np.unique(np.asarray(cand, dtype=np.int64), axis=0)

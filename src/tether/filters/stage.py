@@ -19,7 +19,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from tether.errors import TetherError
-from tether.filters.base import DROP
+from tether.filters.base import DROP, forget, write_verdicts
 from tether.filters.calibration import calibrate_missing
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import build_context, build_filters, judge_config, needs_model
@@ -84,20 +84,11 @@ def _dropped_by(r: Record, names: tuple[str, ...]) -> bool:
     return any((v := r.verdicts.get(n)) is not None and not v.keep for n in names)
 
 
-async def apply_filters(
-    records: list[Record], filters: list[Any], on_step=None, progress=None, engine: str = "local"
-) -> list[FunnelStep]:
-    """Run `filters` in order. `on_step(step)` after each; `progress(name, total)` is a context manager factory
-    yielding an on_done callback, used for the filters that call the teacher."""
-    # forget what the enabled filters said last time, verdicts and scores alike: dedup keeps the best-scored
-    # duplicate, so a judge score left over from a previous run would change which row it keeps
-    names = {f.name for f in filters}
-    score_keys = {k for f in filters for k in getattr(f, "scores", ())}
-    for r in records:
-        for n in names:
-            r.verdicts.pop(n, None)
-        for k in score_keys:
-            r.scores.pop(k, None)
+async def apply_filters(records: list[Record], filters: list[Any], on_step=None, progress=None) -> list[FunnelStep]:
+    """Run `filters` in order over rows held in memory (the library call, and the reference the streaming funnel
+    of `tether filter` is tested against). `on_step(step)` after each; `progress(name, total)` is a context manager
+    factory yielding an on_done callback, used for the filters that call the teacher."""
+    forget(records, {f.name for f in filters}, {k for f in filters for k in getattr(f, "scores", ())})
     steps = [generation_step(records)]
     for f in filters:
         rows_in = sum(1 for r in records if r.origin == "synthetic" and r.kept)
@@ -105,20 +96,10 @@ async def apply_filters(
             asks = getattr(getattr(f, "trust", None), "ask", True)  # an advisory judge is not asked: no bar
             with progress(f.name, len(records)) if progress and asks else contextlib.nullcontext(None) as on_done:
                 verdicts = await f.ajudge(records, on_done=on_done)
-        elif engine == "ray" and getattr(f, "per_row", False):
-            from tether.engine.ray_filters import ray_verdicts
-
-            verdicts = ray_verdicts(f, records)
         else:
             verdicts = f.judge(records)
-        if len(verdicts) != len(records):
-            raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(records)} rows")
-        dropped: Counter[str] = Counter()
-        for r, v in zip(records, verdicts, strict=True):
-            if v is not None:
-                r.verdicts[f.name] = v
-                if not v.keep:
-                    dropped[v.reason or "?"] += 1
+        write_verdicts(f.name, records, verdicts)
+        dropped = Counter(v.reason or "?" for v in verdicts if v is not None and not v.keep)
         steps.append(FunnelStep(name=f.name, rows_in=rows_in, dropped=dict(dropped)))
         if on_step:
             on_step(steps[-1])
@@ -220,13 +201,13 @@ def run_filters(
             await funnel.run(write_and_log, step_done)
             return funnel.state, filters, (client.finish_stats().as_dict() if client else {}), trust
 
-    try:
-        if engine == "ray":
-            from tether.engine.ray_engine import ray_session
+    session = contextlib.nullcontext()
+    if engine == "ray":
+        from tether.engine.ray_engine import ray_session
 
-            with ray_session(address):
-                state, filters, usage, trust = asyncio.run(go())
-        else:
+        session = ray_session(address)
+    try:
+        with session:
             state, filters, usage, trust = asyncio.run(go())
         rows, counts = close()
     except BaseException:

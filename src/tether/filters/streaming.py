@@ -31,9 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tether.filters.base import DROP, KEEP, VerdictColumn
+from tether.filters.base import DROP, KEEP, VerdictColumn, forget, write_verdicts
 from tether.filters.dedup import DedupRowsBuilder
-from tether.records import RECORD_SCHEMA, Record, records_to_table, table_to_records
+from tether.records import RECORD_SCHEMA, Record, Verdict, records_to_table, table_to_records
 
 BATCH_ROWS = 16_384
 GENERATION_VERDICTS = ("generate", "self_check")
@@ -67,21 +67,28 @@ class FunnelState:
             k &= col.codes != DROP
         return k
 
+    def said_at(self, i: int) -> Iterator[tuple[str, bool, str, str | None]]:
+        """(filter, keep, reason, detail) of what the filters run so far said of row `i`, in run order."""
+        for name, col in self.said.items():
+            if code := int(col.codes[i]):
+                reason, detail = col.notes.get(i, ("", None))
+                yield name, code == KEEP, reason, detail
+
+    def scores_at(self, i: int) -> Iterator[tuple[str, float]]:
+        """The scores the filters run so far wrote on row `i`."""
+        for key, vals in self.scores.items():
+            if not math.isnan(vals[i]):
+                yield key, float(vals[i])
+
     def prepare(self, records: list[Record], offset: int) -> None:
         """Bring a batch's records to where the funnel stands: old verdicts and scores of the filters run now
         removed, and what the filters already run said written back, in run order."""
+        forget(records, self.enabled, self.cleared_scores)
         for j, r in enumerate(records):
-            i = offset + j
-            for name in self.enabled:
-                r.verdicts.pop(name, None)
-            for key in self.cleared_scores:
-                r.scores.pop(key, None)
-            for name, col in self.said.items():
-                if (v := col.get(i)) is not None:
-                    r.verdicts[name] = v
-            for key, vals in self.scores.items():
-                if not math.isnan(vals[i]):
-                    r.scores[key] = float(vals[i])
+            for name, keep, reason, detail in self.said_at(offset + j):
+                # built from values a Verdict already held: no need to validate them again
+                r.verdicts[name] = Verdict.model_construct(keep=keep, reason=reason, detail=detail)
+            r.scores.update(self.scores_at(offset + j))
 
     def record(self, name: str, offset: int, verdicts: list, before: list[dict], after: list[Record]) -> None:
         """Keep a row filter's verdicts on a batch, and the scores it wrote."""
@@ -104,8 +111,8 @@ def _qa(prompt: str | None, response: str | None, messages: list[dict] | None) -
 
 @dataclass
 class Funnel:
-    """One run of the funnel over a records file. `row_judge(f, records, on_done)` judges a batch with a row
-    filter (the engine decides where: here, or Ray tasks); `on_step(name)` after each filter is done."""
+    """One run of the funnel over a records file. `row_pass(funnel, filters)` is the engine's hook: it judges a
+    pass's leading per-row filters elsewhere (Ray tasks) into the funnel's columns; without it, here."""
 
     path: Path
     filters: list[Any]
@@ -220,21 +227,10 @@ class Funnel:
                         verdicts = await f.ajudge(recs, on_done=done.get(f.name))
                     else:
                         verdicts = f.judge(recs)
-                    if len(verdicts) != len(recs):
-                        raise RuntimeError(f"filter {f.name} returned {len(verdicts)} verdicts for {len(recs)} rows")
+                    write_verdicts(f.name, recs, verdicts)
                     st.record(f.name, offset, verdicts, before, recs)
-                    for r, v in zip(recs, verdicts, strict=True):
-                        if v is not None:
-                            r.verdicts[f.name] = v
                 if builder is not None:
-                    kept = [r.kept for r in recs]
-                    builder.add(
-                        [r.id for r in recs],
-                        [r.origin == "human" for r in recs],
-                        kept,
-                        [r.scores.get("judge", 0.0) for r in recs],
-                        [(r.question(), r.answer()) if k else None for r, k in zip(recs, kept, strict=True)],
-                    )
+                    builder.add_records(recs)
                 if write is not None:
                     write(records_to_table(recs))
                 advance(len(recs))
@@ -244,26 +240,22 @@ class Funnel:
         st = self.state
         kept = st.kept()
         judge = st.scores.get("judge")
-        from_column = "judge" not in st.cleared_scores
+        from_column = "judge" not in st.cleared_scores  # else only this run's judge scores count
+        batches = self.batches(["id", "origin", "prompt", "response", "messages", "scores"])
         with self.bar("reading rows for dedup") as advance:
-            self._collect(builder, kept, judge, from_column, advance)
-
-    def _collect(self, builder, kept: np.ndarray, judge: np.ndarray | None, from_column: bool, advance) -> None:
-        st = self.state
-        for offset, t in self.batches(["id", "origin", "prompt", "response", "messages", "scores"]):
-            m = t.num_rows
-            k = kept[offset : offset + m]
-            prompts, responses = t["prompt"].to_pylist(), t["response"].to_pylist()
-            messages = t["messages"].to_pylist()
-            qa = [_qa(prompts[j], responses[j], messages[j]) if k[j] else None for j in range(m)]
-            scores = np.zeros(m)
-            if from_column:
-                scores = np.asarray([dict(s).get("judge", 0.0) for s in t["scores"].to_pylist()], dtype=np.float64)
-            if judge is not None:
-                written = judge[offset : offset + m]
-                scores = np.where(np.isnan(written), scores, written)
-            builder.add(t["id"].combine_chunks(), ~st.synthetic[offset : offset + m], k, scores, qa)
-            advance(m)
+            for offset, t in batches:
+                m = t.num_rows
+                k = kept[offset : offset + m]
+                prompts, responses, messages = (t[c].to_pylist() for c in ("prompt", "response", "messages"))
+                qa = [_qa(prompts[j], responses[j], messages[j]) if k[j] else None for j in range(m)]
+                scores = np.zeros(m)
+                if from_column:
+                    scores = np.asarray([dict(x).get("judge", 0.0) for x in t["scores"].to_pylist()], dtype=np.float64)
+                if judge is not None:
+                    written = judge[offset : offset + m]
+                    scores = np.where(np.isnan(written), scores, written)
+                builder.add(t["id"].combine_chunks(), ~st.synthetic[offset : offset + m], k, scores, qa)
+                advance(m)
 
     def _write_pass(self, write: Callable[[pa.Table], None]) -> None:
         """The last pass when it runs no row filter: each batch's verdicts and scores columns rewritten from the
@@ -282,15 +274,10 @@ class Funnel:
         for j in range(t.num_rows):
             i = offset + j
             vs = [v for v in old_v[j] if v["filter"] not in st.enabled]
-            for name, col in st.said.items():
-                if code := int(col.codes[i]):
-                    reason, detail = col.notes.get(i, ("", None))
-                    vs.append({"filter": name, "keep": code == KEEP, "reason": reason, "detail": detail})
+            vs += ({"filter": n, "keep": k, "reason": r, "detail": d} for n, k, r, d in st.said_at(i))
             new_v.append(vs)
             sc = {k: v for k, v in old_s[j] if k not in st.cleared_scores}
-            for key, vals in st.scores.items():
-                if not math.isnan(vals[i]):
-                    sc[key] = float(vals[i])
+            sc.update(st.scores_at(i))
             new_s.append(list(sc.items()))
         t = t.set_column(t.schema.get_field_index("verdicts"), "verdicts", pa.array(new_v, type=vtype))
         return t.set_column(t.schema.get_field_index("scores"), "scores", pa.array(new_s, type=stype))
