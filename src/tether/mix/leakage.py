@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tether.config_training import LeakageConfig
+from tether.filters.dedup import snippet
 from tether.filters.minhash import reference_matches
 from tether.filters.semantic import Embedder, best_match
 from tether.generate.strategies import RESTATING
@@ -50,9 +51,7 @@ class Leak:
 
 
 def _label(h: Record) -> str:
-    q = h.question()
-    q = q if len(q) <= 60 else q[:57] + "..."
-    return f"{h.meta.get('holdout', 'holdout')} {h.meta.get('heldout_id') or h.id[:12]} {q!r}"
+    return f"{h.meta.get('holdout', 'holdout')} {h.meta.get('heldout_id') or h.id[:12]} {snippet(h.question())!r}"
 
 
 def answer_forms(h: Record) -> list[str]:
