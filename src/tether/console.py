@@ -321,10 +321,11 @@ def funnel_trust(lines: list[str]) -> None:
 
 @contextlib.contextmanager
 def rows_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A bar over a funnel pass's rows (gone when the pass ends): `advance(rows)` after each batch."""
+    """A bar over a funnel pass's rows (gone when the pass ends): `advance(rows)` after each batch. Off when output
+    is not a terminal: a transient bar leaves only a blank line in a log."""
     with Progress(
         TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-        transient=True,
+        transient=True, disable=not console.is_terminal,
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=total)
         yield lambda rows: bar.update(task, advance=rows)
