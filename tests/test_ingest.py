@@ -116,3 +116,38 @@ def test_readers_find_headings() -> None:
     assert ["Library hours", "Fees"] in [s.heading for s in html.sections]
     for s in html.sections:
         assert 0 <= s.start < s.end <= len(html.text)
+
+
+def test_links_out_of_the_folder_are_skipped_unless_followed(tmp_path: Path) -> None:
+    """A `notes.txt` that links to a secret outside the docs folder is never read silently; links that stay
+    inside it are read once; a broken link and a linked folder outside are skipped with their reasons."""
+    secret_dir = tmp_path / "home" / ".aws"
+    secret_dir.mkdir(parents=True)
+    (secret_dir / "credentials").write_text("[default]\naws_secret_access_key = SECRETSECRETSECRET\n")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "more.md").write_text("# More\n\nThe ferry leaves at 7:15 every morning from the north pier.\n")
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "rules.md").write_text("# Rules\n\nDogs must be kept on a lead in the market square on Saturdays.\n")
+    (docs / "notes.txt").symlink_to(secret_dir / "credentials")
+    (docs / "sub" / "rules-link.md").symlink_to(docs / "rules.md")
+    (docs / "gone.md").symlink_to(tmp_path / "nothing-here.md")
+    (docs / "linked").symlink_to(outside, target_is_directory=True)
+
+    res = ingest([docs], IngestConfig())
+    assert [d.path.rsplit("/", 1)[-1] for d in res.documents] == ["rules.md"]
+    assert not any("SECRET" in c.text for c in res.chunks)
+    reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in res.skipped}
+    assert reasons["notes.txt"].startswith(f"symbolic link to {secret_dir / 'credentials'}, outside ")
+    assert "not followed" in reasons["notes.txt"] and "follow_symlinks" in reasons["notes.txt"]
+    assert reasons["linked"].startswith(f"symbolic link to {outside}")
+    assert reasons["gone.md"].startswith("broken symbolic link")
+    assert "rules-link.md" not in reasons  # inside the folder: the same file, read once
+
+    followed = ingest([docs], IngestConfig(follow_symlinks=True))
+    names = sorted(d.path.rsplit("/", 1)[-1] for d in followed.documents)
+    assert names == ["more.md", "notes.txt", "rules.md"]
+    # a link named explicitly is read as given
+    explicit = ingest([docs / "notes.txt"], IngestConfig())
+    assert len(explicit.documents) == 1

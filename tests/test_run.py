@@ -144,3 +144,55 @@ def test_run_on_the_ray_engine_gives_the_local_rows(tmp_path: Path) -> None:
     ws.close()
     assert engines == {"ray"}
     assert _rows(on_ray) == _rows(local)
+
+
+def test_a_teacher_that_dies_mid_run_stops_it_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """The teacher's process killed (SIGKILL) in the middle of generation: `tether run` exits non-zero within
+    seconds with one line naming the endpoint, commits no generated version and writes no judge calibration;
+    with the teacher back on the same port, the rerun repeats no finished call and completes."""
+    from tether.llm.embedded import free_port
+
+    port = free_port()
+    record = tmp_path / "requests.jsonl"
+    cmd = [sys.executable, "-m", "tether.testing.fake_openai", "--port", str(port), "--latency", "0.1",
+           "--record", str(record)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    w = _workspace(tmp_path / "dies", url)
+    cfg = yaml.safe_load((w / "tether.yaml").read_text())
+    cfg["filters"]["calibration"]["auto"] = True  # a dead judge must not leave a calibration behind
+    cfg["teacher"]["retries"] = 6
+    (w / "tether.yaml").write_text(yaml.safe_dump(cfg))
+    teacher = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert json.loads(teacher.stdout.readline())["port"] == port
+    run = subprocess.Popen([sys.executable, "-m", "tether.cli", "run", "-w", str(w)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    deadline = time.monotonic() + 120
+    while (not record.exists() or len(record.read_text().splitlines()) < 6) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    teacher.send_signal(signal.SIGKILL)
+    teacher.wait(timeout=10)
+    killed_at = time.monotonic()
+    out, err = run.communicate(timeout=120)
+    assert run.returncode != 0, out[-2000:]
+    assert time.monotonic() - killed_at < 30
+    last = err.strip().splitlines()[-1]
+    assert f"the teacher at {url} failed" in last and "connections in a row" in last
+    assert not (w / ".tether" / "calibration.json").exists()
+    ws = Workspace.open(w)
+    assert [m.stage for m in ws.versions()] == ["ingest"]  # generation committed nothing
+    ws.close()
+
+    finished = _cached(w)
+    assert finished
+    back = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(back.stdout.readline())["port"] == port
+        sent_before = len(record.read_text().splitlines())
+        resumed = _tether("run", "-w", str(w), timeout=600)
+    finally:
+        back.kill()
+        back.wait()
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    after = [_body(json.loads(line)) for line in record.read_text().splitlines()[sent_before:]]
+    assert after and not finished & set(after), "a finished teacher call was sent again"
+    assert (w / ".tether" / "calibration.json").exists()

@@ -34,6 +34,9 @@ class IngestConfig(_Strict):
     chunk_size: int = Field(1200, ge=100, description="maximum characters per chunk")
     chunk_overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks")
     max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a reason")
+    follow_symlinks: bool = Field(
+        False, description="read symbolic links inside a source folder that point outside it (default: skip them)"
+    )
     formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
     html_main_content: bool = Field(
         True, description="HTML: keep the page's main content (trafilatura), drop navigation, menus and footers"
@@ -93,6 +96,9 @@ class TeacherConfig(_Strict):
     seed: int | None = 0
     timeout_s: float = Field(120.0, gt=0, description="per request; slow self-hosted servers need more")
     retries: int = Field(6, ge=0, description="retries for 429/5xx/timeouts/connection errors")
+    max_connection_failures: int = Field(
+        8, ge=1, description="connection failures in a row (all calls together) after which the stage stops"
+    )
     backoff_s: float = Field(0.5, gt=0, description="first retry delay; doubles each retry, with jitter")
     backoff_max_s: float = Field(30.0, gt=0)
     structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"

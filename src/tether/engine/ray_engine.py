@@ -119,8 +119,8 @@ class TeacherActor:
         jobs = [pickle.loads(b) for b in batch["job"]]
         rows = await self.client.map([lambda j=j: run_job(self.ctx, j) for j in jobs])
         after = self.client.stats.as_dict()
-        delta = {k: after[k] - before[k] for k in ("requests", "calls", "cache_hits", "retries", "prompt_tokens",
-                                                   "completion_tokens")}  # fmt: skip
+        delta = {k: after[k] - before[k] for k in ("requests", "calls", "cache_hits", "answers", "retries",
+                                                   "prompt_tokens", "completion_tokens")}  # fmt: skip
         errors = Counter(after["errors"]) - Counter(before["errors"])
         usage = pickle.dumps({**delta, "errors": dict(errors)})
         yield {

@@ -25,7 +25,8 @@ from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
-from tether.filters.trust import CalibrationStore, FilterCalibration, classify, judge_key
+from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key
+from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
 from tether.seeds.tabular import read_jsonl
@@ -243,9 +244,18 @@ async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> Ca
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
     store = CalibrationStore(ctx.store)
     for name, f, run in (("grounding", grounding, run_grounding), ("judge", judge, run_judge)):
+        asked, failed = client.stats.requests, client.stats.failed_calls
         with progress(client, len(planted), f"calibrate {name}") if progress else contextlib.nullcontext() as done:
             sc = await run(f, planted, on_done=done)
-        store.save(judge_key(name, client.identity, t[name].hash), as_calibration(sc, ident, t[name].hash, cal_cfg))
+        asked, failed = client.stats.requests - asked, client.stats.failed_calls - failed
+        cal = as_calibration(sc, ident, t[name].hash, cal_cfg)
+        cal.asked, cal.answered = asked, asked - failed
+        if not cal.measured():
+            raise TeacherError(
+                f"calibration of {name}: the judge answered {cal.answered} of {asked} calls (at least "
+                f"{MIN_ANSWERED:.0%} needed to measure it); nothing stored. Check it with `tether teacher check`"
+            )
+        store.save(judge_key(name, client.identity, t[name].hash), cal)
         scores.append(sc)
     kinds: dict[str, int] = defaultdict(int)
     for p in planted:

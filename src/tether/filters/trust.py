@@ -27,6 +27,9 @@ from tether.config import CalibrationConfig
 from tether.llm.types import TeacherIdentity
 
 CALIBRATION_FILE = "calibration.json"
+# a calibration measures the judge only when it answered this share of its planted rows (the rest: calls that got
+# no answer at all); one made of failed calls would mark a working judge uninformative and switch it off for good
+MIN_ANSWERED = 0.8
 
 
 class FilterCalibration(BaseModel):
@@ -43,6 +46,12 @@ class FilterCalibration(BaseModel):
     state: str  # uninformative / informative / trusted
     false_dropped_by_kind: dict[str, float] = {}
     created_at: str = ""
+    asked: int | None = None  # judge calls made (None: stored before tether counted them)
+    answered: int | None = None  # of them, calls the model answered
+
+    def measured(self) -> bool:
+        """Enough of its calls were answered for the numbers to describe the judge (see MIN_ANSWERED)."""
+        return bool(self.asked) and (self.answered or 0) >= MIN_ANSWERED * (self.asked or 0)
 
 
 def judge_key(filter_name: str, identity: TeacherIdentity, template_hash: str) -> str:
@@ -70,13 +79,18 @@ class CalibrationStore:
         return {k: FilterCalibration.model_validate(v) for k, v in data.items()}
 
     def save(self, key: str, cal: FilterCalibration) -> None:
+        if not cal.measured():
+            raise ValueError(f"{key}: a calibration of {cal.answered}/{cal.asked} answered calls is not stored")
         data = {k: v.model_dump() for k, v in self.load().items()}
         cal.created_at = cal.created_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         data[key] = cal.model_dump()
         self.path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
     def get(self, key: str) -> FilterCalibration | None:
-        return self.load().get(key)
+        """The stored calibration, unless it was not measured on answered calls (stale: treated as missing, so
+        the judge is calibrated again)."""
+        cal = self.load().get(key)
+        return cal if cal is not None and cal.measured() else None
 
 
 @dataclass(frozen=True)

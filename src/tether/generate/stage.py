@@ -30,7 +30,7 @@ from tether.generate.strategies import GenContext, Job, context_block, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
 from tether.generate.templates import Template, load_templates
 from tether.llm.accounting import UsageStats
-from tether.llm.client import TeacherClient
+from tether.llm.client import TeacherClient, TeacherError
 from tether.llm.embedded import EmbeddedServer
 from tether.llm.teacher import open_teacher
 from tether.llm.types import TeacherIdentity
@@ -218,7 +218,17 @@ def commit_generated(
     ws: Workspace, head: Manifest, new: list[Record], run_id: str, stage: str, notes: dict, usage: dict
 ) -> tuple[Manifest, bool, list[Record]]:
     """Log every generation-time drop, then write the rows not already in `head` as a new version accumulating onto
-    it (other tables carried forward). Returns (version, created, fresh rows); with no fresh row, `head`."""
+    it (other tables carried forward). Returns (version, created, fresh rows); with no fresh row, `head`.
+
+    A generation none of whose teacher calls was answered (`usage`, the run's accounting) is not committed: it
+    raises, and the next run resumes from the cache. The local client raises earlier when the teacher dies; this
+    also covers rows that come back from Ray actors."""
+    if usage.get("requests") and not usage.get("answers") and not usage.get("cache_hits"):
+        kinds = ", ".join(f"{k} x{n}" for k, n in Counter(usage.get("errors") or {}).most_common(3))
+        raise TeacherError(
+            f"generation failed: none of its {usage['requests']} teacher calls was answered ({kinds}); "
+            "nothing committed"
+        )
     ws.log_all(
         run_id,
         (

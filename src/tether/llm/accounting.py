@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tether.llm.types import call_failed
+
 
 @dataclass
 class UsageStats:
@@ -13,6 +15,7 @@ class UsageStats:
     requests: int = 0  # logical requests asked of the client
     calls: int = 0  # HTTP calls actually sent (retries included)
     cache_hits: int = 0
+    answers: int = 0  # HTTP calls the server answered (whatever the answer said)
     retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -20,6 +23,19 @@ class UsageStats:
     finish_reasons: Counter[str] = field(default_factory=Counter)
     busy_s: float = 0.0  # wall time with at least one request in flight
     wall_s: float = 0.0
+
+    @property
+    def failed_calls(self) -> int:
+        """Requests that ended without any answer from the model (after retries)."""
+        return sum(n for kind, n in self.errors.items() if call_failed(kind))
+
+    def nothing_answered(self) -> str | None:
+        """One line when this client asked something and not one call was answered (none from the cache
+        either), else None."""
+        if not self.requests or self.answers or self.cache_hits:
+            return None
+        kinds = ", ".join(f"{k} x{n}" for k, n in self.errors.most_common(3))
+        return f"all {self.requests} teacher calls failed ({kinds})"
 
     @property
     def cost(self) -> float:
@@ -30,6 +46,7 @@ class UsageStats:
             "requests": self.requests,
             "calls": self.calls,
             "cache_hits": self.cache_hits,
+            "answers": self.answers,
             "retries": self.retries,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

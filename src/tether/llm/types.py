@@ -54,6 +54,15 @@ class ChatRequest(BaseModel):
         return self.seed + 1000 * self.sample + self.attempt
 
 
+# outcomes of a call that never got an answer from the model (as opposed to an answer that did not parse)
+_CALL_FAILURES = {"timeout", "connection_error", "rate_limited", "bad_response", "budget_exhausted", "error"}
+
+
+def call_failed(error: str | None) -> bool:
+    """True when `error` (a Completion's, or a row's generate verdict reason) says the teacher gave no answer."""
+    return error is not None and (error in _CALL_FAILURES or error.startswith("http_"))
+
+
 class Completion(BaseModel):
     text: str = ""
     finish_reason: str | None = None
@@ -69,3 +78,8 @@ class Completion(BaseModel):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def answered(self) -> bool:
+        """The model answered (its answer may still have failed to parse)."""
+        return not call_failed(self.error)

@@ -18,6 +18,7 @@ from tether.facts import Evidence, extract_facts
 from tether.records import Record, Source
 from tether.seeds.boilerplate import CleanReport, ReadDoc, remove_repeated
 from tether.seeds.chunking import chunk_document, merge_short
+from tether.seeds.discovery import Skip, discover, display_path
 from tether.seeds.html_main import read_html_main
 from tether.seeds.readers import READERS, read_text
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
@@ -39,12 +40,6 @@ SNIFF_BYTES = 8192
 
 
 @dataclass
-class Skip:
-    path: str
-    reason: str
-
-
-@dataclass
 class Ingested:
     documents: list[Document] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
@@ -53,40 +48,6 @@ class Ingested:
     inputs: list[dict] = field(default_factory=list)  # {path, sha256, bytes} of every file read
     unchanged: int = 0  # documents and seeds already in the workspace from an earlier ingest
     cleaning: CleanReport = field(default_factory=CleanReport)  # boilerplate removed from the added documents
-
-
-def display_path(p: Path) -> str:
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.resolve().as_posix()
-
-
-def discover(paths: Iterable[Path], skipped: list[Skip]) -> list[Path]:
-    """Expand folders recursively (sorted, so ids and versions are reproducible); missing paths are skipped."""
-    files: list[Path] = []
-    for p in paths:
-        if not p.exists():
-            skipped.append(Skip(str(p), "path does not exist"))
-        elif p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if any(part.startswith(".") for part in rel):
-                    if f.is_file():
-                        skipped.append(Skip(display_path(f), "hidden file"))
-                    continue
-                if f.is_file():
-                    files.append(f)
-        else:
-            files.append(p)
-    seen: set[Path] = set()
-    unique = []
-    for f in files:
-        key = f.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique
 
 
 def _decode(raw: bytes) -> str:
@@ -223,7 +184,7 @@ def ingest(
     """Read `paths`; documents already known (same bytes) are reported as duplicates, not added twice."""
     out = Ingested()
     paths = list(paths)
-    files = discover(paths, out.skipped)
+    files = discover(paths, out.skipped, cfg.follow_symlinks)
     roots = [p.resolve() for p in paths if p.is_dir()]
     read: list[ReadDoc] = []
     previous = {d.doc_id: d for d in known_docs}

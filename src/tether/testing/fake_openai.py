@@ -158,6 +158,10 @@ class FakeOpenAI:
     # -- lifecycle (a background thread with its own event loop) --------------------------------------------
 
     def start(self) -> FakeOpenAI:
+        return self.start_on(0)
+
+    def start_on(self, port: int) -> FakeOpenAI:
+        """Serve on `port` (0: any free one)."""
         ready = threading.Event()
 
         def run() -> None:
@@ -168,7 +172,7 @@ class FakeOpenAI:
             app.router.add_post("/v1/embeddings", self._embeddings)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+            site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=1024, reuse_address=True)
             self._loop.run_until_complete(site.start())
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             ready.set()
@@ -231,11 +235,34 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 def main() -> None:
-    """`python -m tether.testing.fake_openai PORT [LATENCY_S]`: serve until killed (for the resume test)."""
-    import sys
+    """`python -m tether.testing.fake_openai [--port N] [--latency S] [--record FILE] [--crash-after N]`: serve
+    until killed, printing {"port": N} once ready. `--record` appends each chat request body to FILE as a JSON
+    line (a killed server's requests stay countable); `--crash-after N` answers N chat completions and then dies
+    of SIGSEGV on the next, as a llama.cpp built for a forbidden instruction set does."""
+    import argparse
+    import os
+    import signal
 
-    srv = FakeOpenAI(latency_s=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
-    srv.start()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--record", default=None)
+    ap.add_argument("--crash-after", type=int, default=None)
+    a = ap.parse_args()
+    answered = 0
+
+    def respond(body: dict[str, Any]) -> str | None:
+        nonlocal answered
+        if a.crash_after is not None and answered >= a.crash_after:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        answered += 1
+        if a.record:
+            with open(a.record, "a", encoding="utf-8") as f:
+                f.write(json.dumps(body, sort_keys=True) + "\n")
+        return None
+
+    srv = FakeOpenAI(latency_s=a.latency, responder=respond)
+    srv.start_on(a.port)
     print(json.dumps({"port": srv.port}), flush=True)
     threading.Event().wait()
 
