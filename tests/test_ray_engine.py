@@ -162,3 +162,16 @@ def test_embeddings_on_ray_actors_equal_the_local_model() -> None:
         on_ray = RayEmbedder(cfg, actors=2).embed(texts)
     assert on_ray.shape == local.shape
     assert np.allclose(on_ray, local, atol=1e-5)
+
+
+def test_a_teacher_that_refuses_every_call_stops_ray_generation_with_one_line(tmp_path: Path) -> None:
+    from tether.errors import TetherError
+
+    with FakeOpenAI(responder=reply) as srv:
+        ws = _ws(tmp_path / "w", srv.base_url)
+        prep = prepare(ws, 12)
+    # the server is gone: every actor's calls are refused
+    with pytest.raises(TetherError, match=r"the teacher at http://127\.0\.0\.1:\d+/v1 failed \d+ connections") as e:
+        run_generate(ws, prep, 1, engine="ray", actors=2)
+    assert "\n" not in str(e.value)
+    assert [m.stage for m in ws.versions()] == ["ingest"]

@@ -117,7 +117,16 @@ class TeacherActor:
                 await self._open()
         before = self.client.stats.as_dict()
         jobs = [pickle.loads(b) for b in batch["job"]]
-        rows = await self.client.map([lambda j=j: run_job(self.ctx, j) for j in jobs])
+        try:
+            rows = await self.client.map([lambda j=j: run_job(self.ctx, j) for j in jobs])
+        except TetherError as e:  # exceptions reach the driver as Ray tracebacks: send the line back as data
+            n = len(jobs)
+            yield {
+                "index": np.asarray(batch["index"]),
+                "row": np.asarray([b""] * n, dtype=object),
+                "usage": np.asarray([pickle.dumps({"fatal": str(e)})] + [b""] * (n - 1), dtype=object),
+            }
+            return
         after = self.client.stats.as_dict()
         delta = {k: after[k] - before[k] for k in ("requests", "calls", "cache_hits", "answers", "retries",
                                                    "prompt_tokens", "completion_tokens")}  # fmt: skip
@@ -173,9 +182,11 @@ def run_jobs_ray(ray, spec: ActorSpec, jobs: list, actors: int, budget: int | No
     errors: Counter = Counter()
     for batch in out.iter_batches(batch_format="numpy", batch_size=None):
         for i, row, u in zip(batch["index"], batch["row"], batch["usage"], strict=True):
+            d = pickle.loads(u) if u else {}
+            if "fatal" in d:  # an actor's client stopped (a dead teacher): its one line, not Ray's traceback
+                raise TetherError(d["fatal"])
             rows[int(i)] = pickle.loads(row)
-            if u:
-                d = pickle.loads(u)
+            if d:
                 errors.update(d.pop("errors"))
                 usage.update(d)
     if len(rows) != len(jobs):
