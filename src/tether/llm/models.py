@@ -195,7 +195,9 @@ def model_file(name: str, progress: ByteProgress | None = None) -> Path:
             raise TetherError(f"embedded model {name} not installed: {model.install}")
         return ggufs[0]
     parts = part_files(model)
-    dest = cache_dir() / "models" / f"{model.alias}-{model.quant.lower()}-{model.sha256[:12]}.gguf"
+    dest = (
+        cache_dir() / "models" / f"{model.alias}-{model.sha256[:12]}-{model.quant.lower()}.gguf"
+    )  # quant last: quant_of
     total = sum(p.stat().st_size for p in parts)
     show = progress or (lambda label, n: nullcontext(None))
     if not dest.exists():
