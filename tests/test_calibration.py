@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tether.config import CalibrationConfig
 from tether.facts import extract_facts
 from tether.filters.accuracy import estimate_teacher_accuracy, fact_recall, token_f1
 from tether.filters.calibration import auc, calibrate, load_labels
 from tether.filters.planted import FALSE_KINDS, plant, reword, shift_facts, truncate
+from tether.filters.sequential import rounds, settled
 from tether.filters.stage import run_filters
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.stage import gen_context
@@ -163,6 +165,9 @@ def test_calibration_marks_a_truthful_grounding_and_a_chance_judge(tmp_path: Pat
     assert rep.seeds == 12 and rep.planted["labelled"] == 2
     assert by["judge"].auc == 0.5 and by["judge"].state == "uninformative"
     assert by["judge"].tpr == by["judge"].fpr == 1.0
+    # a judge at chance is settled after the first round (8 seeds): the last 4 seeds' rows are never put to it
+    assert by["judge"].seeds == 8 and by["judge"].true_rows + by["judge"].false_rows < judges.asked["grounding"]
+    assert judges.asked["judge"] == by["judge"].true_rows + by["judge"].false_rows
     assert by["grounding"].auc >= 0.75 and by["grounding"].state in ("informative", "trusted")
     assert by["facts"].false_dropped_by_kind["numbers_shifted"] >= 0.9 and by["facts"].tpr >= 0.9
     assert not by["facts"].model and by["facts"].state == ""
@@ -186,6 +191,21 @@ def test_filter_calibrates_first_and_obeys_the_trust(tmp_path: Path) -> None:
     assert len(seen) == 1
     assert judges.asked["judge"] == asked_after_calibration["judge"]  # advisory judge never asked while filtering
     assert any("judge: UNINFORMATIVE" in line for line in trust_lines)
+
+
+def test_a_state_is_settled_only_when_its_interval_allows() -> None:
+    cfg = CalibrationConfig()
+    assert settled(0.5, 1.0, 8, 30, cfg) == "uninformative"  # a chance judge: no more rows can lift it to 0.65
+    assert settled(0.6, 0.5, 8, 30, cfg) is None  # near the line: ask more
+    assert settled(0.93, 0.0, 8, 30, cfg) is None  # trusted or only informative: not yet known
+    assert settled(0.99, 0.0, 8, 30, cfg) == "trusted"
+    assert settled(1.0, 0.0, 12, 46, cfg) == "trusted"
+    assert settled(0.5, 1.0, 1, 3, cfg) is None  # too few rows to settle anything
+    ids = [f"s{i}" for i in range(12)]
+    first, *rest = rounds(ids, cfg)
+    assert len(first) == 8 and sorted(sum(rest, first)) == sorted(ids)
+    assert {"s0", "s10"} <= set(first)  # the first round spans the whole list
+    assert [sorted(r) for r in rounds(ids, CalibrationConfig(round_seeds=0))] == [sorted(ids)]
 
 
 def test_trust_decisions() -> None:

@@ -164,12 +164,11 @@ def test_documents_only_plan_generate_filter(tmp_path: Path, server: FakeOpenAI)
     assert rep.manifest.notes["br"] == "unbounded (no seeds)"
     rows = rep.new
     assert len(rows) == prep.plan.rows("new_questions") and {r.strategy for r in rows} == {"new_question"}
-    guide = load_templates({})["style_guide"]
-    asked = [q for q in server.requests if "Examples of the style" in q["messages"][-1]["content"]]
-    assert asked and all("Format examples only" in q["messages"][-1]["content"] for q in asked)
+    asked = [q for q in server.requests if "Write one exam question that this sentence" in q["messages"][-1]["content"]]
+    assert asked and not any("Format examples only" in q["messages"][-1]["content"] for q in asked)  # none shown
     chunks = {c.chunk_id: c for c in ws.chunks(prep.head)}
     for r in rows:
-        assert r.meta["examples"] == f"style_guide:{guide.hash}"
+        assert "examples" not in r.meta and r.meta["focus"] in " ".join(chunks[r.source.chunk_id].text.split())
         assert r.parents == [r.source.chunk_id] and r.source.chunk_id in chunks  # no seed parent
     # spread over documents: 13 questions from 13 different documents
     assert len({chunks[r.source.chunk_id].doc_id for r in rows}) == len(rows)
@@ -211,7 +210,8 @@ def test_explicit_chunks_without_seeds(tmp_path: Path, server: FakeOpenAI) -> No
     rows = asyncio.run(go())
     assert [r.source.chunk_id for r in rows] == [chunks[0].chunk_id, chunks[1].chunk_id, chunks[1].chunk_id]
     assert [r.meta["job_index"] for r in rows] == ["0", "0", "1"]
-    assert all(r.meta["target_concept"] == "fees" and r.meta["examples"].startswith("style_guide:") for r in rows)
+    assert all(r.meta["target_concept"] == "fees" and r.meta["focus"] for r in rows)
+    assert rows[1].meta["focus"] != rows[2].meta["focus"]  # a chunk's second question is about its next sentence
 
 
 def test_two_seeds_plan_generate_filter(tmp_path: Path, server: FakeOpenAI) -> None:
@@ -248,17 +248,23 @@ def test_cli_plan_says_new_questions_from_chunks_only(tmp_path: Path, server: Fa
 def guide_copier(body: dict) -> str | None:
     """A weak teacher: writes the prompt's first example back as its new question."""
     user = body["messages"][-1]["content"]
-    if body.get("response_format") is not None and "Examples of the style" in user:
+    if body.get("response_format") is not None and "Style examples (from other texts" in user:
         first = user.split("- Q: ", 1)[1].split("\n", 1)[0]
         return json.dumps({"question": f"Q: {first}", "answer": "It is 14 days."})
     return None
 
 
 def test_copied_examples_are_dropped_before_the_self_check(tmp_path: Path) -> None:
+    """A project's own new_question wording may show examples ({examples}: the style guide without seeds)."""
+    wording = tmp_path / "new_question.txt"
+    wording.write_text(
+        'user:\nReference text:\n"""\n{chunk}\n"""\nAsk about: {focus}\n'
+        "Style examples (from other texts):\n{examples}\n"
+    )
     with FakeOpenAI(responder=guide_copier) as srv:
-        ws = docs_workspace(tmp_path, srv.base_url)
+        ws = docs_workspace(tmp_path, srv.base_url, templates={"new_question": str(wording)})
         rep = run_generate(ws, prepare(ws, 10))
-        checks = [q for q in srv.requests if "can be answered from a reference text" in q["messages"][0]["content"]]
+        checks = [q for q in srv.requests if "answerable from the text alone" in q["messages"][-1]["content"]]
     assert rep.new and not checks  # no self-check paid for a copied question
     for r in rep.new:
         v = r.verdicts["generate"]

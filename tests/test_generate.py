@@ -227,9 +227,9 @@ def test_free_answers_follow_the_seeds_length(tmp_path: Path, corpus: Path, serv
     ws = workspace(tmp_path, corpus, server.base_url, mix={"augment": 1}, answers="free")
     prep = prepare(ws, 4)
     run_generate(ws, prep)
-    asks = [r for r in server.requests if "Answer briefly, like the examples" in r["messages"][0]["content"]]
+    asks = [r for r in server.requests if "Answer briefly, like the examples" in r["messages"][-1]["content"]]
     assert asks and all(r["max_tokens"] == prep.style.max_tokens(384) < 384 for r in asks)
-    assert f"about {prep.style.median_words} words" in asks[0]["messages"][0]["content"]
+    assert f"about {prep.style.median_words} words" in asks[0]["messages"][-1]["content"]
 
 
 def test_forecast_uses_this_workspace_funnel(tmp_path: Path, corpus: Path, server: FakeOpenAI) -> None:

@@ -90,6 +90,13 @@ class EmbeddedConfig(_Strict):
     n_ctx: int = Field(2048, ge=256)
     n_threads: int | None = Field(None, ge=1, description="default: all cores")
     startup_timeout_s: float = Field(120.0, gt=0)
+    in_flight: int = Field(
+        1,
+        ge=1,
+        description="jobs sent at once (overrides concurrency.max_in_flight for the embedded server): it computes "
+        "one prompt at a time and reuses the part the next prompt shares with the last, so one job's calls in a row "
+        "share their chunk, and more in flight only interleaves them",
+    )
 
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -152,7 +159,7 @@ class GenerateConfig(_Strict):
         0.0, ge=0, le=1, description="share of new questions that also get a no-context (rejected) answer"
     )
     best_of: int = Field(1, ge=1, le=16, description="rejection sampling: answers per row, best kept by grounding")
-    few_shot: int = Field(3, ge=0, le=10, description="seed examples shown when writing new questions")
+    few_shot: int = Field(3, ge=0, le=10, description="seed examples for a new_question template that shows {examples}")
     self_check: bool = Field(True, description="ask the teacher whether each new question is answerable from its chunk")
     templates: dict[str, Path] = Field(default_factory=dict, description="override prompt templates by name")
 
@@ -231,6 +238,10 @@ class CalibrationConfig(_Strict):
 
     auto: bool = Field(True, description="`tether filter` calibrates a judge that has no calibration yet")
     seeds: int = Field(12, ge=2, description="seeds to build planted rows from (each gives 1 true and up to 4 false)")
+    min_seeds: int = Field(8, ge=2, description="seeds of the first round, before any filter may be settled early")
+    round_seeds: int = Field(
+        4, ge=0, description="seeds added per further round until every model filter is settled (0: all at once)"
+    )
     min_auc: float = Field(0.65, ge=0.5, le=1, description="below this AUC a model filter is marked uninformative")
     trust_auc: float = Field(0.9, ge=0.5, le=1, description="at or above this AUC (and max_fpr) it may rescue rows")
     max_fpr: float = Field(0.1, ge=0, le=1, description="false rows kept, at most, for a model filter to rescue")

@@ -404,6 +404,9 @@ def calibration_report(rep, cfg, judge_cfg) -> None:  # rep: CalibrationReport, 
             f"[{style}]{state}[/]",
         )
     console.print(t)
+    early = [f"{f.filter} after {f.seeds}" for f in rep.filters if f.model and 0 < f.seeds < rep.seeds]
+    if early:
+        console.print(f"settled early (its AUC interval already fixed its state), seeds asked: {', '.join(early)}")
     j = judge_cfg
     fate = "not asked" if j.uninformative == "advisory" else "may only veto"
     console.print(

@@ -25,6 +25,7 @@ from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
+from tether.filters.sequential import rounds, settled
 from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key
 from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
@@ -45,6 +46,7 @@ class FilterScore(BaseModel):
     false_dropped_by_kind: dict[str, float]
     state: str = ""  # model filters: uninformative / informative / trusted
     unjudged: int = 0  # rows the filter gave no judgement on (no chunk, unparsable answer, ...)
+    seeds: int = 0  # model filters: seeds planted rows were asked from before its state was settled
 
 
 class CalibrationReport(BaseModel):
@@ -111,9 +113,9 @@ def run_deterministic(f, planted: list[Planted]) -> FilterScore:
     return score_filter(f.name, False, planted, kept, [1.0 if k else 0.0 for k in kept])
 
 
-async def run_grounding(f: GroundingFilter, planted: list[Planted], on_done=None) -> FilterScore:
+async def grounding_votes(f: GroundingFilter, planted: list[Planted], on_done=None) -> tuple[list, list[float]]:
     """The model's own verdict on every row: 1 supported with a verified quote, 0.5 no usable judgement, 0 not
-    supported. Kept = supported with a verified quote."""
+    supported (scores), and kept = supported with a verified quote (None: no chunk to judge against)."""
     rows = fresh(planted)
     assert f.client is not None
 
@@ -125,16 +127,24 @@ async def run_grounding(f: GroundingFilter, planted: list[Planted], on_done=None
         return {True: 1.0, None: 0.5, False: 0.0}[opinion]
 
     got = await f.client.map([lambda r=r: one(r) for r in rows], on_done=on_done)
-    kept = [None if s is None else s == 1.0 for s in got]
-    return score_filter(f.name, True, planted, kept, [0.0 if s is None else s for s in got])
+    return [None if s is None else s == 1.0 for s in got], [0.0 if s is None else s for s in got]
 
 
-async def run_judge(f: LLMJudge, planted: list[Planted], on_done=None) -> FilterScore:
+async def judge_votes(f: LLMJudge, planted: list[Planted], on_done=None) -> tuple[list, list[float]]:
     """Rubric scores (unscored = 0); kept = score at or above the threshold."""
     rows = fresh(planted)
     got = await f.client.map([lambda r=r: f.score(r) for r in rows], on_done=on_done)
     scores = [float(s) if s is not None else 0.0 for s, _ in got]
-    kept: list[bool | None] = [s >= f.threshold for s in scores]
+    return [s >= f.threshold for s in scores], scores
+
+
+async def run_grounding(f: GroundingFilter, planted: list[Planted], on_done=None) -> FilterScore:
+    kept, scores = await grounding_votes(f, planted, on_done)
+    return score_filter(f.name, True, planted, kept, scores)
+
+
+async def run_judge(f: LLMJudge, planted: list[Planted], on_done=None) -> FilterScore:
+    kept, scores = await judge_votes(f, planted, on_done)
     return score_filter(f.name, True, planted, kept, scores)
 
 
@@ -237,26 +247,54 @@ async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> Ca
             planted.append(p)
     if why := one_class(planted):
         raise TetherError(f"{why}: add seed examples or labelled rows of the missing kind")
-    scores = [run_deterministic(f, planted) for f in build_filters(ctx, ["validity", "facts"])]
     t = ctx.templates
     grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)
     judge = LLMJudge(client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold)
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
+    models = {"grounding": (grounding, grounding_votes), "judge": (judge, judge_votes)}
+    votes: dict[str, tuple[list[Planted], list, list[float]]] = {n: ([], [], []) for n in models}
+    calls = {n: [0, 0] for n in models}  # asked, failed
+    used: dict[str, int] = {}  # seeds each model filter was measured on
+    open_ = list(models)
+    seed_ids = list(dict.fromkeys(p.seed_id for p in planted if p.kind != "labelled"))
+    batches = rounds(seed_ids, cal_cfg) or [[]]
+    asked_rows: list[Planted] = []
+    for k, batch in enumerate(batches):
+        take = set(batch)
+        rows = [p for p in planted if p.seed_id in take or (k == 0 and p.kind == "labelled")]
+        asked_rows += rows
+        seen = len({p.seed_id for p in asked_rows if p.kind != "labelled"})
+        for name in list(open_):
+            f, ask = models[name]
+            asked, failed = client.stats.requests, client.stats.failed_calls
+            label = f"calibrate {name}" + (f" (seeds {seen - len(batch) + 1}-{seen})" if len(batches) > 1 else "")
+            with progress(client, len(rows), label) if progress else contextlib.nullcontext() as done:
+                kept, sc = await ask(f, rows, on_done=done)
+            calls[name][0] += client.stats.requests - asked
+            calls[name][1] += client.stats.failed_calls - failed
+            acc = votes[name]
+            acc[0].extend(rows), acc[1].extend(kept), acc[2].extend(sc)
+            used[name] = seen
+            s = score_filter(name, True, *acc)
+            if settled(s.auc, s.fpr, s.true_rows, s.false_rows, cal_cfg) is not None:
+                open_.remove(name)  # its state cannot change with more rows: stop paying for them
+        if not open_:
+            break
+    scores = [run_deterministic(f, asked_rows) for f in build_filters(ctx, ["validity", "facts"])]
     store = CalibrationStore(ctx.store)
-    for name, f, run in (("grounding", grounding, run_grounding), ("judge", judge, run_judge)):
-        asked, failed = client.stats.requests, client.stats.failed_calls
-        with progress(client, len(planted), f"calibrate {name}") if progress else contextlib.nullcontext() as done:
-            sc = await run(f, planted, on_done=done)
-        asked, failed = client.stats.requests - asked, client.stats.failed_calls - failed
+    for name in models:
+        sc = score_filter(name, True, *votes[name])
+        sc.seeds = used.get(name, 0)
         cal = as_calibration(sc, ident, t[name].hash, cal_cfg)
-        cal.asked, cal.answered = asked, asked - failed
+        cal.asked, cal.answered = calls[name][0], calls[name][0] - calls[name][1]
         if not cal.measured():
             raise TeacherError(
-                f"calibration of {name}: the judge answered {cal.answered} of {asked} calls (at least "
+                f"calibration of {name}: the judge answered {cal.answered} of {cal.asked} calls (at least "
                 f"{MIN_ANSWERED:.0%} needed to measure it); nothing stored. Check it with `tether teacher check`"
             )
         store.save(judge_key(name, client.identity, t[name].hash), cal)
         scores.append(sc)
+    planted = asked_rows
     kinds: dict[str, int] = defaultdict(int)
     for p in planted:
         kinds[p.kind] += 1

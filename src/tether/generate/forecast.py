@@ -88,7 +88,13 @@ def _job_tokens(
     examples, _ = examples_block(job.examples, t)
     p = _tok(
         t["new_question"].render(
-            domain=domain, chunk=job.chunk.text, examples=examples, concept_line="", variant=1, length_hint=hint
+            domain=domain,
+            chunk=job.chunk.text,
+            focus=job.focus,
+            examples=examples,
+            concept_line="",
+            variant=1,
+            length_hint=hint,
         )
     )
     c = comp["new_question"]

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
+from tether.generate.focus import focus_for, whole_chunk
 from tether.generate.style import AnswerStyle, snap_to_text
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
@@ -63,6 +64,7 @@ class Job:
     cot: bool = False
     preference: bool = False
     examples: list[Record] = field(default_factory=list)  # few-shot seeds for new questions
+    focus: str = ""  # new questions: the chunk's sentence this question is about (generate/focus.py)
 
 
 @dataclass
@@ -244,20 +246,41 @@ def new_question_messages(ctx: GenContext, job: Job) -> tuple[list[dict[str, str
     """The prompt of a new-question job, and the templates it used (for the row's meta)."""
     assert job.chunk is not None
     t = ctx.templates["new_question"]
-    examples, guide = examples_block(job.examples, ctx.templates)
+    shows = "{examples}" in t.text  # the built-in wording shows none: small teachers copied them (generate/focus.py)
+    examples, guide = examples_block(job.examples, ctx.templates) if shows else ("", None)
     concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
+    focus = job.focus or focus_for(job.chunk.text, job.index)
     msgs = t.render(
         domain=ctx.domain,
         chunk=job.chunk.text,
+        focus=focus,
         examples=examples,
         concept_line=concept_line,
         variant=job.index + 1,
         length_hint=ctx.style.hint(),
     )
-    meta = {"template": f"new_question:{t.hash}"}
+    meta = {"template": f"new_question:{t.hash}", "focus": focus}
     if guide:
         meta["examples"] = guide
     return msgs, meta
+
+
+_ASKS = re.compile(
+    r"^(who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|may|must|"
+    r"should|will|would|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+def not_a_question(question: str, focus: str) -> str | None:
+    """Why a new question is no question (None when it is one): small teachers hand back the focus sentence, or a
+    statement, in the question field."""
+    q = question.strip()
+    if focus and normalize(q).rstrip("?") == normalize(focus).rstrip("?"):
+        return "the question field repeats the focus sentence"
+    if not q.endswith("?") and not _ASKS.match(q):
+        return f"not phrased as a question: '{q[:80]}'"
+    return None
 
 
 def copied_example(question: str, examples: list[Record], templates: dict[str, Template]) -> str | None:
@@ -294,10 +317,22 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
         return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
     meta["finish_reason"] = comp.finish_reason or ""
     q = comp.parsed["question"].strip()
-    if (copied := copied_example(q, job.examples, ctx.templates)) is not None:  # before paying for a self-check
+    shown = "examples" in meta or bool(job.examples and "{examples}" in t.text)
+    # checked before paying for a self-check
+    if shown and (copied := copied_example(q, job.examples, ctx.templates)) is not None:
         comp.error, comp.error_detail = "copied_example", f"the question repeats an example of the prompt: {copied}"
         return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
-    a = snapped(ctx, comp.parsed["answer"], chunk, meta)
+    focus = meta.get("focus", "")
+    if (why := not_a_question(q, focus)) is not None:
+        comp.error, comp.error_detail = "not_a_question", why
+        return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
+    if extractive(ctx, chunk) and focus and not whole_chunk(focus, chunk.text):
+        # the question was written for this sentence: it is the answer, in the text's own words (the teacher's
+        # own answer, often another sentence of the chunk, is kept in meta)
+        a = focus
+        meta["extractive"], meta["teacher_answer"] = "the focus sentence", comp.parsed["answer"].strip()[:300]
+    else:
+        a = snapped(ctx, comp.parsed["answer"], chunk, meta)
     if a is None:
         return _not_in_text(ctx, job, q, comp.parsed["answer"], meta, kind="qa", **base)
     verdicts: dict[str, Verdict] = {}

@@ -118,6 +118,11 @@ def _plain(span: str) -> str:
     return re.sub(r"\s*\n\s*", " ", re.sub(r"(\*\*|__|`)", "", span)).strip()
 
 
+def sentences(text: str) -> list[str]:
+    """The text's sentences and list items as plain text (no markup, no line wraps), in order."""
+    return [_plain(text[a:b]) for a, b in _sentences(text)]
+
+
 def snap_to_text(answer: str, text: str) -> tuple[str | None, str]:
     """(the answer as words of `text`, how) or (None, why): a verbatim span is kept as the text's own characters,
     a near copy of one sentence becomes that sentence, anything else is rejected."""

@@ -27,7 +27,7 @@ FIELDS: dict[str, set[str]] = {
     "answer_extract": {"domain", "question", "context_block"},
     "answer_cot": {"domain", "question", "context_block", "length_hint"},
     "rephrase": {"domain", "question", "variant"},
-    "new_question": {"domain", "chunk", "examples", "concept_line", "variant", "length_hint"},
+    "new_question": {"domain", "chunk", "focus", "examples", "concept_line", "variant", "length_hint"},
     "self_check": {"domain", "chunk", "question", "answer"},
     "judge": {"domain", "question", "answer", "context_block"},
     "grounding": {"domain", "chunk", "question", "answer"},

@@ -39,11 +39,18 @@ def instruction(schema: dict[str, Any]) -> str:
 
 
 def with_instruction(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:
-    """Append the JSON instruction to the system message (or add one)."""
+    """Append the JSON instruction to the last user message (or add one).
+
+    At the end, not in the system message: a local server (llama.cpp) reuses the computed prefix its previous
+    prompt shares with this one, and every template that reads a chunk starts with the same system message and
+    the chunk. A schema note in the system message would make each template's prompt differ from its first
+    tokens; after the task it costs only its own tokens, and small models follow it better read last."""
     note = instruction(schema)
-    if messages and messages[0]["role"] == "system":
-        return [{"role": "system", "content": messages[0]["content"] + "\n\n" + note}, *messages[1:]]
-    return [{"role": "system", "content": note}, *messages]
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i]["role"] == "user":
+            last = {"role": "user", "content": messages[i]["content"] + "\n\n" + note}
+            return [*messages[:i], last, *messages[i + 1 :]]
+    return [*messages, {"role": "user", "content": note}]
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

@@ -25,6 +25,8 @@ async def open_teacher(cfg: TeacherConfig, cache_path: Path | None) -> AsyncIter
         if cfg.embedded_mode:
             server = stack.enter_context(EmbeddedServer(cfg.embedded, cfg.model))
             base_url, identity = server.base_url, server.identity()
+            limits = cfg.concurrency.model_copy(update={"max_in_flight": cfg.embedded.in_flight, "adaptive": False})
+            cfg = cfg.model_copy(update={"concurrency": limits})
         else:
             assert cfg.base_url is not None
             base_url = cfg.base_url.rstrip("/")

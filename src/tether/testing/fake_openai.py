@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 _FAULT = re.compile(r"#fault=(\w+?)(?:x(\d+))?(?:\s|$)")
-_JSON = re.compile(r"#json=(.*)$", re.DOTALL)
+_JSON = re.compile(r"#json=(.*?)(?=\n\n|\Z)", re.DOTALL)  # up to a blank line (the JSON note follows it)
 
 
 class FakeOpenAI:
@@ -224,7 +224,8 @@ def _fill(schema: dict, msg: str, seed: object) -> dict:
     out: dict[str, object] = {}
     for name, prop in (schema.get("properties") or {}).items():
         kind = prop.get("type")
-        out[name] = True if kind == "boolean" else 1 if kind in ("integer", "number") else f"{name} {tag}"
+        text = f"{name} {tag}" + ("?" if name == "question" else "")  # a question field holds a question
+        out[name] = True if kind == "boolean" else 1 if kind in ("integer", "number") else text
     return out
 
 

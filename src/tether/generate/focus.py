@@ -1,0 +1,51 @@
+"""Which fact of a chunk a new question is about: one sentence of the chunk per question.
+
+Asked for "a new question" about a whole chunk, a small teacher asks about the same salient line every time (or
+copies the prompt's example: SmolLM2-135M and Qwen2.5-0.5B both did on 4 of 4 calls in a first run). A student
+learns the facts it was asked about, so the questions should walk the chunk's facts: the k-th question of a chunk
+is written for its k-th focus sentence, sentences that state a number, time, date, code or name first (the facts
+held-out questions ask about), then the rest in reading order. Past the last sentence the walk starts again, with
+a new variant number. With extractive answers the focus sentence is the answer (the teacher writes only the
+question): a question written for a sentence has that sentence as its answer by construction, where the teacher's
+own answer was often another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept rows answered a different fact).
+"""
+
+from __future__ import annotations
+
+from tether.facts import extract_facts
+from tether.generate.style import sentences
+from tether.text import words
+
+MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
+
+
+def _statement(s: str) -> bool:
+    """A sentence that states something: long enough, no table row, and not a heading the splitter let through
+    (a title such as "Hallam Pike Library Opening Hours" from converted HTML has no stop, colon or number)."""
+    if len(words(s)) < MIN_WORDS or s.count("|") >= 2:
+        return False
+    return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
+
+
+def focus_sentences(text: str) -> list[str]:
+    """The chunk's sentences to ask about, fact-bearing first, each in reading order; the whole chunk when it has
+    no sentence long enough (a table, a list of names)."""
+    found = [s for s in sentences(text) if _statement(s)]
+    with_facts = [s for s in found if extract_facts(s)]
+    rest = [s for s in found if s not in with_facts]
+    return (with_facts + rest) or [_whole(text)]
+
+
+def _whole(text: str) -> str:
+    return " ".join(text.split())[:600]
+
+
+def whole_chunk(focus: str, text: str) -> bool:
+    """True when `focus` is the stand-in for a chunk without sentences (not a sentence that could be an answer)."""
+    return focus == _whole(text)
+
+
+def focus_for(text: str, index: int) -> str:
+    """The sentence the `index`-th question of a chunk (0-based, the job's variant) is about."""
+    found = focus_sentences(text)
+    return found[index % len(found)]

@@ -1,0 +1,90 @@
+"""What a new question is about, which examples it is shown, and the order jobs reach a local teacher."""
+
+from __future__ import annotations
+
+from tether.config import GenerateConfig
+from tether.documents import Chunk
+from tether.generate.focus import focus_for, focus_sentences, whole_chunk
+from tether.generate.jobs import by_chunk, few_shot, new_question_jobs
+from tether.generate.strategies import Job, not_a_question
+from tether.llm.structured import with_instruction
+from tether.records import Record, Source
+
+TEXT = """# Parking fines
+
+Parking bylaws are enforced by the Warden Service.
+
+- Standard parking fine: 45 marks.
+- Higher-level parking fine: 81 marks.
+
+Fines are reduced by one third if paid within 14 days. See the page on paying penalty notices for details.
+"""
+
+
+def chunk(cid: str, doc: str, text: str = TEXT) -> Chunk:
+    return Chunk(chunk_id=cid, doc_id=doc, text=text, start=0, end=len(text))
+
+
+def seed(q: str, doc: str, concepts: list[str]) -> Record:
+    return Record(
+        kind="qa", prompt=q, response="A.", origin="human", concepts=concepts, source=Source(doc_id=doc, chunk_id=doc)
+    )
+
+
+def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
+    found = focus_sentences(TEXT)
+    assert found == [
+        "Parking bylaws are enforced by the Warden Service.",  # a name
+        "Standard parking fine: 45 marks.",
+        "Higher-level parking fine: 81 marks.",
+        "Fines are reduced by one third if paid within 14 days.",
+        "See the page on paying penalty notices for details.",  # no fact: last
+    ]
+    assert "Parking fines" not in found  # a heading is nothing to ask about
+    assert [focus_for(TEXT, k) for k in range(len(found) + 1)] == [*found, found[0]]  # then round again
+    jobs = new_question_jobs([chunk("c1", "d1")], 3, [], GenerateConfig())
+    assert [j.focus for j in jobs] == found[:3]
+    assert focus_sentences("Fees | 12\nHours | 9") == ["Fees | 12 Hours | 9"]  # no sentence: the chunk itself
+
+
+def test_examples_never_come_from_the_chunks_own_document() -> None:
+    seeds = [
+        seed("Q1", "parking", ["parking"]),
+        seed("Q2", "parking", ["parking"]),
+        seed("Q3", "tram", ["tram"]),
+        seed("Q4", "dogs", ["parking"]),
+    ]
+    shown = few_shot(seeds, "parking", 0, 2, doc_id="parking")
+    assert [s.prompt for s in shown] == ["Q4", "Q3"]  # same concept from another document first
+    assert few_shot(seeds[:2], "parking", 0, 2, doc_id="parking")  # nothing else: the seeds rather than none
+
+
+def test_calls_on_one_chunk_go_together_and_json_notes_go_last() -> None:
+    s1, s2 = seed("Q1", "a", []), seed("Q2", "b", [])
+    jobs = [
+        Job("augment", 0, seed=s1),
+        Job("new_questions", 0, chunk=chunk("b", "b")),
+        Job("rephrase", 0, seed=s1),
+        Job("augment", 0, seed=s2),
+        Job("new_questions", 0, chunk=chunk("x", "x")),
+        Job("new_questions", 1, chunk=chunk("a", "a")),
+    ]
+    order = by_chunk(jobs)
+    assert [(j.strategy, (j.seed.source.chunk_id if j.seed else j.chunk.chunk_id)) for j in order] == [
+        ("augment", "a"),
+        ("rephrase", "a"),
+        ("new_questions", "a"),
+        ("new_questions", "b"),
+        ("augment", "b"),
+        ("new_questions", "x"),
+    ]
+    msgs = with_instruction([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}], {"type": "object"})
+    assert msgs[0] == {"role": "system", "content": "S"} and msgs[1]["content"].startswith("U\n\n")
+
+
+def test_a_statement_or_the_focus_sentence_itself_is_no_question() -> None:
+    focus = "Adults may have up to 12 items on loan at once."
+    assert not_a_question(focus, focus) == "the question field repeats the focus sentence"
+    assert "not phrased as a question" in not_a_question("The crew clears snow.", focus)
+    assert not_a_question("How many items may an adult borrow?", focus) is None
+    assert whole_chunk(focus_for("Fees | 12\nHours | 9", 0), "Fees | 12\nHours | 9")
