@@ -88,7 +88,11 @@ def main() -> None:
         print(
             f"{len(grouped)} jobs ({args.model}, budget {args.budget}, {args.domain.name}, mix {args.mix or 'planner'})"
         )
-        passes = (("spread, 6 in flight (before)", spread, 6), ("by chunk, 1 in flight", by_chunk(spread), 1))
+        passes = (
+            ("spread, 6 in flight (before)", spread, 6),
+            ("by chunk, 1 in flight", by_chunk(spread), 1),
+            ("by chunk, 2 in flight", by_chunk(spread), 2),
+        )
         for name, jobs, in_flight in passes:
             r = asyncio.run(one_pass(ws, jobs, in_flight))
             print(

@@ -57,7 +57,8 @@ def responder(body: dict) -> str | None:
         variant = int(re.search(r"variant (\d+)", msg).group(1))
         sents = _sentences(chunk)
         answer = sents[(variant - 1) % len(sents)]
-        return json.dumps({"question": f"What does rule {variant} of this text say?", "answer": answer})
+        topic = " ".join(answer.split()[:4]).rstrip(".,")  # a question names what it asks about
+        return json.dumps({"question": f"What does rule {variant} say about {topic}?", "answer": answer})
     return None
 
 

@@ -88,3 +88,4 @@ def test_a_statement_or_the_focus_sentence_itself_is_no_question() -> None:
     assert "not phrased as a question" in not_a_question("The crew clears snow.", focus)
     assert not_a_question("How many items may an adult borrow?", focus) is None
     assert whole_chunk(focus_for("Fees | 12\nHours | 9", 0), "Fees | 12\nHours | 9")
+    assert "shares no word" in not_a_question("How to answer a question using JSON?", focus)

@@ -273,13 +273,16 @@ _ASKS = re.compile(
 
 
 def not_a_question(question: str, focus: str) -> str | None:
-    """Why a new question is no question (None when it is one): small teachers hand back the focus sentence, or a
-    statement, in the question field."""
+    """Why a new question is no question about its focus sentence (None when it is one): small teachers hand back
+    the focus sentence, a statement, or a question about the prompt itself in the question field."""
     q = question.strip()
     if focus and normalize(q).rstrip("?") == normalize(focus).rstrip("?"):
         return "the question field repeats the focus sentence"
     if not q.endswith("?") and not _ASKS.match(q):
         return f"not phrased as a question: '{q[:80]}'"
+    if focus and not content_tokens(q) & content_tokens(focus):
+        # SmolLM2-135M wrote "How to answer a question using JSON" for a sentence about library membership
+        return f"shares no word with the sentence it was written for: '{q[:80]}'"
     return None
 
 

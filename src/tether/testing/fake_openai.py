@@ -224,7 +224,10 @@ def _fill(schema: dict, msg: str, seed: object) -> dict:
     out: dict[str, object] = {}
     for name, prop in (schema.get("properties") or {}).items():
         kind = prop.get("type")
-        text = f"{name} {tag}" + ("?" if name == "question" else "")  # a question field holds a question
+        text = f"{name} {tag}"
+        if name == "question":  # a question, about the sentence the prompt quotes on a line of its own (if any)
+            quoted = re.search(r'^"([^"\n]{10,})"$', msg, re.MULTILINE)
+            text += (" about " + " ".join(quoted.group(1).split()[:6]) if quoted else "") + "?"
         out[name] = True if kind == "boolean" else 1 if kind in ("integer", "number") else text
     return out
 
