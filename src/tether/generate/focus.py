@@ -12,6 +12,8 @@ own answer was often another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept ro
 
 from __future__ import annotations
 
+import functools
+
 from tether.facts import extract_facts
 from tether.generate.style import sentences
 from tether.text import words
@@ -30,10 +32,16 @@ def _statement(s: str) -> bool:
 def focus_sentences(text: str) -> list[str]:
     """The chunk's sentences to ask about, fact-bearing first, each in reading order; the whole chunk when it has
     no sentence long enough (a table, a list of names)."""
+    return list(_focus(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _focus(text: str) -> tuple[str, ...]:
+    """focus_sentences, cached: each of a chunk's questions asks for its k-th sentence."""
     found = [s for s in sentences(text) if _statement(s)]
     with_facts = [s for s in found if extract_facts(s)]
     rest = [s for s in found if s not in with_facts]
-    return (with_facts + rest) or [_whole(text)]
+    return tuple(with_facts + rest) or (_whole(text),)
 
 
 def _whole(text: str) -> str:
@@ -47,5 +55,5 @@ def whole_chunk(focus: str, text: str) -> bool:
 
 def focus_for(text: str, index: int) -> str:
     """The sentence the `index`-th question of a chunk (0-based, the job's variant) is about."""
-    found = focus_sentences(text)
+    found = _focus(text)
     return found[index % len(found)]

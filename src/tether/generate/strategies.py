@@ -242,12 +242,17 @@ def examples_block(examples: list[Record], templates: dict[str, Template]) -> tu
     return guide.text.strip(), f"style_guide:{guide.hash}"
 
 
+def shows_examples(t: Template) -> bool:
+    """Whether a new_question wording shows example pairs (the seeds', or the style guide without seeds). The
+    built-in one shows none: small teachers copied them (generate/focus.py)."""
+    return "{examples}" in t.text
+
+
 def new_question_messages(ctx: GenContext, job: Job) -> tuple[list[dict[str, str]], dict[str, str]]:
     """The prompt of a new-question job, and the templates it used (for the row's meta)."""
     assert job.chunk is not None
     t = ctx.templates["new_question"]
-    shows = "{examples}" in t.text  # the built-in wording shows none: small teachers copied them (generate/focus.py)
-    examples, guide = examples_block(job.examples, ctx.templates) if shows else ("", None)
+    examples, guide = examples_block(job.examples, ctx.templates) if shows_examples(t) else ("", None)
     concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
     focus = job.focus or focus_for(job.chunk.text, job.index)
     msgs = t.render(
@@ -320,9 +325,8 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
         return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
     meta["finish_reason"] = comp.finish_reason or ""
     q = comp.parsed["question"].strip()
-    shown = "examples" in meta or bool(job.examples and "{examples}" in t.text)
     # checked before paying for a self-check
-    if shown and (copied := copied_example(q, job.examples, ctx.templates)) is not None:
+    if shows_examples(t) and (copied := copied_example(q, job.examples, ctx.templates)) is not None:
         comp.error, comp.error_detail = "copied_example", f"the question repeats an example of the prompt: {copied}"
         return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
     focus = meta.get("focus", "")
