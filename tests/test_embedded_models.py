@@ -104,9 +104,14 @@ def test_an_assembled_file_changed_later_is_caught_on_the_next_start(tiny: Embed
 def test_model_choice_in_config(tmp_path: Path) -> None:
     from tether.config import load_config
 
-    assert TeacherConfig().model == "smollm2-135m-instruct"
-    t = TeacherConfig(embedded={"model": "qwen2.5-coder-0.5b"})
-    assert t.model == "qwen2.5-coder-0.5b-instruct" and t.embedded_mode
+    assert TeacherConfig().model == "qwen2.5-coder-0.5b-instruct" and TeacherConfig().embedded_mode
+    t = TeacherConfig(embedded={"model": "smollm2-135m"})
+    assert t.model == "smollm2-135m-instruct"
+    # a config written when the default was another model: its id follows the model it now serves
+    old = TeacherConfig(model="smollm2-135m-instruct", embedded={"model": "qwen2.5-coder-1.5b"})
+    assert old.model == "qwen2.5-coder-1.5b-instruct"
+    with pytest.raises(ValueError, match=r"also set teacher\.model"):
+        TeacherConfig(base_url="http://127.0.0.1:9/v1", model="smollm2-135m-instruct")
     assert TeacherConfig(embedded={"model": "qwen2.5-coder-1.5b"}, model="mine").model == "mine"
     cfg = tmp_path / "tether.yaml"
     cfg.write_text(yaml.safe_dump({"project": "p", "teacher": {"embedded": {"model": "qwen-7b"}}}))

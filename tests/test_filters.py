@@ -294,3 +294,14 @@ def test_filters_build_themselves_from_config(tmp_path) -> None:
     assert built[5].client is None  # no judge client in this context: lexical grounding only
     for name in REGISTRY:  # every name in the config's list has a class with the same name
         assert filter_class(name).name == name
+
+
+def test_the_judge_scores_first_and_its_reason_is_capped() -> None:
+    from tether.filters.judged import RATIONALE_CHARS, JudgeScore
+    from tether.llm.structured import schema_of
+
+    schema = schema_of(JudgeScore)
+    assert list(schema["properties"]) == ["score", "rationale"]  # the grammar makes the score the first token
+    assert schema["properties"]["rationale"]["maxLength"] == RATIONALE_CHARS
+    long = JudgeScore.model_validate({"score": 2, "rationale": "because " * 100})
+    assert long.score == 2 and len(long.rationale) == RATIONALE_CHARS  # an unconstrained server's essay: cut, kept

@@ -89,3 +89,34 @@ def test_a_statement_or_the_focus_sentence_itself_is_no_question() -> None:
     assert not_a_question("How many items may an adult borrow?", focus) is None
     assert whole_chunk(focus_for("Fees | 12\nHours | 9", 0), "Fees | 12\nHours | 9")
     assert "shares no word" in not_a_question("How to answer a question using JSON?", focus)
+
+
+def test_unseeded_fact_chunks_come_first_and_long_chunks_get_a_question_per_fact() -> None:
+    from tether.generate.jobs import chunk_order, question_counts
+
+    bare = chunk("bare", "d3", "# Contents\n\nsee below\n")
+    chunks = [chunk("seeded", "d1"), bare, chunk("open", "d2")]
+    order = [c.chunk_id for c, _ in chunk_order(chunks, {}, {}, seeded={"seeded"})]
+    assert order == ["open", "seeded", "bare"]  # a seed's chunk after the unseeded one; no facts: last
+    one = chunk("one", "d4", "The ferry leaves at 09:40 from Pier 2.\n")
+    assert question_counts([chunk("long", "d1"), one], 6) == [5, 1]  # a question per sentence of the long chunk
+    assert question_counts([chunk("long", "d1"), one], 8) == [6, 2]  # every sentence asked: rounds over all
+    assert question_counts([], 5) == []
+
+
+def test_new_questions_get_the_share_of_chunks_no_seed_comes_from() -> None:
+    from tether.generate.planner import make_plan
+
+    g = GenerateConfig(self_check=False)
+    base = make_plan(100, 45, g, weak=True, have_chunks=True, extractive=True)
+    plan = make_plan(100, 45, g, weak=True, have_chunks=True, extractive=True, uncovered=0.73)
+    assert base.rows("new_questions") < 20 and plan.rows("new_questions") >= 60
+    assert "73% of the fact-bearing chunks hold no seed: new questions get 73%" in plan.rationale
+    assert plan.calls <= 100 and plan.rows("augment") <= 45
+    capped = make_plan(100, 45, g, weak=False, have_chunks=True, uncovered=1.0)
+    assert capped.strategies[2].share == 0.75  # never more than the high-BR mix gives them
+    mine = make_plan(100, 45, g.model_copy(update={"mix": {"augment": 1.0}}), weak=True, have_chunks=True,
+                     uncovered=0.9)  # fmt: skip
+    assert mine.rows("new_questions") == 0  # a configured mix is the user's
+    none = make_plan(100, 45, g, weak=True, have_chunks=False, uncovered=0.9)
+    assert none.rows("new_questions") == 0

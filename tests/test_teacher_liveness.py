@@ -136,7 +136,9 @@ def test_the_real_embedded_server_killed_mid_generation_stops_it(tmp_path: Path)
     pytest.importorskip("llama_cpp")
     from tether.llm.teacher import open_teacher
 
-    cfg = TeacherConfig(max_tokens=16, temperature=0.0, concurrency={"max_in_flight": 2})
+    cfg = TeacherConfig(
+        max_tokens=16, temperature=0.0, concurrency={"max_in_flight": 2}, embedded={"model": "smollm2-135m"}
+    )
     seen: list = []
 
     async def go() -> None:

@@ -190,3 +190,19 @@ def test_compare_trains_three_students_on_one_budget(ws, tiny):
     assert set(rep["differences"]) == {"kept-human", "unfiltered-human", "kept-unfiltered"}
     assert all(rep["training"][a]["steps"] == 2 for a in ARMS)
     assert (ws.store / "compare" / f"{rep['id']}.json").is_file()
+    assert set(rep["answers_stated"]) == set(ARMS) and rep["questions"] > 0
+
+
+def test_answers_stated_counts_held_out_answers_some_training_row_states():
+    import json
+
+    from tether.evaluate.compare import answers_stated
+
+    def held(q: str, a: str, aliases: tuple[str, ...] = ()) -> Record:
+        return Record(prompt=q, response=a, origin="human", meta={"aliases": json.dumps(list(aliases))})
+
+    rows = [Record(prompt="What is the fine?", response="The standard fine is 45 marks.", origin="human"),
+            Record(prompt="When does it open?", response="It opens at nine.", origin="human")]  # fmt: skip
+    questions = [held("Fine?", "45 marks"), held("Opening?", "9:00", ("nine",)), held("Dogs?", "4"),
+                 held("Councillors?", "3")]  # fmt: skip
+    assert answers_stated(rows, questions) == 2  # 45 marks, and nine by its alias; 4 and 3 appear in no answer

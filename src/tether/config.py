@@ -84,7 +84,7 @@ class EmbeddedConfig(_Strict):
     """The bundled llama.cpp teacher, used when `teacher.base_url` is not set."""
 
     model: EmbeddedModelName = Field(
-        "smollm2-135m", description="which packaged model to serve (its packages must be installed)"
+        "qwen2.5-coder-0.5b", description="which packaged model to serve (its packages must be installed)"
     )
     model_path: Path | None = Field(None, description="a GGUF file to serve instead of `model`")
     n_ctx: int = Field(2048, ge=256)
@@ -99,7 +99,7 @@ class EmbeddedConfig(_Strict):
     )
 
 
-EMBEDDED_MODEL = "smollm2-135m-instruct"
+EMBEDDED_MODEL = EMBEDDED_ALIASES["qwen2.5-coder-0.5b"]  # teacher.model's default: "the embedded model's id"
 
 
 class TeacherConfig(_Strict):
@@ -129,10 +129,10 @@ class TeacherConfig(_Strict):
 
     @model_validator(mode="after")
     def _remote_needs_model(self) -> TeacherConfig:
-        if self.base_url and self.model == EMBEDDED_MODEL:
+        if self.base_url and self.model in EMBEDDED_ALIASES.values():
             raise ValueError("teacher.base_url is set: also set teacher.model to the endpoint's model name")
-        if not self.base_url and self.model == EMBEDDED_MODEL and self.embedded.model_path is None:
-            self.model = EMBEDDED_ALIASES[self.embedded.model]  # the default id follows the chosen model
+        if not self.base_url and self.model in EMBEDDED_ALIASES.values() and self.embedded.model_path is None:
+            self.model = EMBEDDED_ALIASES[self.embedded.model]  # the id follows the chosen model (older configs too)
         return self
 
     @property

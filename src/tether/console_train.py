@@ -124,7 +124,17 @@ def compare_report(rep: dict) -> None:
 
     metric = rep["metric"]
     tab = Table(title=f"Did the synthetic data help? ({rep['steps']} steps each, seed {rep['seed']}, metric {metric})")
-    for col in ("student", "rows", "synthetic", "accuracy [95 % CI]", "edge", "typical", "perplexity"):
+    stated, n = rep.get("answers_stated", {}), rep.get("questions")
+    for col in (
+        "student",
+        "rows",
+        "synthetic",
+        "answers stated",
+        "accuracy [95 % CI]",
+        "edge",
+        "typical",
+        "perplexity",
+    ):
         tab.add_column(col)
     for arm, title in ARM_TITLES.items():
         ppl = rep["perplexity"].get(arm)
@@ -132,6 +142,7 @@ def compare_report(rep: dict) -> None:
             title,
             str(rep["rows"].get(arm, "-")),
             str(rep["synthetic_rows"].get(arm, "-")),
+            f"{stated[arm]}/{n}" if arm in stated and n else "-",
             _acc(rep["accuracy"][arm]),
             _acc(rep["edge"][arm]),
             _acc(rep["typical"][arm]),
@@ -152,4 +163,9 @@ def compare_report(rep: dict) -> None:
         for c, r in moved:
             ct.add_row(c, str(r["n"]), f"{r['kept_vs_human']:+g}", f"{r['unfiltered_vs_human']:+g}")
         console.print(ct)
+    if stated:
+        console.print(
+            "[dim]answers stated: held-out answers some training row of the arm states (what a student can learn; "
+            "correct answers beyond these are guesses or prior knowledge)[/]"
+        )
     console.print(f"[dim]stored in .tether/compare/{rep['id']}.json[/]")

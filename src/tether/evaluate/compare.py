@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tether.errors import TetherError
-from tether.evaluate.metrics import paired_bootstrap
+from tether.evaluate.metrics import contains_answer, normalize_answer, paired_bootstrap
 from tether.evaluate.runner import Target
-from tether.evaluate.stage import run_eval
+from tether.evaluate.stage import golds, run_eval
 from tether.mix.assemble import assemble
 from tether.mix.export import check_exportable
 from tether.mix.holdout import fixed_holdout
@@ -68,6 +68,14 @@ def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
         synthetic, held.rows, workspace_embedder(ws), ws.config.mix.leakage, {r.id: r for r in records}
     )
     return {"human": human, "kept": train, "unfiltered": human + unfiltered}
+
+
+def answers_stated(rows: list[Record], questions: list[Record]) -> int:
+    """How many held-out answers some training row states (the answer or an alias contained in a row's answer, by
+    the evaluation's own normalisation): the facts a student could have learned from its data. Accuracy beyond
+    this count is guessing or prior knowledge; far below it, the student did not learn what it was shown."""
+    answers = [normalize_answer(r.answer()) for r in rows]
+    return sum(any(contains_answer(a, golds(q)) for a in answers) for q in questions)
 
 
 def _paired(a: dict, b: dict, metric: str, resamples: int) -> dict:
@@ -149,6 +157,8 @@ def run_compare(
         "metric": metric,
         "rows": {a: len(arms[a]) for a in ARMS},
         "synthetic_rows": {a: sum(r.origin == "synthetic" for r in arms[a]) for a in ARMS},
+        "answers_stated": {a: answers_stated(arms[a], fixed_holdout(ws, save=False).part("evaluation")) for a in ARMS},
+        "questions": len(results["base"]["items"]),
         "accuracy": {a: results[a]["summary"]["all"].get(metric) for a in ("base", *ARMS)},
         "edge": {a: results[a]["summary"]["edge"].get(metric) for a in ("base", *ARMS)},
         "typical": {a: results[a]["summary"]["typical"].get(metric) for a in ("base", *ARMS)},

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tether.documents import Chunk
 from tether.facts import Evidence, extract_facts
@@ -29,9 +29,20 @@ if TYPE_CHECKING:
 QUOTE_MATCH = 0.8  # share of the quote's words that must appear, in a window of the chunk of the quote's length
 
 
+RATIONALE_CHARS = 120  # the judge's reason, capped: a free rationale was most of a 7.8 s call on a 0.5B teacher
+
+
 class JudgeScore(BaseModel):
-    rationale: str = ""
+    """Score first, then a short reason. The reason is for the funnel's reader; generating it first made each judge
+    call 3x longer on the embedded teacher, and a constrained server cuts it at RATIONALE_CHARS."""
+
     score: int = Field(ge=1, le=5)
+    rationale: str = Field("", json_schema_extra={"maxLength": RATIONALE_CHARS})
+
+    @field_validator("rationale", mode="before")
+    @classmethod
+    def _cut(cls, v: object) -> object:
+        return v[:RATIONALE_CHARS] if isinstance(v, str) else v  # an unconstrained server may run on: keep the score
 
 
 class Supported(BaseModel):

@@ -44,6 +44,11 @@ def _focus(text: str) -> tuple[str, ...]:
     return tuple(with_facts + rest) or (_whole(text),)
 
 
+def fact_bearing(text: str) -> bool:
+    """The chunk has a sentence that states a number, time, date, code or name: something a student could be asked."""
+    return bool(extract_facts(_focus(text)[0]))  # facts first: the first focus sentence has some if any has
+
+
 def _whole(text: str) -> str:
     return " ".join(text.split())[:600]
 

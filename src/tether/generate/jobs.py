@@ -16,12 +16,12 @@ loop) uses the same path.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
-from tether.generate.focus import focus_for
+from tether.generate.focus import fact_bearing, focus_for, focus_sentences
 from tether.generate.planner import Plan
 from tether.generate.strategies import GenContext, Job, run_new_question, spread
 from tether.records import Record
@@ -45,20 +45,45 @@ def round_robin(chunks: Sequence[Chunk]) -> list[int]:
 
 
 def chunk_order(
-    chunks: list[Chunk], chunk_concepts: dict[str, list[str]], seed_counts: dict[str, int]
+    chunks: list[Chunk],
+    chunk_concepts: dict[str, list[str]],
+    seed_counts: dict[str, int],
+    seeded: Collection[str] = (),
 ) -> list[tuple[Chunk, str | None]]:
     """Chunks with their least-covered concept, least-covered first; chunks with no concept come last; documents
-    take turns within each tier."""
+    take turns within each tier. Within a tier, chunks no seed was taken from come before seeded ones (their facts
+    reach the student only through new questions), and chunks without a fact-bearing sentence go last of all."""
     turn = round_robin(chunks)
     ranked = []
     for pos, c in enumerate(chunks):
         concepts = chunk_concepts.get(c.chunk_id, [])
+        late = (not fact_bearing(c.text), c.chunk_id in seeded)
         if concepts:
             target = min(concepts, key=lambda k: (seed_counts.get(k, 0), k))
-            ranked.append(((0, seed_counts.get(target, 0), turn[pos]), c, target))
+            ranked.append(((late[0], 0, late[1], seed_counts.get(target, 0), turn[pos]), c, target))
         else:
-            ranked.append(((1, 0, turn[pos]), c, None))
+            ranked.append(((late[0], 1, late[1], 0, turn[pos]), c, None))
     return [(c, t) for _, c, t in sorted(ranked, key=lambda r: r[0])]
+
+
+def question_counts(chunks: Sequence[Chunk], rows: int) -> list[int]:
+    """New questions per chunk for `rows` in all: a round gives one more to every chunk that still has a focus
+    sentence not asked about, in the given order, so a long chunk of facts gets a question per fact before a
+    one-fact chunk is asked again; once every sentence is asked, rounds go over all chunks."""
+    counts = [0] * len(chunks)
+    if not chunks:
+        return counts
+    sizes = [len(focus_sentences(c.text)) for c in chunks]
+    r = 0
+    while rows > 0:
+        takers = [i for i, n in enumerate(sizes) if r < n] or range(len(chunks))
+        for i in takers:
+            if rows == 0:
+                break
+            counts[i] += 1
+            rows -= 1
+        r += 1
+    return counts
 
 
 def few_shot(seeds: list[Record], concept: str | None, start: int, k: int, doc_id: str | None = None) -> list[Record]:
@@ -150,9 +175,9 @@ def build_jobs(
         for i in range(plan.rows("augment"))
     ]
     rephrase = [Job("rephrase", i // n, seed=seeds[i % n]) for i in range(plan.rows("rephrase"))]
-    order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {})
-    rows, width = plan.rows("new_questions"), len(order)
-    counts = [rows // width + (1 if p < rows % width else 0) for p in range(width)]
+    seeded = {s.source.chunk_id for s in seeds if s.source and s.source.chunk_id}
+    order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {}, seeded)
+    counts = question_counts([c for c, _ in order], plan.rows("new_questions"))
     new = new_question_jobs([c for c, _ in order], counts, seeds, g, [t for _, t in order])
     return by_chunk(interleave([augment, rephrase, new]), g)
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk
 from tether.errors import TetherError
+from tether.generate.focus import fact_bearing
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs
 from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
@@ -80,6 +81,13 @@ def planned_identity_of(t: TeacherConfig) -> TeacherIdentity:
     return TeacherIdentity(model=t.model, digest=t.revision, endpoint=t.base_url or "")
 
 
+def uncovered_share(seeds: list[Record], chunks: list[Chunk]) -> float:
+    """Share of the fact-bearing chunks that no seed was taken from (the planner's floor for new questions)."""
+    seeded = {s.source.chunk_id for s in seeds if s.source and s.source.chunk_id}
+    facts = [c for c in chunks if fact_bearing(c.text)]
+    return sum(c.chunk_id not in seeded for c in facts) / len(facts) if facts else 0.0
+
+
 def prepare(ws: Workspace, budget: int) -> Prepared:
     if budget < 1:
         raise TetherError("--budget must be at least 1 teacher call")
@@ -104,7 +112,14 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     }
     try:
         plan = make_plan(
-            budget, len(seeds), g, weak, have_chunks=bool(chunks), extractive=mode == "extractive", barren=barren
+            budget,
+            len(seeds),
+            g,
+            weak,
+            have_chunks=bool(chunks),
+            extractive=mode == "extractive",
+            barren=barren,
+            uncovered=uncovered_share(seeds, chunks),
         )
     except ValueError as e:
         raise TetherError(str(e)) from None
