@@ -80,3 +80,16 @@ def test_cli_bad_key_exits_2_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, proc.stderr
     assert "unknown key 'ingest.chunk_sise'" in lines[0] and "tether.yaml:" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("project: x\n", False),  # embedded teacher: a self-check it always passes costs a call, drops nothing
+        ("teacher: {base_url: 'http://127.0.0.1:9/v1', model: m}\n", True),
+        ("generate: {self_check: true}\n", True),
+        ("teacher: {base_url: 'http://127.0.0.1:9/v1', model: m}\ngenerate: {self_check: false}\n", False),
+    ],
+)
+def test_the_self_check_defaults_by_teacher_and_an_explicit_value_wins(text: str, expected: bool) -> None:
+    assert parse_config(text, "t.yaml").generate.self_check is expected

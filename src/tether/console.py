@@ -238,8 +238,8 @@ def teacher_check_report(client, comp) -> None:  # client: TeacherClient, comp: 
     usage_summary(client.stats.as_dict())
     if ident.endpoint == "embedded":
         console.print(
-            "[yellow]The embedded SmolLM2-135M is a tiny offline teacher: expect weak data. "
-            "Point teacher.base_url at a real endpoint for real work.[/]"
+            "[yellow]The embedded teacher is a small offline model (0.1-1.5B): it restates and asks about its "
+            "documents' sentences, and cannot judge. Point teacher.base_url at a real endpoint for real work.[/]"
         )
 
 

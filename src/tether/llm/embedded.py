@@ -26,7 +26,7 @@ REBUILD_HINT = "python3 scripts/install_llama.py --force"
 INSTALL_HINT = "python3 scripts/install_llama.py"
 
 
-def bundled_model(name: str = "smollm2-135m") -> Path:
+def bundled_model(name: str) -> Path:
     """The GGUF of a packaged model (assembled from its part packages and checked against its pinned digest)."""
     return model_file(name, byte_progress)
 

@@ -94,7 +94,7 @@ def resolve_student(spec: str) -> tuple[Path, str]:
     if spec == EMBEDDED:
         from tether.llm.embedded import bundled_model
 
-        gguf = bundled_model()
+        gguf = bundled_model("smollm2-135m")
         digest = _sha_prefix(gguf)
         dest = cache_root() / f"{gguf.stem}-{digest}"
         if not (dest / "config.json").is_file():
