@@ -83,8 +83,9 @@ def main() -> None:
         rows.append((budget, rep, run_s, cmp_s))
         prev = w
     print(f"\n== did the data help? {a.model} teacher, domain {a.domain.name}, metric contains")
-    print("budget | synthetic kept/all | answers stated a/b/c | accuracy base a b c | b-a [95% CI] | c-a"
-          " | run, compare")
+    print(
+        "budget | synthetic kept/all | answers stated a/b/c | accuracy base a b c | b-a [95% CI] | c-a | run, compare"
+    )
     for budget, rep, run_s, cmp_s in rows:
         acc, st, d = rep["accuracy"], rep["answers_stated"], rep["differences"]
         ba, ca = d["kept-human"], d["unfiltered-human"]

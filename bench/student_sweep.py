@@ -49,6 +49,8 @@ def parse_variant(spec: str, base):
             lora["target_modules"] = ALL_MODULES if v == "all" else v.split("+")
         elif k == "r":
             lora["r"], lora["alpha"] = int(v), 2 * int(v)
+        elif k == "keep":
+            upd["keep"] = v
         elif k == "full":
             upd["full_finetune"] = v not in ("0", "false")
         else:

@@ -79,6 +79,20 @@ def test_early_stopping_on_validation_loss(tiny, tmp_path):
     assert res.meta["best_eval_loss"] == min(losses)
 
 
+def test_keep_last_trains_to_the_end_and_saves_the_last_step(tiny, tmp_path):
+    """`train.keep: last`: validation loss is still measured, but neither stops training nor picks the checkpoint
+    (a student memorising new facts raises the loss of validation rows about other facts while it learns)."""
+    from tether.train.sft import train_student
+
+    cfg = TrainConfig(max_steps=12, eval_steps=2, early_stopping_patience=1, learning_rate=3.0, keep="last", **TINY_CFG)
+    res = train_student(ROWS[:24], ROWS[24:], cfg, tmp_path, mix_id="m", generation=1, student_dir=tiny)
+    assert res.meta["steps"] == 12 and not res.meta["early_stopped"] and res.meta["kept"] == "last"
+    assert len(res.meta["eval_history"]) == 6 and res.meta["best_eval_loss"] == min(
+        h["eval_loss"] for h in res.meta["eval_history"]
+    )
+    assert not list(tmp_path.glob("**/checkpoint-*"))  # nothing saved to rewind to
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory) -> Workspace:
     return example_workspace(tmp_path_factory.mktemp("evalws") / "w")

@@ -57,6 +57,11 @@ class TrainConfig(_Strict):
     max_length: int = Field(256, ge=16, description="tokens per example (longer ones are truncated)")
     eval_steps: int = Field(10, ge=1, description="validation loss every this many steps")
     early_stopping_patience: int | None = Field(3, ge=1, description="evaluations without improvement (null: off)")
+    keep: Literal["best", "last"] = Field(
+        "best",
+        description="checkpoint saved: best validation loss, or the last step (a student memorising facts its "
+        "validation rows do not hold raises their loss while it learns: measured 2.40 -> 3.74 over 150 steps)",
+    )
     seed: int = 0
     precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto: bf16 where the device supports it")
     system: str | None = Field(None, description="system prompt put before every training and evaluation question")

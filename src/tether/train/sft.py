@@ -139,10 +139,10 @@ def build_trainer(
         max_steps=cfg.max_steps or -1,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=cfg.eval_steps,
-        save_strategy="steps" if has_eval else "no",
+        save_strategy="steps" if has_eval and cfg.keep == "best" else "no",
         save_steps=cfg.eval_steps,
         save_total_limit=2,
-        load_best_model_at_end=has_eval,
+        load_best_model_at_end=has_eval and cfg.keep == "best",
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         logging_steps=1,
@@ -157,7 +157,8 @@ def build_trainer(
         save_only_model=True,
     )
     callbacks = [_progress_callback(on_progress)]
-    if has_eval and cfg.early_stopping_patience:
+    if has_eval and cfg.early_stopping_patience and cfg.keep == "best":  # stopping early keeps the best: no use
+        # for `keep: last`, whose point is the step where training ends
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     trainer = SFTTrainer(
         model=model,
@@ -225,7 +226,8 @@ def train_student(
         "max_steps": trainer.state.max_steps,
         "train_loss": float(result.training_loss),
         "eval_history": [{"step": h["step"], "eval_loss": h["eval_loss"]} for h in history],
-        "best_eval_loss": trainer.state.best_metric,
+        "best_eval_loss": min((h["eval_loss"] for h in history), default=None),
+        "kept": cfg.keep if has_eval else "last",
         "early_stopped": bool(history) and trainer.state.global_step < trainer.state.max_steps,
         "device": device,
         "bf16": bf16,
