@@ -37,6 +37,8 @@ BENCHES = {
     "embedding_dedup": ([], ["--n", "20000", "--planted", "1000"]),
     "peers": (PEER_ARGS, PEER_ARGS),
     "filter_scale": (["--n", "1000000"], ["--n", "100000"]),
+    # the embedded teacher end to end plus three trained students: about 30 min per budget on 2 cores
+    "helped": (["--budgets", "100", "400"], ["--budgets", "40", "--steps", "20"]),
 }
 RESULT = re.compile(r"PASS|FAIL|\d\.\d+x|ratio|/ floor|/raw|no venv")
 
