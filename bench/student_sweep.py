@@ -96,7 +96,7 @@ def main() -> None:
             f"{spec}: accuracy {acc:.2f}, learnable {sum(hit):.0f}/{len(hit)}, "
             f"mean train loss {run.meta['train_loss']:.2f}, "
             f"validation {evals[0]['eval_loss'] if evals else float('nan'):.2f} -> {run.meta['best_eval_loss']:.2f} "
-            f"(best kept), {time.monotonic() - t0:.0f} s",
+            f"(best), kept {run.meta.get('kept', 'best')}, {time.monotonic() - t0:.0f} s",
             flush=True,
         )
     print("\nvariant | steps | mean train loss | best validation loss | accuracy | learnable recalled | seconds")
