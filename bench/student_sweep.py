@@ -17,10 +17,9 @@ import argparse
 import time
 from pathlib import Path
 
-from tether.evaluate.compare import arm_rows
-from tether.evaluate.metrics import contains_answer, normalize_answer
+from tether.evaluate.compare import arm_rows, stated
 from tether.evaluate.runner import Target
-from tether.evaluate.stage import golds, run_eval
+from tether.evaluate.stage import run_eval
 from tether.mix.holdout import fixed_holdout
 from tether.mix.store import resolve_mix
 from tether.train.sft import students_dir, train_student
@@ -73,8 +72,7 @@ def main() -> None:
     rows = arm_rows(ws, mix)[a.arm]
     held = fixed_holdout(ws)
     questions = held.part("evaluation")
-    answers = [normalize_answer(r.answer()) for r in rows]
-    learnable = {q.question() for q in questions if any(contains_answer(x, golds(q)) for x in answers)}
+    learnable = {q.question() for q, known in zip(questions, stated(rows, questions), strict=True) if known}
     base_dir, student_id = resolve_student(ws.config.train.student)
     print(f"arm {a.arm}: {len(rows)} rows; {len(learnable)} of {len(questions)} held-out answers stated in them")
     out = []

@@ -70,12 +70,17 @@ def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
     return {"human": human, "kept": train, "unfiltered": human + unfiltered}
 
 
-def answers_stated(rows: list[Record], questions: list[Record]) -> int:
-    """How many held-out answers some training row states (the answer or an alias contained in a row's answer, by
-    the evaluation's own normalisation): the facts a student could have learned from its data. Accuracy beyond
-    this count is guessing or prior knowledge; far below it, the student did not learn what it was shown."""
+def stated(rows: list[Record], questions: list[Record]) -> list[bool]:
+    """Per held-out question: does some training row state its answer (the answer or an alias contained in a row's
+    answer, by the evaluation's own normalisation)? Those are the facts a student could have learned."""
     answers = [normalize_answer(r.answer()) for r in rows]
-    return sum(any(contains_answer(a, golds(q)) for a in answers) for q in questions)
+    return [any(contains_answer(a, golds(q)) for a in answers) for q in questions]
+
+
+def answers_stated(rows: list[Record], questions: list[Record]) -> int:
+    """How many held-out answers some training row states. Accuracy beyond this count is guessing or prior
+    knowledge; far below it, the student did not learn what it was shown."""
+    return sum(stated(rows, questions))
 
 
 def _paired(a: dict, b: dict, metric: str, resamples: int) -> dict:
@@ -119,7 +124,8 @@ def run_compare(
     steps = steps or cfg.eval.compare_steps
     tcfg = cfg.train.model_copy(update={"max_steps": steps, "early_stopping_patience": None})
     arms = arm_rows(ws, mix)
-    validation = fixed_holdout(ws).part("validation")
+    held = fixed_holdout(ws)
+    validation, questions = held.part("validation"), held.part("evaluation")
     base_dir, student_id = (student_dir, str(student_dir)) if student_dir else resolve_student(cfg.train.student)
     metric, resamples = cfg.eval.metric, cfg.eval.bootstrap
 
@@ -157,7 +163,7 @@ def run_compare(
         "metric": metric,
         "rows": {a: len(arms[a]) for a in ARMS},
         "synthetic_rows": {a: sum(r.origin == "synthetic" for r in arms[a]) for a in ARMS},
-        "answers_stated": {a: answers_stated(arms[a], fixed_holdout(ws, save=False).part("evaluation")) for a in ARMS},
+        "answers_stated": {a: answers_stated(arms[a], questions) for a in ARMS},
         "questions": len(results["base"]["items"]),
         "accuracy": {a: results[a]["summary"]["all"].get(metric) for a in ("base", *ARMS)},
         "edge": {a: results[a]["summary"]["edge"].get(metric) for a in ("base", *ARMS)},

@@ -44,6 +44,11 @@ def round_robin(chunks: Sequence[Chunk]) -> list[int]:
     return pos
 
 
+def seeded_chunks(seeds: Sequence[Record]) -> set[str]:
+    """Ids of the chunks the seeds were taken from."""
+    return {s.source.chunk_id for s in seeds if s.source and s.source.chunk_id}
+
+
 def chunk_order(
     chunks: list[Chunk],
     chunk_concepts: dict[str, list[str]],
@@ -57,12 +62,12 @@ def chunk_order(
     ranked = []
     for pos, c in enumerate(chunks):
         concepts = chunk_concepts.get(c.chunk_id, [])
-        late = (not fact_bearing(c.text), c.chunk_id in seeded)
+        factless, has_seed = not fact_bearing(c.text), c.chunk_id in seeded
         if concepts:
             target = min(concepts, key=lambda k: (seed_counts.get(k, 0), k))
-            ranked.append(((late[0], 0, late[1], seed_counts.get(target, 0), turn[pos]), c, target))
+            ranked.append(((factless, 0, has_seed, seed_counts.get(target, 0), turn[pos]), c, target))
         else:
-            ranked.append(((late[0], 1, late[1], 0, turn[pos]), c, None))
+            ranked.append(((factless, 1, has_seed, 0, turn[pos]), c, None))
     return [(c, t) for _, c, t in sorted(ranked, key=lambda r: r[0])]
 
 
@@ -175,8 +180,7 @@ def build_jobs(
         for i in range(plan.rows("augment"))
     ]
     rephrase = [Job("rephrase", i // n, seed=seeds[i % n]) for i in range(plan.rows("rephrase"))]
-    seeded = {s.source.chunk_id for s in seeds if s.source and s.source.chunk_id}
-    order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {}, seeded)
+    order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {}, seeded_chunks(seeds))
     counts = question_counts([c for c, _ in order], plan.rows("new_questions"))
     new = new_question_jobs([c for c, _ in order], counts, seeds, g, [t for _, t in order])
     return by_chunk(interleave([augment, rephrase, new]), g)

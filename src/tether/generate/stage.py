@@ -24,7 +24,7 @@ from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.generate.focus import fact_bearing
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
-from tether.generate.jobs import build_jobs
+from tether.generate.jobs import build_jobs, seeded_chunks
 from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
 from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, context_block, run_job
@@ -83,7 +83,7 @@ def planned_identity_of(t: TeacherConfig) -> TeacherIdentity:
 
 def uncovered_share(seeds: list[Record], chunks: list[Chunk]) -> float:
     """Share of the fact-bearing chunks that no seed was taken from (the planner's floor for new questions)."""
-    seeded = {s.source.chunk_id for s in seeds if s.source and s.source.chunk_id}
+    seeded = seeded_chunks(seeds)
     facts = [c for c in chunks if fact_bearing(c.text)]
     return sum(c.chunk_id not in seeded for c in facts) / len(facts) if facts else 0.0
 
