@@ -7,6 +7,11 @@ fine-tune), trains from the same student and seed, and is evaluated on the same 
 accuracy it prints the final training loss (a student that has not memorised its rows, loss near 3, cannot
 recall them) and accuracy on the questions whose answer some training row states (the learnable ones).
 
+Oracle arms (`--arm oracle` / `oracle-reworded` with `--paraphrases K`) are a diagnosis, never training data:
+the human rows plus the held-out questions' own answers, asked verbatim (can the recipe memorise a fact?) or in
+K teacher rewordings of each held-out question (can it answer a question worded unlike the row it learned the
+fact from, and do more wordings per fact help?). They bound what any synthetic data could do for this student.
+
 Run: `python bench/student_sweep.py -w WORKSPACE [--arm kept] [--variant 'learning_rate=1e-3,steps=120' ...]`
 (needs the train extra; on 2 cores about 2-4 s per step plus 2 min per evaluation).
 """
@@ -14,14 +19,17 @@ Run: `python bench/student_sweep.py -w WORKSPACE [--arm kept] [--variant 'learni
 from __future__ import annotations
 
 import argparse
+import asyncio
 import time
 from pathlib import Path
 
 from tether.evaluate.compare import arm_rows, stated
 from tether.evaluate.runner import Target
 from tether.evaluate.stage import run_eval
+from tether.llm.teacher import open_teacher
 from tether.mix.holdout import fixed_holdout
 from tether.mix.store import resolve_mix
+from tether.records import Record
 from tether.train.sft import students_dir, train_student
 from tether.train.student import resolve_student
 from tether.workspace.store import Workspace
@@ -60,18 +68,63 @@ def parse_variant(spec: str, base):
     return base.model_copy(update=upd)
 
 
+REWORD = (
+    "Rewrite this question in different words. Keep its meaning and every name, number and date in it. "
+    "Reply with the rewritten question only.\n\nQuestion: {q}"
+)
+
+
+async def rewordings(ws: Workspace, questions: list[Record], k: int) -> list[list[str]]:
+    """K teacher rewordings per question (cached in the workspace like any teacher call); a rewording that comes
+    back empty or identical to the question is left out."""
+    async with open_teacher(ws.config.teacher, ws.store / "cache.sqlite") as client:
+
+        async def one(q: Record, i: int) -> str:
+            msgs = [{"role": "user", "content": REWORD.format(q=q.question())}]
+            comp = await client.chat(msgs, sample=i, temperature=0.9, max_tokens=64, tag="bench:reword")
+            text = (comp.text or "").strip().strip('"').splitlines()[0:1]
+            return text[0].strip() if text else ""
+
+        got = await client.map([lambda q=q, i=i: one(q, i) for q in questions for i in range(k)])
+    out = []
+    for j, q in enumerate(questions):
+        mine = [t for t in got[j * k : (j + 1) * k] if t and t.lower() != q.question().lower()]
+        out.append(list(dict.fromkeys(mine)))
+    return out
+
+
+def oracle_rows(ws: Workspace, human: list[Record], questions: list[Record], arm: str, k: int) -> list[Record]:
+    """Human rows + every held-out answer, asked verbatim or in teacher rewordings (see the module's docstring)."""
+
+    def row(q: str, a: str) -> Record:
+        return Record(kind="qa", prompt=q, response=a, origin="synthetic", strategy=f"oracle:{arm}")
+
+    if arm == "oracle":
+        return human + [row(q.question(), q.answer()) for q in questions]
+    words = asyncio.run(rewordings(ws, questions, k))
+    extra = [row(w, q.answer()) for q, ws_ in zip(questions, words, strict=True) for w in ws_]
+    print(f"{len(extra)} rewordings of {len(questions)} held-out questions, e.g.:")
+    for q, ws_ in list(zip(questions, words, strict=True))[:3]:
+        print(f"  {q.question()!r} -> {ws_}")
+    return human + extra
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-w", "--workspace", type=Path, required=True)
-    ap.add_argument("--arm", default="kept", choices=["human", "kept", "unfiltered"])
+    ap.add_argument("--arm", default="kept", choices=["human", "kept", "unfiltered", "oracle", "oracle-reworded"])
+    ap.add_argument("--paraphrases", type=int, default=1, help="oracle-reworded: rewordings per held-out question")
     ap.add_argument("--generation", type=int, default=1)
     ap.add_argument("--variant", action="append", help="comma-separated train overrides (repeatable)")
     a = ap.parse_args()
     ws = Workspace.open(a.workspace)
     mix = resolve_mix(ws, "latest", a.generation)
-    rows = arm_rows(ws, mix)[a.arm]
     held = fixed_holdout(ws)
     questions = held.part("evaluation")
+    if a.arm.startswith("oracle"):
+        rows = oracle_rows(ws, arm_rows(ws, mix)["human"], questions, a.arm, a.paraphrases)
+    else:
+        rows = arm_rows(ws, mix)[a.arm]
     learnable = {q.question() for q, known in zip(questions, stated(rows, questions), strict=True) if known}
     base_dir, student_id = resolve_student(ws.config.train.student)
     print(f"arm {a.arm}: {len(rows)} rows; {len(learnable)} of {len(questions)} held-out answers stated in them")

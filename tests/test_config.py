@@ -93,3 +93,15 @@ def test_cli_bad_key_exits_2_with_one_line(tmp_path: Path) -> None:
 )
 def test_the_self_check_defaults_by_teacher_and_an_explicit_value_wins(text: str, expected: bool) -> None:
     assert parse_config(text, "t.yaml").generate.self_check is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("project: x\n", 60),  # embedded: the quickstart's generation stays near 4 minutes on 2 cores
+        ("teacher: {base_url: 'http://127.0.0.1:9/v1', model: m}\n", 100),
+        ("run: {budget: 250}\n", 250),
+    ],
+)
+def test_the_run_budget_defaults_by_teacher_and_an_explicit_value_wins(text: str, expected: int) -> None:
+    assert parse_config(text, "t.yaml").run.budget == expected

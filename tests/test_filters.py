@@ -154,6 +154,40 @@ def test_judge_scores_and_thresholds(client) -> None:
     assert verdicts[1].detail.startswith("1/5")
 
 
+def test_brief_judge_call_reads_the_score_from_the_first_tokens_and_falls_back_when_it_is_not_there() -> None:
+    """Calibration reads only the score: one call capped at a few tokens, same prompt and schema as the full call;
+    a reply that does not open with the score (a server ignoring the schema) gets the full call."""
+
+    def reply(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        full = (
+            json.dumps({"rationale": "the fee is wrong", "score": 2})
+            if "rationale first" in user
+            else json.dumps({"score": 4, "rationale": "states the fee and the period"})
+        )
+        return full[: body["max_tokens"] * 3]  # a server stops at max_tokens (about 3 characters a token here)
+
+    t = load_templates({})
+    with FakeOpenAI(responder=reply) as srv:
+        cfg = TeacherConfig(base_url=srv.base_url, model="fake-model", retries=0)
+
+        async def go():
+            async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3)
+                brief = await judge.score(row("Permit fee?", "23 marks a year."), brief=True)
+                full = await judge.score(row("Permit fee?", "23 marks a year."))
+                fallback = await judge.score(row("Permit fee, rationale first?", "23 marks."), brief=True)
+                return brief, full, fallback, c.stats
+
+        brief, full, fallback, stats = asyncio.run(go())
+        sizes = [r["max_tokens"] for r in srv.requests]
+    assert brief == (4, "") and full == (4, "states the fee and the period")
+    assert fallback == (2, "the fee is wrong")
+    assert sizes[0] < 20 and sizes[1] > 100 and sizes[2] < 20 and sizes[3] > 100  # the fallback is the full call
+    assert srv.requests[0]["messages"] == srv.requests[1]["messages"]  # the same prompt: the same greedy score
+    assert not stats.errors  # a reply cut on purpose is not a truncation error
+
+
 def test_grounding_lexical_precheck_and_entailment(client) -> None:
     srv, cfg = client
     t = load_templates({})

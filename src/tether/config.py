@@ -356,6 +356,10 @@ class FillConfig(_Strict):
     oversample: float = Field(2.0, ge=1, description="questions asked per missing row (the funnel drops some)")
 
 
+REMOTE_RUN_BUDGET = 100  # teacher calls `tether run` makes when run.budget is unset and the teacher is remote
+EMBEDDED_RUN_BUDGET = 60  # ... and with the embedded teacher: 4 min of generation on 2 cores, plus calibration
+
+
 class TetherConfig(_Strict):
     project: str = "tether-project"
     ontology: Path | None = None
@@ -376,9 +380,13 @@ class TetherConfig(_Strict):
     @model_validator(mode="after")
     def _teacher_defaults(self) -> TetherConfig:
         """Settings whose default depends on the teacher: a small embedded model cannot check its own questions
-        (a self-check it always passes costs a call per question and drops nothing)."""
+        (a self-check it always passes costs a call per question and drops nothing), and on 2 cores it writes
+        about 15 rows a minute, so `tether run`'s budget is sized to keep the quickstart within 10 minutes."""
+        embedded = self.teacher.embedded_mode
         if self.generate.self_check is None:
-            self.generate = self.generate.model_copy(update={"self_check": not self.teacher.embedded_mode})
+            self.generate = self.generate.model_copy(update={"self_check": not embedded})
+        if self.run.budget is None:
+            self.run = self.run.model_copy(update={"budget": EMBEDDED_RUN_BUDGET if embedded else REMOTE_RUN_BUDGET})
         return self
 
     def resolve_paths(self, base: Path) -> TetherConfig:

@@ -89,7 +89,11 @@ class EvalConfig(_Strict):
 class RunConfig(_Strict):
     """`tether run`: the pipeline end to end. Stages whose inputs, config and code did not change are skipped."""
 
-    budget: int = Field(100, ge=1, description="teacher calls for `generate`")
+    budget: int | None = Field(
+        None,
+        ge=1,
+        description="teacher calls for `generate`; unset: 100 with a remote teacher, 60 with the embedded one",
+    )
     generation: int = Field(1, ge=1, description="training generation the run's rows enter")
     fill: bool = Field(False, description="run the gap-filling loop (fill.*) after measuring")
     train: bool = Field(False, description="train a student on the mix (needs the train extra)")

@@ -131,9 +131,9 @@ async def grounding_votes(f: GroundingFilter, planted: list[Planted], on_done=No
 
 
 async def judge_votes(f: LLMJudge, planted: list[Planted], on_done=None) -> tuple[list, list[float]]:
-    """Rubric scores (unscored = 0); kept = score at or above the threshold."""
+    """Rubric scores (unscored = 0); kept = score at or above the threshold. Scores only: no rationale is read."""
     rows = fresh(planted)
-    got = await f.client.map([lambda r=r: f.score(r) for r in rows], on_done=on_done)
+    got = await f.client.map([lambda r=r: f.score(r, brief=True) for r in rows], on_done=on_done)
     scores = [float(s) if s is not None else 0.0 for s, _ in got]
     return [s >= f.threshold for s in scores], scores
 

@@ -8,6 +8,7 @@ the chunk and that holds the answer's facts; a quote that is not in the text is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,10 @@ class JudgeScore(BaseModel):
     @classmethod
     def _cut(cls, v: object) -> object:
         return v[:RATIONALE_CHARS] if isinstance(v, str) else v  # an unconstrained server may run on: keep the score
+
+
+BRIEF_TOKENS = 12  # enough for '{"score": 4' under any of the structured modes
+_SCORE = re.compile(r'"score"\s*:\s*"?([1-5])\b')
 
 
 class Supported(BaseModel):
@@ -117,15 +122,28 @@ class LLMJudge:
         return cls(ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, j.threshold, j.keep_unscored,
                    ctx.trust(cls.name, ctx.templates["judge"]))  # fmt: skip
 
-    async def score(self, rec: Record) -> tuple[int | None, str]:
-        """(score, rationale), or (None, why the judge gave no score)."""
+    async def score(self, rec: Record, brief: bool = False) -> tuple[int | None, str]:
+        """(score, rationale), or (None, why the judge gave no score).
+
+        `brief` (calibration, which reads only the score): the same prompt and schema, stopped after
+        BRIEF_TOKENS. The score is the reply's first field and the call is greedy, so it is the score the full call
+        gives, without the rationale (most of a calibration call's time on the embedded teacher). A reply that
+        does not open with the score (a server that ignores the schema) gets the full call."""
         msgs = self.t.render(
             domain=self.domain,
             question=rec.question(),
             answer=rec.answer(),
             context_block=context_block(source_chunk(rec, self.chunks)),
         )
-        comp = await self.client.chat(msgs, schema=JudgeScore, temperature=0.0, tag=f"judge:{self.t.hash}")
+        tag = f"judge:{self.t.hash}"
+        if brief:
+            req = self.client.request(msgs, schema=JudgeScore, temperature=0.0, max_tokens=BRIEF_TOKENS, tag=tag)
+            comp = await self.client.complete(req, cut_ok=True)
+            if comp.error:
+                return None, f"{comp.error}: {comp.error_detail or ''}".strip()
+            if m := _SCORE.search(comp.text or ""):
+                return int(m.group(1)), ""
+        comp = await self.client.chat(msgs, schema=JudgeScore, temperature=0.0, tag=tag)
         if comp.parsed is None:
             return None, f"{comp.error}: {comp.error_detail or ''}".strip()
         return comp.parsed["score"], comp.parsed["rationale"]

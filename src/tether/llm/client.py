@@ -146,7 +146,11 @@ class TeacherClient:
         base = self.request(messages, schema=schema, sample=sample, tag=tag, **overrides)
         return await self.complete(base, schema)
 
-    async def complete(self, base: ChatRequest, schema: type[BaseModel] | None = None) -> Completion:
+    async def complete(
+        self, base: ChatRequest, schema: type[BaseModel] | None = None, *, cut_ok: bool = False
+    ) -> Completion:
+        """`cut_ok` (no schema): the caller reads only the reply's first tokens and capped max_tokens on purpose,
+        so a reply cut at max_tokens is not a `truncated` error."""
         self.stats.requests += 1
         attempts = 1 + (self.cfg.parse_retries if schema else 0)
         comp = Completion()
@@ -157,7 +161,7 @@ class TeacherClient:
             if comp.error:  # transport failure after retries: not cached, not worth a parse retry
                 break
             if schema is None:
-                if comp.finish_reason == "length":
+                if comp.finish_reason == "length" and not cut_ok:
                     comp.error, comp.error_detail = "truncated", f"hit max_tokens={req.max_tokens}"
                 break
             comp.parsed, comp.error, comp.error_detail = structured.parse(comp.text, comp.finish_reason, schema)
