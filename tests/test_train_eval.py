@@ -71,8 +71,9 @@ def test_train_saves_adapter_with_its_mix_and_reuses_it(tiny, tmp_path):
 def test_early_stopping_on_validation_loss(tiny, tmp_path):
     from tether.train.sft import train_student
 
-    # a learning rate far too high makes validation loss rise: patience 1 stops long before max_steps
-    cfg = TrainConfig(max_steps=40, eval_steps=2, early_stopping_patience=1, learning_rate=3.0, **TINY_CFG)
+    # a learning rate far too high makes validation loss rise: patience 1 stops long before max_steps (early
+    # stopping goes with keep=best; the default, keep=last, trains to the end)
+    cfg = TrainConfig(max_steps=40, eval_steps=2, early_stopping_patience=1, learning_rate=3.0, keep="best", **TINY_CFG)
     res = train_student(ROWS[:24], ROWS[24:], cfg, tmp_path, mix_id="m", generation=1, student_dir=tiny)
     assert res.meta["early_stopped"] and res.meta["steps"] < 40
     losses = [h["eval_loss"] for h in res.meta["eval_history"]]
