@@ -23,6 +23,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from tether.config_training import ATTENTION_MLP
 from tether.evaluate.compare import arm_rows, stated
 from tether.evaluate.runner import Target
 from tether.evaluate.stage import run_eval
@@ -34,7 +35,6 @@ from tether.train.sft import students_dir, train_student
 from tether.train.student import resolve_student
 from tether.workspace.store import Workspace
 
-ALL_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 DEFAULT_VARIANTS = [
     "learning_rate=2e-4,steps=60",  # tether compare's recipe before this bench
     "learning_rate=1e-3,steps=60",
@@ -53,7 +53,7 @@ def parse_variant(spec: str, base):
         elif k == "learning_rate":
             upd["learning_rate"] = float(v)
         elif k == "modules":
-            lora["target_modules"] = ALL_MODULES if v == "all" else v.split("+")
+            lora["target_modules"] = list(ATTENTION_MLP) if v == "all" else v.split("+")
         elif k == "r":
             lora["r"], lora["alpha"] = int(v), 2 * int(v)
         elif k == "keep":

@@ -14,7 +14,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from tether.config_base import Strict as _Strict
-from tether.config_training import EvalConfig, MixConfig, RunConfig, TrainConfig
+from tether.config_training import (
+    EMBEDDED_RUN_BUDGET,
+    REMOTE_RUN_BUDGET,
+    EvalConfig,
+    MixConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tether.errors import ConfigError
 from tether.yamlconf import read_text_file, validate_yaml
 
@@ -354,10 +361,6 @@ class FillConfig(_Strict):
     budget: int = Field(200, ge=1, description="teacher calls the whole loop may spend (generation + filters)")
     rounds: int = Field(4, ge=1, description="generate → filter → re-measure rounds at most")
     oversample: float = Field(2.0, ge=1, description="questions asked per missing row (the funnel drops some)")
-
-
-REMOTE_RUN_BUDGET = 100  # teacher calls `tether run` makes when run.budget is unset and the teacher is remote
-EMBEDDED_RUN_BUDGET = 60  # ... and with the embedded teacher: 4 min of generation on 2 cores, plus calibration
 
 
 class TetherConfig(_Strict):

@@ -94,13 +94,18 @@ class EvalConfig(_Strict):
     collapse: CollapseConfig = Field(default_factory=CollapseConfig)
 
 
+REMOTE_RUN_BUDGET = 100  # teacher calls `tether run` makes when run.budget is unset and the teacher is remote
+EMBEDDED_RUN_BUDGET = 60  # ... and with the embedded teacher: 4 min of generation on 2 cores, plus calibration
+
+
 class RunConfig(_Strict):
     """`tether run`: the pipeline end to end. Stages whose inputs, config and code did not change are skipped."""
 
     budget: int | None = Field(
         None,
         ge=1,
-        description="teacher calls for `generate`; unset: 100 with a remote teacher, 60 with the embedded one",
+        description=f"teacher calls for `generate`; unset: {REMOTE_RUN_BUDGET} with a remote teacher, "
+        f"{EMBEDDED_RUN_BUDGET} with the embedded one",
     )
     generation: int = Field(1, ge=1, description="training generation the run's rows enter")
     fill: bool = Field(False, description="run the gap-filling loop (fill.*) after measuring")
