@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -245,3 +248,49 @@ def test_forecast_uses_this_workspace_funnel(tmp_path: Path, corpus: Path, serve
     measured_keep = again.plan.strategies[0].kept_rows / max(1, again.plan.strategies[0].rows)
     assert measured_keep < 0.85  # not the typical 85 %
     assert again.filters.calibration_calls == 0  # calibrated by the filter run
+
+
+# -- extractive new questions: the teacher writes only the question, after demonstrations --------------------------
+
+
+def statement_asker() -> Callable[[dict], str | None]:
+    """A teacher that, in turn, hands the statement back, repeats a demonstration, and asks a real question."""
+    calls = itertools.count()
+
+    def reply(body: dict) -> str | None:
+        user = body["messages"][-1]["content"]
+        if 'Statement: "' not in user or body["messages"][1]["role"] != "user":
+            return None
+        statement = user.rsplit('Statement: "', 1)[1].rstrip('"')
+        turn = next(calls) % 3
+        if turn == 0:
+            return json.dumps({"question": statement})
+        if turn == 1:
+            return '{"question": "How many bicycles can the ferry to Lund Island carry on one crossing?"}'
+        return json.dumps({"question": f"What does the text say about {' '.join(statement.split()[:4])}?"})
+
+    return reply
+
+
+def test_extractive_new_questions_ask_only_for_the_question(tmp_path: Path, corpus: Path) -> None:
+    with FakeOpenAI(responder=statement_asker()) as srv:
+        ws = workspace(tmp_path, corpus, srv.base_url, mix={"new_questions": 1}, answers="extractive")
+        rep = run_generate(ws, prepare(ws, 20))
+        asks = [r for r in srv.requests if 'Statement: "' in r["messages"][-1]["content"]]
+    # every job with a sentence to ask about (a table chunk has none: the old wording asks for a pair)
+    focused = [r for r in rep.new if r.meta["template"].startswith("new_question_extract:")]
+    assert asks and len(asks) == len(focused)
+    for body in asks:
+        roles = [m["role"] for m in body["messages"]]
+        assert roles[:3] == ["system", "user", "assistant"] and roles[-1] == "user"
+        # the JSON note sits in the system message, so the last turn looks like the demonstrated ones
+        assert "Reply with only a JSON object" in body["messages"][0]["content"]
+        assert "Reply with only" not in body["messages"][-1]["content"]
+        assert set(body["response_format"]["json_schema"]["schema"]["properties"]) == {"question"}
+    chunks = {c.chunk_id: c for c in ws.chunks(ws.head())}
+    reasons = {r.verdicts["generate"].reason for r in focused if "generate" in r.verdicts and not r.kept}
+    kept = [r for r in focused if r.kept]
+    assert kept and {"not_a_question", "copied_example"} <= reasons
+    for r in kept:  # the answer is the sentence the question was written for, a sentence of its chunk
+        assert r.answer() == r.meta["focus"] and r.answer() in chunks[r.source.chunk_id].text
+        assert r.meta["template"].startswith("new_question_extract:") and r.meta["extractive"] == "the focus sentence"

@@ -28,6 +28,7 @@ FIELDS: dict[str, set[str]] = {
     "answer_cot": {"domain", "question", "context_block", "length_hint"},
     "rephrase": {"domain", "question", "variant"},
     "new_question": {"domain", "chunk", "focus", "examples", "concept_line", "variant", "length_hint"},
+    "new_question_extract": {"domain", "chunk", "focus", "concept_line"},
     "self_check": {"domain", "chunk", "question", "answer"},
     "judge": {"domain", "question", "answer", "context_block"},
     "grounding": {"domain", "chunk", "question", "answer"},
@@ -62,6 +63,17 @@ class Template:
         if role:
             messages.append({"role": role, "content": "\n".join(buf).strip().format(**fields)})
         return messages
+
+
+def demonstrations(t: Template) -> list[str]:
+    """The questions a template's own `assistant:` turns demonstrate (few-shot turns written into the template), so
+    a reply that repeats one can be told apart from a question about the text."""
+    out = []
+    for m in t.render(**dict.fromkeys(FIELDS[t.name], "")):
+        if m["role"] == "assistant":
+            found = re.search(r'"question"\s*:\s*"([^"]+)"', m["content"])
+            out.append(found.group(1) if found else m["content"].strip())
+    return out
 
 
 def _check(t: Template) -> None:
