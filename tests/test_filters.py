@@ -310,6 +310,9 @@ def test_truncation_is_a_cut_not_a_missing_full_stop() -> None:
     got = styled.judge([row("Fee?", "A resident permit for a first vehicle costs 46 marks"), row("Fee?", "46 marks")])
     assert reasons(got) == ["truncated", "keep"]
     assert "unlike 100% of the seed answers" in got[0].detail
+    # ... unless the answer is the document's own words: a list item copied from the chunk was not cut off
+    item = row("Hives?", "Gardens smaller than 400 square metres: up to 3 hives", meta={"extractive": "the focus sentence"})
+    assert reasons(styled.judge([item])) == ["keep"]
 
 
 def test_filters_build_themselves_from_config(tmp_path) -> None:

@@ -294,3 +294,22 @@ def test_extractive_new_questions_ask_only_for_the_question(tmp_path: Path, corp
     for r in kept:  # the answer is the sentence the question was written for, a sentence of its chunk
         assert r.answer() == r.meta["focus"] and r.answer() in chunks[r.source.chunk_id].text
         assert r.meta["template"].startswith("new_question_extract:") and r.meta["extractive"] == "the focus sentence"
+
+
+def test_forecast_of_extractive_new_questions_is_the_question_alone() -> None:
+    """The plan's time estimate follows the prompt actually sent: an extractive new question costs the demonstration
+    prompt and a question's worth of completion, not a question-and-answer's."""
+    from tether.config import TeacherConfig
+    from tether.generate.forecast import TYPICAL_COMPLETION, _job_tokens
+    from tether.generate.strategies import Job
+    from tether.documents import Chunk
+
+    text = "Permits cost 46 marks a year. A visitor pass lasts 24 hours. Fines double after 28 days."
+    job = Job("new_questions", 0, chunk=Chunk(chunk_id="c", doc_id="d", text=text, start=0, end=len(text)))
+    job.focus = "A visitor pass lasts 24 hours."
+    t = load_templates({})
+    limit = TeacherConfig().max_tokens
+    free = _job_tokens(job, t, "town", 1, False, limit, {})
+    extract = _job_tokens(job, t, "town", 1, False, limit, {}, extractive=True)
+    assert free[1] == TYPICAL_COMPLETION["new_question"] and extract[1] == TYPICAL_COMPLETION["new_question_extract"]
+    assert extract[0] != free[0]  # a different prompt: the demonstrations, not the question-and-answer instruction

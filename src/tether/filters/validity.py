@@ -115,7 +115,10 @@ class ValidityFilter:
             return Verdict(keep=False, reason="refusal", detail=f"'{m.group(0)}'")
         if why := truncated(a, rec.meta.get("finish_reason")):
             return Verdict(keep=False, reason="truncated", detail=why)
-        if self.punctuated_seeds is not None and len(a.split()) >= 5 and not _FINAL.search(a):
+        # an extractive answer is the document's own words (a list item ends without a full stop): the teacher
+        # cannot have cut it off, so the seeds' punctuation style does not apply to it
+        copied = bool(rec.meta.get("extractive"))
+        if self.punctuated_seeds is not None and not copied and len(a.split()) >= 5 and not _FINAL.search(a):
             return Verdict(
                 keep=False,
                 reason="truncated",

@@ -13,13 +13,23 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tether.config import TeacherConfig
+from tether.generate.focus import focus_for, whole_chunk
 from tether.generate.planner import Plan
 from tether.generate.strategies import Job, examples_block
 from tether.generate.style import AnswerStyle
 from tether.generate.templates import Template
 from tether.llm.types import TeacherIdentity
 
-TYPICAL_COMPLETION = {"answer": 80, "answer_cot": 180, "rephrase": 30, "new_question": 100, "self_check": 40}
+# completion tokens per call; an extractive new question is the question alone (measured: 21 tokens a call, 563 calls
+# of the 0.5B on the example domain), the free one a question and its answer
+TYPICAL_COMPLETION = {
+    "answer": 80,
+    "answer_cot": 180,
+    "rephrase": 30,
+    "new_question": 100,
+    "new_question_extract": 25,
+    "self_check": 40,
+}
 # SmolLM2-135M Q4_1 on 2 quiet cores (DESIGN.md): prompt ~390 tok/s, generation ~140 tok/s
 EMBEDDED_PROMPT_TPS, EMBEDDED_GEN_TPS = 390.0, 140.0
 SPEED_FILE = "teacher_speed.json"
@@ -67,6 +77,7 @@ def _job_tokens(
     context: dict[str, str],
     hint: str = "",
     answer_tokens: int | None = None,
+    extractive: bool = False,
 ) -> tuple[int, int]:
     """(prompt, completion) tokens of one job; `context` maps seed ids to the reference text they are answered with."""
     comp = {k: min(v, max_tokens) for k, v in TYPICAL_COMPLETION.items()}
@@ -86,18 +97,20 @@ def _job_tokens(
         return p, c
     assert job.chunk is not None
     examples, _ = examples_block(job.examples, t)
+    focus = job.focus or focus_for(job.chunk.text, job.index)
+    name = "new_question_extract" if extractive and not whole_chunk(focus, job.chunk.text) else "new_question"
     p = _tok(
-        t["new_question"].render(
+        t[name].render(
             domain=domain,
             chunk=job.chunk.text,
-            focus=job.focus,
+            focus=focus,
             examples=examples,
             concept_line="",
             variant=1,
             length_hint=hint,
         )
     )
-    c = comp["new_question"]
+    c = comp[name]
     if self_check:
         p += _tok(t["self_check"].render(domain=domain, chunk=job.chunk.text, question="q", answer="a")) + 60
         c += comp["self_check"]
@@ -146,10 +159,13 @@ def make_forecast(
     rows = []
     hint = style.hint() if style else ""
     answer_tokens = min(TYPICAL_COMPLETION["answer"], 2 * style.median_words) if style else None
+    extractive = style is not None and style.mode == "extractive"
     for sp in plan.strategies:
         mine = [j for j in jobs if j.strategy == sp.strategy]
         toks = [
-            _job_tokens(j, templates, domain, best_of, self_check, teacher.max_tokens, context, hint, answer_tokens)
+            _job_tokens(
+                j, templates, domain, best_of, self_check, teacher.max_tokens, context, hint, answer_tokens, extractive
+            )
             for j in mine
         ]
         rows.append(
