@@ -254,6 +254,7 @@ def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
         "near_dedup",
         "embedding_dedup",
         "facts",
+        "question",
         "grounding",
         "judge",
     ]
@@ -311,7 +312,8 @@ def test_truncation_is_a_cut_not_a_missing_full_stop() -> None:
     assert reasons(got) == ["truncated", "keep"]
     assert "unlike 100% of the seed answers" in got[0].detail
     # ... unless the answer is the document's own words: a list item copied from the chunk was not cut off
-    item = row("Hives?", "Gardens smaller than 400 square metres: up to 3 hives", meta={"extractive": "the focus sentence"})
+    listed = "Gardens smaller than 400 square metres: up to 3 hives"
+    item = row("Hives?", listed, meta={"extractive": "the focus sentence"})
     assert reasons(styled.judge([item])) == ["keep"]
 
 

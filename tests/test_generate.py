@@ -300,9 +300,9 @@ def test_forecast_of_extractive_new_questions_is_the_question_alone() -> None:
     """The plan's time estimate follows the prompt actually sent: an extractive new question costs the demonstration
     prompt and a question's worth of completion, not a question-and-answer's."""
     from tether.config import TeacherConfig
+    from tether.documents import Chunk
     from tether.generate.forecast import TYPICAL_COMPLETION, _job_tokens
     from tether.generate.strategies import Job
-    from tether.documents import Chunk
 
     text = "Permits cost 46 marks a year. A visitor pass lasts 24 hours. Fines double after 28 days."
     job = Job("new_questions", 0, chunk=Chunk(chunk_id="c", doc_id="d", text=text, start=0, end=len(text)))

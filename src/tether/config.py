@@ -182,7 +182,17 @@ class GenerateConfig(_Strict):
 
 
 FilterName = Literal[
-    "validity", "rules", "exact_dedup", "near_dedup", "embedding_dedup", "facts", "grounding", "judge", "code", "sql"
+    "validity",
+    "rules",
+    "exact_dedup",
+    "near_dedup",
+    "embedding_dedup",
+    "facts",
+    "question",
+    "grounding",
+    "judge",
+    "code",
+    "sql",
 ]
 FactKind = Literal["number", "time", "date", "code", "name"]
 
@@ -225,6 +235,21 @@ class FactsConfig(_Strict):
     answer_type: bool = Field(True, description="drop answers to 'how many/much/long' or 'what time' that give none")
     seed_agreement: bool = Field(
         True, description="an answer to a seed's question must share at least one fact of the seed's answer"
+    )
+
+
+class QuestionConfig(_Strict):
+    """The question's own checks: its names and numbers in the documents, and a round trip through its chunk."""
+
+    premise: bool = Field(
+        True, description="a question naming something its document lacks: off_chunk_question / false_premise"
+    )
+    roundtrip_margin: float | None = Field(
+        0.15,
+        ge=0,
+        le=2,
+        description="extractive new questions: drop as answer_elsewhere when another statement of the chunk is "
+        "closer to the question than the answer by this MiniLM cosine (null: no round trip)",
     )
 
 
@@ -297,6 +322,7 @@ class FiltersConfig(_Strict):
             "near_dedup",
             "embedding_dedup",
             "facts",
+            "question",
             "grounding",
             "judge",
         ]
@@ -306,6 +332,7 @@ class FiltersConfig(_Strict):
     near_dedup: DedupConfig = Field(default_factory=DedupConfig)
     embedding_dedup: EmbeddingDedupConfig = Field(default_factory=EmbeddingDedupConfig)
     facts: FactsConfig = Field(default_factory=FactsConfig)
+    question: QuestionConfig = Field(default_factory=QuestionConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     grounding: GroundingConfig = Field(default_factory=GroundingConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)

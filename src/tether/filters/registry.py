@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "near_dedup": "tether.filters.minhash:MinHashDedup",
     "embedding_dedup": "tether.filters.semantic:EmbeddingDedup",
     "facts": "tether.filters.consistency:FactConsistencyFilter",
+    "question": "tether.filters.question:QuestionFilter",
     "grounding": "tether.filters.judged:GroundingFilter",
     "judge": "tether.filters.judged:LLMJudge",
     "code": "tether.filters.sandbox:CodeValidator",

@@ -1,0 +1,128 @@
+"""The question filter on planted rows: premises from outside the documents, and answers the chunk gives elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.config import EmbedderConfig
+from tether.documents import Chunk
+from tether.filters.question import QuestionFilter, premise_terms
+from tether.generate.focus import focus_sentences
+from tether.records import Record, Source, Teacher, Verdict
+
+DOGS = Chunk(
+    chunk_id="dogs",
+    doc_id="d-dogs",
+    start=0,
+    end=400,
+    heading=["Dog Walking"],
+    text=(
+        "A dog licence costs 24 marks per year and is issued at the Civic Counter. "
+        "One person may walk no more than 4 dogs at a time. "
+        "A professional dog walker who holds a Walker's Badge may walk up to 6 dogs at a time. "
+        "Dogs must be kept on a lead on the Quayside between 08:00 and 20:00. "
+        "Failing to clean up after a dog carries a penalty of 60 marks."
+    ),
+)
+TRAM = Chunk(
+    chunk_id="tram",
+    doc_id="d-tram",
+    start=0,
+    end=120,
+    heading=["Tram"],
+    text="The Tidewell tram runs every 12 minutes from Tidewell Quay to Fennick Hill. A single fare costs 3 marks.",
+)
+RIGHT = [  # (question, the statement that answers it)
+    ("How much does a dog licence cost each year?", 0),
+    ("How many dogs may one person walk at a time?", 1),
+    ("How many dogs can a walker with a Walker's Badge walk at once?", 2),
+    ("When must dogs be kept on a lead on the Quayside?", 3),
+    ("What is the penalty for failing to clean up after a dog?", 4),
+]
+
+
+def synthetic(q: str, a: str, chunk: Chunk = DOGS, strategy: str = "new_question") -> Record:
+    return Record(
+        kind="qa",
+        prompt=q,
+        response=a,
+        origin="synthetic",
+        teacher=Teacher(model="m"),
+        strategy=strategy,
+        source=Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id),
+        meta={"extractive": "the focus sentence"},
+    )
+
+
+def reasons(verdicts: list[Verdict | None]) -> list[str | None]:
+    return [None if v is None else ("keep" if v.keep else v.reason) for v in verdicts]
+
+
+@pytest.fixture(scope="module")
+def flt() -> QuestionFilter:
+    from tether.measure.embedder import open_embedder
+
+    return QuestionFilter({c.chunk_id: c for c in (DOGS, TRAM)}, open_embedder(EmbedderConfig()))
+
+
+def test_premise_terms_are_names_and_numbers() -> None:
+    assert premise_terms("How many bicycles can the ferry to Lund Island carry on one crossing?") == ["Lund", "Island"]
+    assert premise_terms("What happens if I'm caught on the tram after 22:00?") == ["22:00"]
+    assert premise_terms("Who issues the Walker's Badge?") == ["Walker", "Badge"]
+
+
+def test_right_questions_are_kept_and_swapped_answers_are_not(flt: QuestionFilter) -> None:
+    statements = focus_sentences(DOGS.text)
+    assert len(statements) == 5
+    right = [synthetic(q, statements[k]) for q, k in RIGHT]
+    assert reasons(flt.judge(right)) == ["keep"] * len(right)
+    # the same questions, each paired with the next statement of the chunk: the chunk answers them elsewhere
+    swapped = [synthetic(q, statements[(k + 1) % 5]) for q, k in RIGHT]
+    got = flt.judge(swapped)
+    assert reasons(got).count("answer_elsewhere") >= 4
+    hit = next(v for v in got if v is not None and v.reason == "answer_elsewhere")
+    assert "the chunk answers it with" in (hit.detail or "")
+
+
+def test_premises_missing_from_the_documents(flt: QuestionFilter) -> None:
+    statements = focus_sentences(DOGS.text)
+    rows = [
+        synthetic("How many dogs may one person walk on Lund Island?", statements[1]),  # nowhere in the corpus
+        synthetic("How many dogs may one person walk on the Tidewell tram?", statements[1]),  # another document's
+        synthetic("How many dogs may one person walk at a time?", statements[1]),
+    ]
+    got = flt.judge(rows)
+    assert reasons(got) == ["false_premise", "off_chunk_question", "keep"]
+    assert "Lund, Island" in (got[0].detail or "")
+
+
+def test_rows_it_cannot_or_should_not_judge(flt: QuestionFilter) -> None:
+    statements = focus_sentences(DOGS.text)
+    human = Record(kind="qa", prompt="How many dogs may I walk?", response="4.", origin="human")
+    no_chunk = Record(kind="qa", prompt="How much is a licence?", response="24 marks", origin="synthetic")
+    # a seed's own question with an extractive answer: a person's wording, checked for its premise only
+    augmented = synthetic(RIGHT[0][0], statements[1], strategy="augment_answers")
+    assert reasons(flt.judge([human, no_chunk, augmented])) == [None, None, "keep"]
+
+
+def test_a_list_lead_in_is_no_answer_and_plurals_are_the_same_name(flt: QuestionFilter) -> None:
+    trees = Chunk(
+        chunk_id="trees",
+        doc_id="d-trees",
+        start=0,
+        end=200,
+        heading=["Trees"],
+        text=(
+            "The Warden Service enforces the tree rules.\n\nA protected tree is any of the following:\n\n"
+            "- any tree with a trunk girth of 90 cm or more;\n- any tree planted by the council."
+        ),
+    )
+    f = QuestionFilter({"trees": trees}, flt.embedder)
+    item = next(s for s in focus_sentences(trees.text) if "90 cm" in s)
+    rows = [
+        synthetic("What type of tree is protected?", item, chunk=trees),
+        synthetic("Who do the Warden Services enforce?", focus_sentences(trees.text)[-1], chunk=trees),
+    ]
+    got = reasons(f.judge(rows))
+    assert got[0] == "keep"  # the list's lead-in is closer to the question, but it answers nothing
+    assert got[1] != "off_chunk_question"  # "Warden Services" is the document's Warden Service
