@@ -45,6 +45,9 @@ def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
     jobs = new_question_jobs([chunk("c1", "d1")], 3, [], GenerateConfig())
     assert [j.focus for j in jobs] == found[:3]
     assert focus_sentences("Fees | 12\nHours | 9") == ["Fees | 12 Hours | 9"]  # no sentence: the chunk itself
+    # a list's lead-in is no fact to ask about (its answer would be "has two parts:"); its items are
+    bill = "A metered water bill has two parts:\n\n- a standing charge of 31 marks per quarter;\n- 2 marks per cubic metre."
+    assert focus_sentences(bill) == ["a standing charge of 31 marks per quarter;", "2 marks per cubic metre."]
 
 
 def test_examples_never_come_from_the_chunks_own_document() -> None:

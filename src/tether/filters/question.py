@@ -167,8 +167,6 @@ class QuestionFilter:
             q = vec[at[records[i].question()]]
             sims = np.array([float(vec[at[s]] @ q) for s in statements])
             own = max(float(sims[k]) for k, s in enumerate(statements) if same(answer, s))
-            # a list's lead-in ("A protected tree is any of the following:") names the topic, not an answer
-            sims[[k for k, s in enumerate(statements) if s.rstrip().endswith(":")]] = -1.0
             best = int(np.argmax(sims))
             if not same(statements[best], answer) and sims[best] - own >= self.margin:
                 detail = f"the chunk answers it with: {statements[best][:120]} (cosine {sims[best]:.2f} vs {own:.2f})"

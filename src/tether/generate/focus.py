@@ -23,8 +23,11 @@ MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: not
 
 def _statement(s: str) -> bool:
     """A sentence that states something: long enough, no table row, and not a heading the splitter let through
-    (a title such as "Hallam Pike Library Opening Hours" from converted HTML has no stop, colon or number)."""
+    (a title such as "Hallam Pike Library Opening Hours" from converted HTML has no stop, colon or number), nor
+    the lead-in of a list."""
     if len(words(s)) < MIN_WORDS or s.count("|") >= 2:
+        return False
+    if s.rstrip().endswith(":"):  # a list's lead-in ("A metered water bill has two parts:"): its facts are the items
         return False
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
 
