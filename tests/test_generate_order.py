@@ -46,7 +46,8 @@ def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
     assert [j.focus for j in jobs] == found[:3]
     assert focus_sentences("Fees | 12\nHours | 9") == ["Fees | 12 Hours | 9"]  # no sentence: the chunk itself
     # a list's lead-in is no fact to ask about (its answer would be "has two parts:"); its items are
-    bill = "A metered water bill has two parts:\n\n- a standing charge of 31 marks per quarter;\n- 2 marks per cubic metre."
+    bill = "A metered water bill has two parts:\n\n- a standing charge of 31 marks per quarter;\n"
+    bill += "- 2 marks per cubic metre."
     assert focus_sentences(bill) == ["a standing charge of 31 marks per quarter;", "2 marks per cubic metre."]
 
 
