@@ -183,6 +183,7 @@ def test_filter_calibrates_first_and_obeys_the_trust(tmp_path: Path) -> None:
     judges = Judges()
     with FakeOpenAI(responder=judges) as srv:
         ws = example_ws(tmp_path, srv.base_url, calibration={"seeds": 6})
+        add_rows(ws, [("What is the standard parking fine?", "It is a fee you pay at the counter, often quite high.")])
         seen: list = []
         trust_lines: list[str] = []
         run_filters(ws, on_calibrated=seen.append, on_trust=trust_lines.extend)
@@ -191,6 +192,52 @@ def test_filter_calibrates_first_and_obeys_the_trust(tmp_path: Path) -> None:
     assert len(seen) == 1
     assert judges.asked["judge"] == asked_after_calibration["judge"]  # advisory judge never asked while filtering
     assert any("judge: UNINFORMATIVE" in line for line in trust_lines)
+
+
+def add_rows(ws: Workspace, answers: list[tuple[str, str]]) -> None:
+    """A generate version holding the seeds plus synthetic rows (question, answer) on the parking chunk."""
+    from tether.records import Record, Source, Teacher, records_to_table
+
+    head = ws.head()
+    chunk = next(c for c in ws.chunks(head) if "45 marks" in c.text)
+    rows = [
+        Record(
+            prompt=q,
+            response=a,
+            origin="synthetic",
+            teacher=Teacher(model="fake-model"),
+            strategy="new_question",
+            source=Source(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id),
+        )
+        for q, a in answers
+    ]
+    seeds = ws.human_records(head)
+    ws.commit("generate", {**head.tables, "records": records_to_table(seeds + rows)}, [head.id], "test")
+
+
+def test_calibration_is_sized_by_what_the_run_asks(tmp_path: Path) -> None:
+    """A model filter that will ask about no row of this run is not calibrated (minutes, deciding nothing): no
+    synthetic row, no judge; answers that are sentences of their chunk, no grounding. A later run that needs it
+    calibrates it then."""
+    judges = Judges()
+    with FakeOpenAI(responder=judges) as srv:
+        ws = example_ws(tmp_path, srv.base_url, calibration={"seeds": 6})
+        seen: list = []
+        lines: list[str] = []
+        run_filters(ws, on_calibrated=seen.append, on_trust=lines.extend)  # seeds only: nothing to judge
+        assert seen == [] and judges.asked == {"grounding": 0, "judge": 0}
+        assert any("judge: not calibrated (yet)" in line for line in lines)
+        add_rows(ws, [("What is the standard parking fine?", "Standard parking fine – 45 marks.")])
+        lines.clear()
+        run_filters(ws, on_calibrated=seen.append, on_trust=lines.extend)
+        assert [{f.filter for f in r.filters if f.model} for r in seen] == [{"judge"}]
+        assert judges.asked["grounding"] == 0 and judges.asked["judge"] > 0
+        assert any("grounding: not calibrated (yet)" in line for line in lines)
+        add_rows(ws, [("What is the standard parking fine?", "It is a fee you pay at the counter, often quite high.")])
+        run_filters(ws, on_calibrated=seen.append)  # an answer the chunk's words do not carry: grounding is needed
+        assert [{f.filter for f in r.filters if f.model} for r in seen[1:]] == [{"grounding"}]
+        assert judges.asked["grounding"] > 0
+    assert {c.filter for c in CalibrationStore(ws.store).load().values()} == {"grounding", "judge"}
 
 
 def test_a_state_is_settled_only_when_its_interval_allows() -> None:
@@ -236,6 +283,7 @@ def test_a_separate_judge_endpoint(tmp_path: Path) -> None:
         }
         ws = Workspace.init(tmp_path / "w", yaml.safe_dump(cfg))
         run_ingest(ws, [EXAMPLE / "docs", EXAMPLE / "seeds"])
+        add_rows(ws, [("What is the standard parking fine?", "It is a fee you pay at the counter, often quite high.")])
         run_filters(ws)
         assert judges.asked["grounding"] > 0 and not teacher.requests
     stored = CalibrationStore(ws.store).load()

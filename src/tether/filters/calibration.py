@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -206,28 +207,35 @@ async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) ->
         return await calibrate_with(build_context(ws, head, ws.human_records(head), client), labels, progress)
 
 
-async def calibrate_missing(ctx: BuildContext, progress=None, on_done=None) -> CalibrationReport | None:
+async def calibrate_missing(
+    ctx: BuildContext, progress=None, on_done=None, unneeded: Collection[str] = ()
+) -> CalibrationReport | None:
     """Calibrate before filtering when an enabled model filter has no calibration for this judge and template
     (and `filters.calibration.auto` is on, and trust is decided by calibration). `ctx` needs its judge client
-    and workspace store."""
+    and workspace store. Filters in `unneeded` will ask the model about no row of this run: calibrating them
+    would cost minutes (grounding: 58 calls, 4.3 min of a 10-minute quickstart) and decide nothing, so they stay
+    uncalibrated until a run needs them."""
     cfg = ctx.cfg
     if not cfg.filters.calibration.auto or cfg.filters.judge.trust != "calibrated":
         return None
-    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
+    enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled and n not in unneeded]
     seeds = [r for r in ctx.records if r.origin == "human"]
     if not enabled or len(seeds) < MIN_SEEDS or one_class(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)):
         return None  # nothing to plant from: the funnel says so (filters/stage.py) and the judge stays veto-only
     assert ctx.client is not None and ctx.store is not None
     store = CalibrationStore(ctx.store)
-    if all(store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) for n in enabled):
+    missing = [n for n in enabled if not store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash))]
+    if not missing:
         return None
-    rep = await calibrate_with(ctx, None, progress)
+    rep = await calibrate_with(ctx, None, progress, missing)
     if on_done:
         on_done(rep)
     return rep
 
 
-async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> CalibrationReport:
+async def calibrate_with(
+    ctx: BuildContext, labels: Path | None, progress, names: Collection[str] = MODEL_FILTERS
+) -> CalibrationReport:
     cfg, client = ctx.cfg, ctx.client
     assert client is not None and ctx.store is not None
     cal_cfg = cfg.filters.calibration
@@ -252,6 +260,7 @@ async def calibrate_with(ctx: BuildContext, labels: Path | None, progress) -> Ca
     judge = LLMJudge(client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold)
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
     models = {"grounding": (grounding, grounding_votes), "judge": (judge, judge_votes)}
+    models = {n: m for n, m in models.items() if n in names}
     votes: dict[str, tuple[list[Planted], list, list[float]]] = {n: ([], [], []) for n in models}
     calls = {n: [0, 0] for n in models}  # asked, failed
     used: dict[str, int] = {}  # seeds each model filter was measured on

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,11 @@ from pydantic import BaseModel
 from tether.errors import TetherError
 from tether.filters.base import DROP, forget, write_verdicts
 from tether.filters.calibration import calibrate_missing
+from tether.filters.judged import model_work
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
-from tether.filters.registry import build_context, build_filters, judge_config, needs_model
+from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config, needs_model
 from tether.filters.streaming import GENERATION_VERDICTS, Funnel, FunnelState, write_records_file
+from tether.filters.trust import CalibrationStore, judge_key
 from tether.llm.teacher import open_teacher
 from tether.records import Record
 from tether.workspace.store import Manifest, Workspace, new_run_id
@@ -128,6 +131,34 @@ def funnel_steps(state: FunnelState, filters: list[Any]) -> list[FunnelStep]:
     return steps
 
 
+UNASKED = {
+    "grounding": "grounding: not calibrated (yet): every answer of this run is supported word for word by its chunk "
+    "(lexical support >= {lexical_pass:g}), so no row needs the model; the first run that has such a row calibrates it",
+    "judge": "judge: not calibrated (yet): this run has no synthetic row to judge",
+}
+
+
+def unasked_model_filters(source: Path, ctx: BuildContext) -> list[str]:
+    """Enabled model filters with no calibration yet that would ask the model about no row of `source`:
+    calibrating them now would cost minutes (grounding: 58 calls, 4.3 min of a 10-minute quickstart whose
+    extractive answers it never asks about) and decide nothing."""
+    f = ctx.cfg.filters
+    if ctx.client is None or ctx.store is None:
+        return []
+    store = CalibrationStore(ctx.store)
+    todo = [
+        n
+        for n in MODEL_FILTERS
+        if n in f.enabled
+        and (n != "grounding" or f.grounding.use_teacher)
+        and store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) is None
+    ]
+    if not todo:
+        return []
+    needed = model_work(source, ctx.chunks, f.grounding.lexical_pass)
+    return [n for n in todo if n not in needed]
+
+
 def run_filters(
     ws: Workspace,
     on_step=None,
@@ -176,14 +207,17 @@ def run_filters(
             if needs_model(cfg):
                 client = await stack.enter_async_context(open_teacher(judge_config(cfg), ws.store / "cache.sqlite"))
             ctx = build_context(ws, head, seeds, client, engine)
+            unneeded: list[str] = []
             if client is not None:
-                await calibrate_missing(ctx, progress, on_calibrated)
+                unneeded = unasked_model_filters(source, ctx)
+                await calibrate_missing(ctx, progress, on_calibrated, unneeded)
             filters = build_filters(ctx)  # after calibration: each model filter reads its trust as it is built
             if len(seeds) < MIN_SEEDS:
                 for name, t in ctx.trusts.items():
                     if t.state == "uncalibrated":  # its note says to calibrate, which cannot plant from no seeds
                         ctx.trusts[name] = dataclasses.replace(t, note=uncalibratable(name))
             trust = [t.note for t in ctx.trusts.values()]
+            trust += [UNASKED[n].format(lexical_pass=cfg.filters.grounding.lexical_pass) for n in unneeded]
             if on_trust:
                 on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None

@@ -70,7 +70,7 @@ def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: Fu
     cal_calls = 0
     auto = missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated"
     if auto and len(seeds) >= MIN_SEEDS:
-        cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(enabled)
+        cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(missing)
     j = cfg.filters.judge
     asked = [n for n in enabled if Trust.decide(n, j.trust, cals.get(n), j.uninformative).ask]
     if rates.calls_per_row is not None:
