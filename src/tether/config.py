@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -315,17 +315,8 @@ class FiltersConfig(_Strict):
     """`enabled` is the run order; each row is charged to the first filter that drops it."""
 
     enabled: list[FilterName] = Field(
-        default_factory=lambda: [
-            "validity",
-            "rules",
-            "exact_dedup",
-            "near_dedup",
-            "embedding_dedup",
-            "facts",
-            "question",
-            "grounding",
-            "judge",
-        ]
+        # every filter in its run order, but the validators that need a project's code or database
+        default_factory=lambda: [n for n in get_args(FilterName) if n not in ("code", "sql")]
     )
     validity: ValidityConfig = Field(default_factory=ValidityConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
