@@ -300,12 +300,13 @@ def test_truncation_is_a_cut_not_a_missing_full_stop() -> None:
     cut = [
         row("Fee?", "The standing charge is 31 marks per"),
         row("Fee?", "Rental registration costs"),
+        row("Fee?", "A metered water bill has two parts:"),  # a list's lead-in, its items missing
         row("Fee?", "A long answer that the server stopped.", meta={"finish_reason": "length"}),
     ]
     v = ValidityFilter()
     assert reasons(v.judge(spans)) == ["keep"] * 3
-    assert reasons(v.judge(cut)) == ["truncated"] * 3
-    assert "finish_reason=length" in v.check(cut[2]).detail
+    assert reasons(v.judge(cut)) == ["truncated"] * 4
+    assert "finish_reason=length" in v.check(cut[3]).detail
     # seeds that all end with a full stop make a sentence-length answer without one suspect (the seeds' style)
     styled = ValidityFilter(punctuated_seeds=1.0)
     got = styled.judge([row("Fee?", "A resident permit for a first vehicle costs 46 marks"), row("Fee?", "46 marks")])

@@ -126,3 +126,19 @@ def test_a_list_lead_in_is_no_answer_and_plurals_are_the_same_name(flt: Question
     got = reasons(f.judge(rows))
     assert got[0] == "keep"  # the list's lead-in is closer to the question, but it answers nothing
     assert got[1] != "off_chunk_question"  # "Warden Services" is the document's Warden Service
+
+
+def test_a_question_that_borrows_the_demonstrations_words() -> None:
+    from tether.generate.templates import demonstrations, load_templates
+
+    shown = demonstrations(load_templates({})["new_question_extract"])
+    f = QuestionFilter({c.chunk_id: c for c in (DOGS, TRAM)}, None, roundtrip_margin=None, demonstrations=shown)
+    statements = focus_sentences(DOGS.text)
+    rows = [
+        synthetic("How many dogs can a Walker's Badge holder walk on one crossing?", statements[2]),
+        synthetic("How many dogs can a Walker's Badge holder walk at a time?", statements[2]),
+        synthetic("How many dogs can a Walker's Badge holder walk on one crossing?", statements[2], strategy="x"),
+    ]
+    got = f.judge(rows)
+    assert reasons(got) == ["borrowed_from_example", "keep", "keep"]  # only the teacher's own new questions
+    assert "crossing" in (got[0].detail or "")

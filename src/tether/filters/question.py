@@ -8,6 +8,9 @@ extractive answers the answer is a true sentence of the chunk by construction, a
 * **false_premise** — a name or number of the question is nowhere in the corpus: "What is the place for collecting
   bulky waste in Lund Island?" (Lund Island is the prompt's demonstration, not the town).
 * **off_chunk_question** — it is in the corpus, but not in the row's document: the question is about something else.
+* **borrowed_from_example** — a new question that takes words from the prompt's demonstrations which its
+  document does not have: "How many hives can gardens smaller than 400 square metres carry on one crossing?" (the
+  demonstration asks what a ferry carries on one crossing). 16 kept rows of 359, all of them wrong when read.
 * **answer_elsewhere** — a round trip (Alberti et al. 2019) with a reader instead of a second teacher call: the
   question is embedded and compared with every statement of its chunk; when another statement matches it clearly
   better than the row's answer, the chunk answers the question with that statement, and the row pairs the question
@@ -23,6 +26,7 @@ chunk (planted), it dropped 296 of 345. A lexical reader (IDF-weighted word over
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,8 +34,9 @@ import numpy as np
 from tether.documents import Chunk
 from tether.filters.base import live
 from tether.generate.focus import focus_sentences
+from tether.generate.templates import demonstrations
 from tether.records import Record, Verdict
-from tether.text import words
+from tether.text import content_tokens, words
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -42,6 +47,8 @@ _NOT_NAMES = frozenset(
     "what which who whom whose when where why how is are was were do does did can could should would will may must "
     "if in on at for the a an to of by and or i i'm i've i'd i'll my yes no".split()
 )
+# words a question may share with a demonstration without having copied it
+_COMMON = frozenset("many much one time times s form forms carry submit close closes first".split())
 _TOKEN = re.compile(r"[A-Za-z][\w'’-]*|\d(?:[\d.,:]*\d)?")
 
 
@@ -86,6 +93,7 @@ class QuestionFilter:
         embedder: Embedder | None,
         premise: bool = True,
         roundtrip_margin: float | None = 0.15,
+        demonstrations: Sequence[str] = (),
     ):
         self.chunks = chunks
         self.embedder = embedder
@@ -96,6 +104,8 @@ class QuestionFilter:
             docs.setdefault(c.doc_id, []).append(" ".join([*c.heading, c.text]))
         self.doc_text = {d: "\n".join(parts).lower() for d, parts in docs.items()}
         self.corpus = "\n".join(self.doc_text.values())
+        self.doc_words = {d: content_tokens(t) for d, t in self.doc_text.items()}
+        self.demo_words = set().union(*(content_tokens(q) for q in demonstrations)) - _COMMON
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> QuestionFilter:
@@ -107,7 +117,8 @@ class QuestionFilter:
         if q.roundtrip_margin is not None:
             cache = ctx.store / CACHE_NAME if ctx.store is not None else None
             embedder = open_embedder(ctx.cfg.measure.embedder, cache)
-        return cls(ctx.chunks, embedder, premise=q.premise, roundtrip_margin=q.roundtrip_margin)
+        shown = [d for name in ("new_question", "new_question_extract") for d in demonstrations(ctx.templates[name])]
+        return cls(ctx.chunks, embedder, q.premise, q.roundtrip_margin, shown)
 
     def chunk_of(self, rec: Record) -> Chunk | None:
         if rec.source and rec.source.chunk_id:
@@ -127,6 +138,17 @@ class QuestionFilter:
             keep=False, reason="off_chunk_question", detail=f"not in this row's document: {', '.join(missing)}"
         )
 
+    def borrowed_verdict(self, rec: Record, chunk: Chunk) -> Verdict | None:
+        """borrowed_from_example for a teacher's question with words of a demonstration its document lacks."""
+        if rec.strategy != "new_question" or not self.demo_words:
+            return None
+        have = self.doc_words.get(chunk.doc_id) or content_tokens(chunk.text)
+        borrowed = sorted((content_tokens(rec.question()) & self.demo_words) - have)
+        if not borrowed:
+            return None
+        detail = f"from the prompt's demonstrations: {', '.join(borrowed)}"
+        return Verdict(keep=False, reason="borrowed_from_example", detail=detail)
+
     def judge(self, records: list[Record]) -> list[Verdict | None]:
         out: list[Verdict | None] = [None] * len(records)
         trips: list[tuple[int, str, list[str]]] = []  # (row, answer statement, the statements it competes with)
@@ -134,7 +156,7 @@ class QuestionFilter:
             chunk = self.chunk_of(rec) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
-            if self.premise and (v := self.premise_verdict(rec, chunk)):
+            if self.premise and (v := self.premise_verdict(rec, chunk) or self.borrowed_verdict(rec, chunk)):
                 out[i] = v
                 continue
             out[i] = Verdict(keep=True)

@@ -77,6 +77,8 @@ def truncated(text: str, finish_reason: str | None = None) -> str | None:
         closes = t.count("}") + t.count("]")
         if opens != closes:
             return "unbalanced JSON brackets"
+    if t.endswith(":"):
+        return "ends with a colon: the lead-in of what should follow"
     words = t.split()
     if len(words) >= 2 and not re.search(r"[.!?:;)\]\"'`*|%]$", t):
         last = re.sub(r"[^a-z]", "", words[-1].lower())

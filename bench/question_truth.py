@@ -1,0 +1,111 @@
+"""Do the filters keep the generated rows that are right and drop the ones that are not? Hand labels, replayed.
+
+    python bench/question_truth.py                  # the example domain's labelled new questions (Qwen2.5-0.5B)
+    python bench/question_truth.py --labels FILE --domain DIR
+
+`bench/filter_truth.py` plants corruptions of the seeds; this bench asks the question on what a teacher actually
+wrote. A label file holds generated rows as they left `tether generate` (before any filter), each read against
+its chunk once by a person and labelled `good` (the answer answers the question) or `bad` (it answers something
+else, the question states its own answer, or assumes what the text does not say), with the chunk it came from.
+The bench rebuilds the rows, runs the deterministic filters over them in their configured order (validity, facts,
+question; no teacher call, so the numbers replay exactly), and prints, per filter and in all: good rows kept
+(recall), bad rows dropped, and the share of kept rows that are good (precision).
+
+Target (issue 24): kept rows >= 90 % good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from tether.documents import Chunk
+from tether.filters.registry import BuildContext, build_filters
+from tether.generate.templates import load_templates
+from tether.records import Record, Source, Teacher
+from tether.workspace.store import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "bench" / "labels" / "brindlemoor-new-questions-qwen05b.jsonl"
+DOMAIN = ROOT / "examples" / "brindlemoor"
+FILTERS = ["validity", "facts", "question"]
+
+
+def load(path: Path) -> tuple[list[Record], list[bool], dict[str, Chunk]]:
+    rows, labels, chunks = [], [], {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        text = d["chunk"]
+        chunks[d["chunk_id"]] = Chunk(
+            chunk_id=d["chunk_id"], doc_id=d["doc_id"], start=0, end=len(text), heading=d["heading"], text=text
+        )
+        rows.append(
+            Record(
+                prompt=d["question"],
+                response=d["answer"],
+                origin="synthetic",
+                teacher=Teacher(model="labelled"),
+                strategy=d["strategy"],
+                source=Source(doc_id=d["doc_id"], chunk_id=d["chunk_id"]),
+                meta=d.get("meta", {}),
+            )
+        )
+        labels.append(d["label"] == "good")
+    return rows, labels, chunks
+
+
+def context(domain: Path | None, chunks: dict[str, Chunk], tmp: Path) -> BuildContext:
+    """The filters' context: the domain's seeds and every chunk of its documents when `domain` is given (a
+    question's premise is looked up in the whole corpus), else only the labelled rows' chunks."""
+    ws = Workspace.init(tmp / "w", yaml.safe_dump({"project": "labels"}))
+    records: list[Record] = []
+    if domain is not None:
+        from tether.seeds.stage import run_ingest
+
+        run_ingest(ws, [domain / "docs", domain / "seeds"])
+        head = ws.head()
+        assert head is not None
+        chunks = {**{c.chunk_id: c for c in ws.chunks(head)}, **chunks}
+        records = ws.human_records(head)
+    return BuildContext(ws.config, chunks, load_templates({}), "labels", records=records)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=Path, default=LABELS)
+    ap.add_argument("--domain", type=Path, default=DOMAIN, help="domain folder (docs/, seeds/); 'none' to skip")
+    args = ap.parse_args()
+    rows, good, chunks = load(args.labels)
+    domain = None if str(args.domain) == "none" else args.domain
+    with tempfile.TemporaryDirectory() as tmp:
+        filters = build_filters(context(domain, chunks, Path(tmp)), FILTERS)
+        alive = [True] * len(rows)
+        print(f"{args.labels.name}: {len(rows)} rows, {sum(good)} labelled good")
+        print(f"{'filter':<10} {'dropped':>7} {'good dropped':>13} {'bad dropped':>12}  reasons")
+        for f in filters:
+            live = [i for i in range(len(rows)) if alive[i]]  # each row is charged to the first filter dropping it
+            verdicts = dict(zip(live, f.judge([rows[i] for i in live]), strict=True))
+            dropped = [i for i, v in verdicts.items() if v is not None and not v.keep]
+            reasons: dict[str, int] = {}
+            for i in dropped:
+                alive[i] = False
+                reason = verdicts[i].reason  # type: ignore[union-attr]
+                reasons[reason] = reasons.get(reason, 0) + 1
+            g = sum(good[i] for i in dropped)
+            print(f"{f.name:<10} {len(dropped):>7} {g:>13} {len(dropped) - g:>12}  {reasons or '-'}")
+        kept = [i for i in range(len(rows)) if alive[i]]
+        kept_good = sum(good[i] for i in kept)
+        bad = len(rows) - sum(good)
+        print(
+            f"kept {len(kept)}: {kept_good} good ({kept_good / max(1, len(kept)):.0%} precision; "
+            f"{sum(good)} good before filtering, {sum(good) / len(rows):.0%}); good kept {kept_good}/{sum(good)}, "
+            f"bad dropped {bad - (len(kept) - kept_good)}/{bad}"
+        )
+
+
+if __name__ == "__main__":
+    main()
