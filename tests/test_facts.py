@@ -209,6 +209,14 @@ def test_answer_type_gap() -> None:
         assert answer_type_gap("How much does it cost?", priced, extract_facts(priced)) is None
     quorum = "A quorum of 6 is needed."  # does not name them: any number will do
     assert answer_type_gap("How many councillors must attend?", quorum, extract_facts(quorum)) is None
+    # a question that already holds the number, time or date it asks for states its own answer
+    season = "The mooring season runs from 1 April to 31 October."
+    q = "When does the mooring season run from 1 April to 31 October?"
+    assert "already in the question" in answer_type_gap(q, season, extract_facts(season))
+    assert answer_type_gap("When does the mooring season run?", season, extract_facts(season)) is None
+    notice = "Neighbours must be told in writing at least 3 days before the event."
+    q = "How many days before the event must neighbours be told, if the event lasts 2 days?"
+    assert answer_type_gap(q, notice, extract_facts(notice)) is None  # 3 is not the question's
 
 
 def test_quote_check() -> None:

@@ -17,7 +17,7 @@ from tether.facts import Evidence, Fact, extract_facts
 from tether.filters.base import live
 from tether.records import Record, Verdict
 from tether.seeds.ingest import AUTO_SOURCE_MIN
-from tether.text import content_tokens
+from tether.text import content_tokens, normalize
 
 
 def describe(facts: list[Fact], limit: int = 6) -> str:
@@ -147,6 +147,7 @@ _NUMBER_WORDS = (
     r"(?:no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
     r"hundred|a dozen|several|a few|many|up to|at most|at least)"
 )
+_WHEN_Q = re.compile(r"^\s*(?:when|in (?:what|which) year|on (?:what|which) (?:day|date)s?|what date)\b", re.I)
 _TIME_WORDS = re.compile(r"\b(?:noon|midday|midnight|dawn|dusk|sunrise|sunset|any time|anytime|all day)\b", re.I)
 
 
@@ -155,6 +156,11 @@ def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None
     an answer to some other question). Only quantity and clock-time questions are checked: "when" may be answered
     by a condition, "where" by a description."""
     kinds = {f.kind for f in facts}
+    numeric = [f for f in facts if f.kind in ("number", "time", "date")]
+    asks_number = _QUANTITY_Q.search(question) or _TIME_Q.search(question) or _WHEN_Q.search(question)
+    # "When does the mooring season run from 1 April to 31 October?": the numbers it asks for are its own
+    if asks_number and numeric and all(normalize(f.text) in normalize(question) for f in numeric):
+        return "asks for a number, time or date, and every one the answer gives is already in the question"
     if _TIME_Q.search(question) and "time" not in kinds and not _TIME_WORDS.search(answer):
         return "asks for a time; the answer gives none"
     m = _QUANTITY_Q.search(question)
