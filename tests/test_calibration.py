@@ -233,6 +233,7 @@ def test_calibration_is_sized_by_what_the_run_asks(tmp_path: Path) -> None:
         assert [{f.filter for f in r.filters if f.model} for r in seen] == [{"judge"}]
         assert judges.asked["grounding"] == 0 and judges.asked["judge"] > 0
         assert any("grounding: not calibrated (yet)" in line for line in lines)
+        assert not any("grounding: uncalibrated" in line for line in lines)  # one line per filter
         add_rows(ws, [("What is the standard parking fine?", "It is a fee you pay at the counter, often quite high.")])
         run_filters(ws, on_calibrated=seen.append)  # an answer the chunk's words do not carry: grounding is needed
         assert [{f.filter for f in r.filters if f.model} for r in seen[1:]] == [{"grounding"}]

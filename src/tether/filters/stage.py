@@ -216,8 +216,11 @@ def run_filters(
                 for name, t in ctx.trusts.items():
                     if t.state == "uncalibrated":  # its note says to calibrate, which cannot plant from no seeds
                         ctx.trusts[name] = dataclasses.replace(t, note=uncalibratable(name))
-            trust = [t.note for t in ctx.trusts.values()]
-            trust += [UNASKED[n].format(lexical_pass=cfg.filters.grounding.lexical_pass) for n in unneeded]
+            # a filter left uncalibrated because this run gives it nothing to ask says so, instead of "veto only"
+            lexical_pass = cfg.filters.grounding.lexical_pass
+            trust = [
+                UNASKED[n].format(lexical_pass=lexical_pass) if n in unneeded else t.note for n, t in ctx.trusts.items()
+            ]
             if on_trust:
                 on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None
