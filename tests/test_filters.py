@@ -305,6 +305,7 @@ def test_truncation_is_a_cut_not_a_missing_full_stop() -> None:
     ]
     v = ValidityFilter()
     assert reasons(v.judge(spans)) == ["keep"] * 3
+    assert v.check(row("How many councillors?", "The Town Council has 11 councillors elected from five wards:")).keep
     assert reasons(v.judge(cut)) == ["truncated"] * 4
     assert "finish_reason=length" in v.check(cut[3]).detail
     # seeds that all end with a full stop make a sentence-length answer without one suspect (the seeds' style)

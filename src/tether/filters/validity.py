@@ -77,7 +77,9 @@ def truncated(text: str, finish_reason: str | None = None) -> str | None:
         closes = t.count("}") + t.count("]")
         if opens != closes:
             return "unbalanced JSON brackets"
-    if t.endswith(":"):
+    # a list's lead-in ("A metered water bill has two parts:") promises what follows; one with a figure states a
+    # fact of its own ("The Town Council has 11 councillors elected from five wards:")
+    if t.endswith(":") and not re.search(r"\d", t):
         return "ends with a colon: the lead-in of what should follow"
     words = t.split()
     if len(words) >= 2 and not re.search(r"[.!?:;)\]\"'`*|%]$", t):
