@@ -68,6 +68,7 @@ class TeacherClient:
         # the embedded server's death line (None while it runs): checked on every failed connection
         self.liveness: Callable[[], str | None] | None = None
         self._refused_in_a_row = 0
+        self._stopped: TeacherError | None = None  # the stop, once the failures in a row reached the limit
         self._active = 0
         self._busy_since = 0.0
         self._t0 = time.monotonic()
@@ -264,14 +265,17 @@ class TeacherClient:
                 dead = self.liveness()
             if dead is not None:
                 raise TeacherError(dead)
+        if self._stopped is not None:  # a call still in flight when the limit was reached: the same one stop
+            raise self._stopped
         self._refused_in_a_row += 1
         limit = self.cfg.max_connection_failures
         if self._refused_in_a_row >= limit:
-            raise TeacherError(
+            self._stopped = TeacherError(
                 f"the teacher at {self.base_url} failed {self._refused_in_a_row} connections in a row "
                 f"(last: {message}); stopped. Start it again and re-run: finished calls come from the cache "
                 f"(teacher.max_connection_failures: {limit})"
             )
+            raise self._stopped
 
     def _payload(self, req: ChatRequest, mode: str) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -244,7 +244,6 @@ def main() -> None:
     line (a killed server's requests stay countable); `--crash-after N` answers N chat completions and then dies
     of SIGSEGV on the next, as a llama.cpp built for a forbidden instruction set does."""
     import argparse
-    import os
     import signal
 
     ap = argparse.ArgumentParser()
@@ -258,7 +257,10 @@ def main() -> None:
     def respond(body: dict[str, Any]) -> str | None:
         nonlocal answered
         if a.crash_after is not None and answered >= a.crash_after:
-            os.kill(os.getpid(), signal.SIGSEGV)
+            # to this thread, not the process: a process-wide kill may be taken by the main thread while this one
+            # still sends the reply (it did, about one start in three on 2 cores)
+            signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)
+            time.sleep(60)  # never answer
         answered += 1
         if a.record:
             with open(a.record, "a", encoding="utf-8") as f:
