@@ -255,6 +255,7 @@ def test_funnel_over_a_workspace_keeps_every_row(tmp_path, corpus) -> None:
         "embedding_dedup",
         "facts",
         "question",
+        "reader",
         "grounding",
         "judge",
     ]

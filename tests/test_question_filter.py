@@ -142,3 +142,47 @@ def test_a_question_that_borrows_the_demonstrations_words() -> None:
     got = f.judge(rows)
     assert reasons(got) == ["borrowed_from_example", "keep", "keep"]  # only the teacher's own new questions
     assert "crossing" in (got[0].detail or "")
+
+
+def test_the_teacher_reads_each_new_question_back_from_its_chunk() -> None:
+    """reader: the teacher answers the question from the chunk without the row's answer; another sentence of the
+    chunk drops the row, the same sentence (or a clause of it) keeps it, a reply that is no sentence decides nothing."""
+    import asyncio
+
+    from tether.config import TeacherConfig
+    from tether.filters.reader import ReaderFilter
+    from tether.generate.templates import load_templates
+    from tether.llm.client import TeacherClient
+    from tether.llm.types import TeacherIdentity
+    from tether.testing.fake_openai import FakeOpenAI
+
+    statements = focus_sentences(DOGS.text)
+
+    def reader(body: dict) -> str | None:
+        q = body["messages"][-1]["content"].split("answers this question:")[-1].lower()  # not the chunk's words
+        if "walker" in q:
+            return statements[2]  # the walker's limit, 6 dogs
+        if "licence" in q:
+            return "costs 24 marks per year"  # a clause of the licence sentence
+        return "I think it is probably fine."  # no sentence of the chunk
+
+    rows = [
+        synthetic("How many dogs can a walker with a badge walk?", statements[1]),  # paired with the 4-dog rule
+        synthetic("How many dogs can a walker with a badge walk at once?", statements[2]),
+        synthetic("What does a dog licence cost?", statements[0]),
+        synthetic("When must dogs be on a lead?", statements[3]),
+        synthetic("How many dogs can a walker walk?", statements[1], strategy="augment_answers"),  # a seed's question
+    ]
+    with FakeOpenAI(responder=reader) as srv:
+        cfg = TeacherConfig(base_url=srv.base_url, model="fake-model", retries=0)
+
+        async def go() -> list:
+            async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+                f = ReaderFilter(c, load_templates({})["answer_extract"], "town", {"dogs": DOGS})
+                return await f.ajudge(rows)
+
+        got = asyncio.run(go())
+        asked = len(srv.requests)
+    assert reasons(got) == ["answer_elsewhere", "keep", "keep", "keep", None]
+    assert asked == 4  # one call per extractive new question
+    assert "6 dogs" in (got[0].detail or "") and "undecided" in (got[3].detail or "")

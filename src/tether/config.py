@@ -189,6 +189,7 @@ FilterName = Literal[
     "embedding_dedup",
     "facts",
     "question",
+    "reader",
     "grounding",
     "judge",
     "code",

@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     "embedding_dedup": "tether.filters.semantic:EmbeddingDedup",
     "facts": "tether.filters.consistency:FactConsistencyFilter",
     "question": "tether.filters.question:QuestionFilter",
+    "reader": "tether.filters.reader:ReaderFilter",
     "grounding": "tether.filters.judged:GroundingFilter",
     "judge": "tether.filters.judged:LLMJudge",
     "code": "tether.filters.sandbox:CodeValidator",
@@ -45,7 +46,7 @@ def filter_class(name: str) -> type:
 
 def needs_model(cfg: TetherConfig) -> bool:
     f = cfg.filters
-    return "judge" in f.enabled or ("grounding" in f.enabled and f.grounding.use_teacher)
+    return "judge" in f.enabled or "reader" in f.enabled or ("grounding" in f.enabled and f.grounding.use_teacher)
 
 
 @dataclass

@@ -59,8 +59,11 @@ def measured_rates(ws: Workspace) -> FunnelRates:
     return FunnelRates(last.id, keep, dict(rows), per_row)
 
 
-def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: FunnelRates) -> FilterForecast:
-    """Teacher calls the enabled model filters will spend on `new_rows` generated rows (and on calibration)."""
+def filter_forecast(
+    ws: Workspace, new_rows: int, seeds: list[Record], rates: FunnelRates, new_questions: int = 0
+) -> FilterForecast:
+    """Teacher calls the enabled model filters will spend on `new_rows` generated rows (and on calibration); the
+    reader asks once per new question (`new_questions` of the rows)."""
     cfg = ws.config
     if not needs_model(cfg):
         return FilterForecast(0, 0, "no model filter enabled")
@@ -81,6 +84,9 @@ def filter_forecast(ws: Workspace, new_rows: int, seeds: list[Record], rates: Fu
         source = f"assumed: {ASSUMED_REACH:.0%} of rows reach {', '.join(asked) or 'no asked model filter'}"
     if not asked:
         calls, source = 0, "model filters calibrated as uninformative: not asked"
+    if "reader" in cfg.filters.enabled and new_questions and rates.calls_per_row is None:
+        calls += new_questions  # measured rates already hold the reader's calls
+        source += f"; the reader reads back up to {new_questions} new questions"
     if cal_calls:
         source += f"; plus a first calibration of {', '.join(missing)} on planted rows"
     elif auto:

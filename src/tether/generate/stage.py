@@ -158,7 +158,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         typical = [sp.strategy for sp in plan.strategies if sp.rows and sp.strategy not in rates.keep]
         if typical:
             kept_source += f"; typical rates for {', '.join(typical)} (fewer than {MIN_ROWS} of its rows measured)"
-    filters = filter_forecast(ws, sum(sp.rows for sp in plan.strategies), seeds, rates)
+    filters = filter_forecast(ws, sum(sp.rows for sp in plan.strategies), seeds, rates, plan.rows("new_questions"))
     return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain, style, filters, kept_source)
 
 
