@@ -2,13 +2,15 @@
 
     python bench/question_truth.py                  # the example domain's labelled new questions (Qwen2.5-0.5B)
     python bench/question_truth.py --labels FILE --domain DIR
+    python bench/question_truth.py --reader         # also the reader filter, with the embedded teacher (~2 s a row)
 
 `bench/filter_truth.py` plants corruptions of the seeds; this bench asks the question on what a teacher actually
 wrote. A label file holds generated rows as they left `tether generate` (before any filter), each read against
 its chunk once by a person and labelled `good` (the answer answers the question) or `bad` (it answers something
 else, the question states its own answer, or assumes what the text does not say), with the chunk it came from.
 The bench rebuilds the rows, runs the deterministic filters over them in their configured order (validity, facts,
-question; no teacher call, so the numbers replay exactly), and prints, per filter and in all: good rows kept
+question; no teacher call, so the numbers replay exactly; `--reader` adds the teacher's round trip, which asks
+the configured embedded teacher), and prints, per filter and in all: good rows kept
 (recall), bad rows dropped, and the share of kept rows that are good (precision).
 
 Target (issue 24): kept rows >= 90 % good.
@@ -17,6 +19,7 @@ Target (issue 24): kept rows >= 90 % good.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -26,6 +29,7 @@ import yaml
 from tether.documents import Chunk
 from tether.filters.registry import BuildContext, build_filters
 from tether.generate.templates import load_templates
+from tether.llm.teacher import open_teacher
 from tether.records import Record, Source, Teacher
 from tether.workspace.store import Workspace
 
@@ -78,33 +82,48 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--domain", type=Path, default=DOMAIN, help="domain folder (docs/, seeds/); 'none' to skip")
+    ap.add_argument("--reader", action="store_true", help="also run the reader filter with the embedded teacher")
     args = ap.parse_args()
-    rows, good, chunks = load(args.labels)
-    domain = None if str(args.domain) == "none" else args.domain
+    asyncio.run(replay(args.labels, None if str(args.domain) == "none" else args.domain, args.reader))
+
+
+async def replay(labels: Path, domain: Path | None, reader: bool) -> None:
+    rows, good, chunks = load(labels)
     with tempfile.TemporaryDirectory() as tmp:
-        filters = build_filters(context(domain, chunks, Path(tmp)), FILTERS)
-        alive = [True] * len(rows)
-        print(f"{args.labels.name}: {len(rows)} rows, {sum(good)} labelled good")
-        print(f"{'filter':<10} {'dropped':>7} {'good dropped':>13} {'bad dropped':>12}  reasons")
-        for f in filters:
-            live = [i for i in range(len(rows)) if alive[i]]  # each row is charged to the first filter dropping it
-            verdicts = dict(zip(live, f.judge([rows[i] for i in live]), strict=True))
-            dropped = [i for i, v in verdicts.items() if v is not None and not v.keep]
-            reasons: dict[str, int] = {}
-            for i in dropped:
-                alive[i] = False
-                reason = verdicts[i].reason  # type: ignore[union-attr]
-                reasons[reason] = reasons.get(reason, 0) + 1
-            g = sum(good[i] for i in dropped)
-            print(f"{f.name:<10} {len(dropped):>7} {g:>13} {len(dropped) - g:>12}  {reasons or '-'}")
-        kept = [i for i in range(len(rows)) if alive[i]]
-        kept_good = sum(good[i] for i in kept)
-        bad = len(rows) - sum(good)
-        print(
-            f"kept {len(kept)}: {kept_good} good ({kept_good / max(1, len(kept)):.0%} precision; "
-            f"{sum(good)} good before filtering, {sum(good) / len(rows):.0%}); good kept {kept_good}/{sum(good)}, "
-            f"bad dropped {bad - (len(kept) - kept_good)}/{bad}"
-        )
+        ctx = context(domain, chunks, Path(tmp))
+        if reader:
+            async with open_teacher(ctx.cfg.teacher, None) as client:
+                ctx.client = client
+                await report(labels, rows, good, build_filters(ctx, [*FILTERS, "reader"]))
+        else:
+            await report(labels, rows, good, build_filters(ctx, FILTERS))
+
+
+async def report(labels: Path, rows: list[Record], good: list[bool], filters: list) -> None:
+    alive = [True] * len(rows)
+    print(f"{labels.name}: {len(rows)} rows, {sum(good)} labelled good")
+    print(f"{'filter':<10} {'dropped':>7} {'good dropped':>13} {'bad dropped':>12}  reasons")
+    for f in filters:
+        live = [i for i in range(len(rows)) if alive[i]]  # each row is charged to the first filter dropping it
+        batch = [rows[i] for i in live]
+        said = await f.ajudge(batch) if hasattr(f, "ajudge") else f.judge(batch)
+        verdicts = dict(zip(live, said, strict=True))
+        dropped = [i for i, v in verdicts.items() if v is not None and not v.keep]
+        reasons: dict[str, int] = {}
+        for i in dropped:
+            alive[i] = False
+            reason = verdicts[i].reason  # type: ignore[union-attr]
+            reasons[reason] = reasons.get(reason, 0) + 1
+        g = sum(good[i] for i in dropped)
+        print(f"{f.name:<10} {len(dropped):>7} {g:>13} {len(dropped) - g:>12}  {reasons or '-'}")
+    kept = [i for i in range(len(rows)) if alive[i]]
+    kept_good = sum(good[i] for i in kept)
+    bad = len(rows) - sum(good)
+    print(
+        f"kept {len(kept)}: {kept_good} good ({kept_good / max(1, len(kept)):.0%} precision; "
+        f"{sum(good)} good before filtering, {sum(good) / len(rows):.0%}); good kept {kept_good}/{sum(good)}, "
+        f"bad dropped {bad - (len(kept) - kept_good)}/{bad}"
+    )
 
 
 if __name__ == "__main__":
