@@ -38,8 +38,7 @@ def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
         "Standard parking fine: 45 marks.",
         "Higher-level parking fine: 81 marks.",
         "Fines are reduced by one third if paid within 14 days.",
-        "See the page on paying penalty notices for details.",  # no fact: last
-    ]
+    ]  # "See the page on paying penalty notices for details." points elsewhere: nothing to ask about
     assert "Parking fines" not in found  # a heading is nothing to ask about
     assert [focus_for(TEXT, k) for k in range(len(found) + 1)] == [*found, found[0]]  # then round again
     jobs = new_question_jobs([chunk("c1", "d1")], 3, [], GenerateConfig())
@@ -49,6 +48,12 @@ def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
     bill = "A metered water bill has two parts:\n\n- a standing charge of 31 marks per quarter;\n"
     bill += "- 2 marks per cubic metre."
     assert focus_sentences(bill) == ["a standing charge of 31 marks per quarter;", "2 marks per cubic metre."]
+    # nor is a doctest line or a pointer to another section
+    doc = (
+        "Dictionaries compare equal if they have the same key-value pairs. See also the Mapping Types section. "
+        '>>> a = dict(one=1, two=2) >>> a == {"one": 1, "two": 2} True'
+    )
+    assert focus_sentences(doc) == ["Dictionaries compare equal if they have the same key-value pairs."]
 
 
 def test_examples_never_come_from_the_chunks_own_document() -> None:

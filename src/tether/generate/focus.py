@@ -13,11 +13,13 @@ own answer was often another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept ro
 from __future__ import annotations
 
 import functools
+import re
 
 from tether.facts import extract_facts
 from tether.generate.style import sentences
 from tether.text import words
 
+_POINTER = re.compile(r"\s*(?:>>>|\.\.\.\s|see\b|see also\b|for (?:details|more)\b)", re.I)
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
 
 
@@ -28,6 +30,10 @@ def _statement(s: str) -> bool:
     if len(words(s)) < MIN_WORDS or s.count("|") >= 2:
         return False
     if s.rstrip().endswith(":"):  # a list's lead-in ("A metered water bill has two parts:"): its facts are the items
+        return False
+    # a doctest line or a pointer elsewhere ("See also the Format Specification Mini-Language section.") states
+    # nothing to ask about: the 0.5B asked "What is the output of ...?" and "What section does it refer to?"
+    if _POINTER.match(s):
         return False
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
 
