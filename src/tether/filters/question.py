@@ -33,10 +33,11 @@ import numpy as np
 
 from tether.documents import Chunk
 from tether.filters.base import live
+from tether.filters.judged import source_chunk
 from tether.generate.focus import focus_sentences
 from tether.generate.templates import demonstrations
 from tether.records import Record, Verdict
-from tether.text import content_tokens, words
+from tether.text import content_tokens, normalize, words
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -68,7 +69,7 @@ def mentions(text: str, term: str) -> bool:
     about the Warden Service)."""
     t = term.lower()
     forms = {t, t[:-1]} if t.endswith("s") and len(t) > 3 else {t, t + "s"}
-    return any(re.search(rf"(?<![\w]){re.escape(f)}(?![\w])", text.lower()) for f in forms)
+    return any(re.search(rf"(?<![\w]){re.escape(f)}(?![\w])", text, re.I) for f in forms)
 
 
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.+)$", re.M)
@@ -76,7 +77,7 @@ _ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.+)$", re.M)
 
 def list_items(text: str) -> list[str]:
     """The chunk's list items, as words: siblings of a list answer the same question ("which trees are protected")."""
-    return [" ".join(words(m.group(1))) for m in _ITEM.finditer(text)]
+    return [normalize(m.group(1)) for m in _ITEM.finditer(text)]
 
 
 def same(a: str, b: str) -> bool:
@@ -120,14 +121,9 @@ class QuestionFilter:
         shown = [d for name in ("new_question", "new_question_extract") for d in demonstrations(ctx.templates[name])]
         return cls(ctx.chunks, embedder, q.premise, q.roundtrip_margin, shown)
 
-    def chunk_of(self, rec: Record) -> Chunk | None:
-        if rec.source and rec.source.chunk_id:
-            return self.chunks.get(rec.source.chunk_id)
-        return None
-
     def premise_verdict(self, rec: Record, chunk: Chunk) -> Verdict | None:
         """off_chunk_question / false_premise for a name or number the row's document does not have."""
-        doc = self.doc_text.get(chunk.doc_id, chunk.text.lower())
+        doc = self.doc_text.get(chunk.doc_id, chunk.text)
         missing = [t for t in premise_terms(rec.question()) if not mentions(doc, t)]
         if not missing:
             return None
@@ -153,7 +149,7 @@ class QuestionFilter:
         out: list[Verdict | None] = [None] * len(records)
         trips: list[tuple[int, str, list[str]]] = []  # (row, answer statement, the statements it competes with)
         for i, rec in enumerate(records):
-            chunk = self.chunk_of(rec) if live(rec) else None
+            chunk = source_chunk(rec, self.chunks) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
             if self.premise and (v := self.premise_verdict(rec, chunk) or self.borrowed_verdict(rec, chunk)):
@@ -164,11 +160,12 @@ class QuestionFilter:
             answer = rec.answer().strip()
             # the teacher's own question over a sentence of the chunk; a seed's question (augmented answers) is a
             # person's wording, which a reader often matches with a neighbouring sentence of a longer answer
-            asked = rec.strategy == "new_question" and bool(rec.meta.get("extractive"))
+            if self.embedder is None or rec.strategy != "new_question" or not rec.meta.get("extractive"):
+                continue
             items = list_items(chunk.text)
-            if " ".join(words(answer)) in items:  # a list item competes with the chunk's prose, not its siblings
-                statements = [s for s in statements if same(answer, s) or " ".join(words(s)) not in items]
-            if self.embedder is not None and asked and len(statements) > 1 and any(same(answer, s) for s in statements):
+            if normalize(answer) in items:  # a list item competes with the chunk's prose, not its siblings
+                statements = [s for s in statements if same(answer, s) or normalize(s) not in items]
+            if len(statements) > 1 and any(same(answer, s) for s in statements):
                 trips.append((i, answer, statements))
         for i, v in zip([t[0] for t in trips], self._round_trips(records, trips), strict=True):
             if v is not None:

@@ -25,7 +25,7 @@ from tether.generate.style import snap_to_text
 from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
 from tether.records import Record, Verdict
-from tether.text import words
+from tether.text import normalize
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -35,7 +35,7 @@ MAX_TOKENS = 160  # one copied sentence
 
 def holds(a: str, b: str) -> bool:
     """One text's words contain the other's (a sentence and a clause of it are the same answer)."""
-    x, y = " ".join(words(a)), " ".join(words(b))
+    x, y = normalize(a), normalize(b)
     return bool(x and y) and (x in y or y in x)
 
 

@@ -19,7 +19,7 @@ from tether.facts import extract_facts
 from tether.generate.style import sentences
 from tether.text import words
 
-_POINTER = re.compile(r"\s*(?:>>>|\.\.\.\s|see\b|see also\b|for (?:details|more)\b)", re.I)
+_POINTER = re.compile(r"\s*(?:>>>|\.\.\.\s|see\b|for (?:details|more)\b)", re.I)
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tether.config import TeacherConfig
-from tether.generate.focus import focus_for, whole_chunk
 from tether.generate.planner import Plan
-from tether.generate.strategies import Job, examples_block
+from tether.generate.strategies import Job, examples_block, job_focus, question_template
 from tether.generate.style import AnswerStyle
 from tether.generate.templates import Template
 from tether.llm.types import TeacherIdentity
@@ -97,8 +96,7 @@ def _job_tokens(
         return p, c
     assert job.chunk is not None
     examples, _ = examples_block(job.examples, t)
-    focus = job.focus or focus_for(job.chunk.text, job.index)
-    name = "new_question_extract" if extractive and not whole_chunk(focus, job.chunk.text) else "new_question"
+    focus, name = job_focus(job), question_template(job, extractive)
     p = _tok(
         t[name].render(
             domain=domain,

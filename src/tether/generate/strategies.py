@@ -248,12 +248,25 @@ def shows_examples(t: Template) -> bool:
     return "{examples}" in t.text
 
 
-def asks_for_focus(ctx: GenContext, job: Job) -> bool:
-    """Whether the job's answer is its focus sentence (extractive, with a real sentence to ask about): the teacher
-    then writes only the question, from the `new_question_extract` wording."""
+def job_focus(job: Job) -> str:
+    """The sentence of its chunk a new-question job asks about."""
     assert job.chunk is not None
-    focus = job.focus or focus_for(job.chunk.text, job.index)
-    return extractive(ctx, job.chunk) and not whole_chunk(focus, job.chunk.text)
+    return job.focus or focus_for(job.chunk.text, job.index)
+
+
+def question_template(job: Job, extractive_answers: bool) -> str:
+    """The template a new-question job is asked with: `new_question_extract` when its answer is its focus sentence
+    (extractive answers, with a real sentence to ask about: the teacher writes only the question), else
+    `new_question` (a question and its answer)."""
+    assert job.chunk is not None
+    if extractive_answers and not whole_chunk(job_focus(job), job.chunk.text):
+        return "new_question_extract"
+    return "new_question"
+
+
+def asks_for_focus(ctx: GenContext, job: Job) -> bool:
+    """Whether the job's answer is its focus sentence: the teacher then writes only the question."""
+    return question_template(job, extractive(ctx, job.chunk)) == "new_question_extract"
 
 
 def new_question_messages(ctx: GenContext, job: Job) -> tuple[list[dict[str, str]], dict[str, str]]:
@@ -266,7 +279,7 @@ def new_question_messages(ctx: GenContext, job: Job) -> tuple[list[dict[str, str
     issue 20)."""
     assert job.chunk is not None
     concept_line = f"Focus on this topic: {job.concept}.\n" if job.concept else ""
-    focus = job.focus or focus_for(job.chunk.text, job.index)
+    focus = job_focus(job)
     if asks_for_focus(ctx, job):
         t = ctx.templates["new_question_extract"]
         msgs = t.render(domain=ctx.domain, chunk=job.chunk.text, focus=focus, concept_line=concept_line)
