@@ -207,6 +207,13 @@ async def calibrate(ws: Workspace, labels: Path | None = None, progress=None) ->
         return await calibrate_with(build_context(ws, head, ws.human_records(head), client), labels, progress)
 
 
+def uncalibrated(ctx: BuildContext, names: Collection[str]) -> list[str]:
+    """The model filters of `names` with no stored calibration for the context's judge and their template."""
+    assert ctx.client is not None and ctx.store is not None
+    store = CalibrationStore(ctx.store)
+    return [n for n in names if store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) is None]
+
+
 async def calibrate_missing(
     ctx: BuildContext, progress=None, on_done=None, unneeded: Collection[str] = ()
 ) -> CalibrationReport | None:
@@ -222,9 +229,7 @@ async def calibrate_missing(
     seeds = [r for r in ctx.records if r.origin == "human"]
     if not enabled or len(seeds) < MIN_SEEDS or one_class(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)):
         return None  # nothing to plant from: the funnel says so (filters/stage.py) and the judge stays veto-only
-    assert ctx.client is not None and ctx.store is not None
-    store = CalibrationStore(ctx.store)
-    missing = [n for n in enabled if not store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash))]
+    missing = uncalibrated(ctx, enabled)
     if not missing:
         return None
     rep = await calibrate_with(ctx, None, progress, missing)

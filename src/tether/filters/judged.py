@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -58,28 +57,6 @@ class Supported(BaseModel):
 
 def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
     return chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
-
-
-def model_work(source: Path, chunks: dict[str, Chunk], lexical_pass: float, batch_rows: int = 8192) -> set[str]:
-    """Which model filters would ask the model about some row of the records file `source`: the judge, any live
-    synthetic row; grounding, only one with a chunk and word support below `lexical_pass` (extractive answers,
-    sentences of their chunk, never are). Read batch by batch, stopping once both are known to be needed."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from tether.records import table_to_records
-
-    found: set[str] = set()
-    for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows):
-        for rec in table_to_records(pa.Table.from_batches([batch])):
-            if not live(rec):
-                continue
-            found.add("judge")
-            chunk = source_chunk(rec, chunks)
-            if chunk is not None and support(rec.answer(), chunk.text) < lexical_pass:
-                found.add("grounding")
-                return found
-    return found
 
 
 def quote_in_text(quote: str, text: str) -> float:

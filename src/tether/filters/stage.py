@@ -19,16 +19,16 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel
 
+from tether.documents import Chunk
 from tether.errors import TetherError
 from tether.filters.base import DROP, forget, write_verdicts
-from tether.filters.calibration import calibrate_missing
-from tether.filters.judged import model_work
+from tether.filters.calibration import calibrate_missing, uncalibrated
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config, needs_model
-from tether.filters.streaming import GENERATION_VERDICTS, Funnel, FunnelState, write_records_file
-from tether.filters.trust import CalibrationStore, judge_key
+from tether.filters.streaming import GENERATION_VERDICTS, Funnel, FunnelState, columns_qa, write_records_file
 from tether.llm.teacher import open_teacher
-from tether.records import Record
+from tether.records import Record, kept_mask
+from tether.text import support
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
 
@@ -145,18 +145,41 @@ def unasked_model_filters(source: Path, ctx: BuildContext) -> list[str]:
     f = ctx.cfg.filters
     if ctx.client is None or ctx.store is None:
         return []
-    store = CalibrationStore(ctx.store)
-    todo = [
-        n
-        for n in MODEL_FILTERS
-        if n in f.enabled
-        and (n != "grounding" or f.grounding.use_teacher)
-        and store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) is None
-    ]
+    enabled = [n for n in MODEL_FILTERS if n in f.enabled and (n != "grounding" or f.grounding.use_teacher)]
+    todo = uncalibrated(ctx, enabled)
     if not todo:
         return []
     needed = model_work(source, ctx.chunks, f.grounding.lexical_pass)
     return [n for n in todo if n not in needed]
+
+
+def model_work(source: Path, chunks: dict[str, Chunk], lexical_pass: float, batch_rows: int = 16_384) -> set[str]:
+    """Which model filters would ask the model about some row of the records file `source`: the judge, any live
+    synthetic row; grounding, only one with a chunk and word support below `lexical_pass` (extractive answers,
+    sentences of their chunk, never are). Read from the Parquet columns batch by batch, as the funnel reads them
+    (no Records), stopping once both are known to be needed."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    found: set[str] = set()
+    columns = ["origin", "prompt", "response", "messages", "source", "verdicts"]
+    for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows, columns=columns):
+        table = pa.Table.from_batches([batch])
+        synthetic = pc.equal(table.column("origin"), "synthetic").to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(synthetic & kept_mask(table))
+        if not len(rows):
+            continue
+        found.add("judge")
+        prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
+        messages, sources = table.column("messages").to_pylist(), table.column("source").to_pylist()
+        for i in rows:
+            src = sources[i]
+            chunk = chunks.get(src["chunk_id"]) if src and src["chunk_id"] else None
+            answer = columns_qa(prompts[i], responses[i], messages[i])[1]
+            if chunk is not None and support(answer, chunk.text) < lexical_pass:
+                found.add("grounding")
+                return found
+    return found
 
 
 def run_filters(

@@ -100,7 +100,7 @@ class FunnelState:
                     self.scores.setdefault(key, np.full(self.n, np.nan))[offset + j] = val
 
 
-def _qa(prompt: str | None, response: str | None, messages: list[dict] | None) -> tuple[str, str]:
+def columns_qa(prompt: str | None, response: str | None, messages: list[dict] | None) -> tuple[str, str]:
     """(question, answer) as `Record.question()` / `Record.answer()` read them, from the Parquet columns."""
 
     def last(role: str) -> str:
@@ -247,7 +247,7 @@ class Funnel:
                 m = t.num_rows
                 k = kept[offset : offset + m]
                 prompts, responses, messages = (t[c].to_pylist() for c in ("prompt", "response", "messages"))
-                qa = [_qa(prompts[j], responses[j], messages[j]) if k[j] else None for j in range(m)]
+                qa = [columns_qa(prompts[j], responses[j], messages[j]) if k[j] else None for j in range(m)]
                 scores = np.zeros(m)
                 if from_column:
                     scores = np.asarray([dict(x).get("judge", 0.0) for x in t["scores"].to_pylist()], dtype=np.float64)
