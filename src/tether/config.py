@@ -243,7 +243,9 @@ class QuestionConfig(_Strict):
     """The question's own checks: its names and numbers in the documents, and a round trip through its chunk."""
 
     premise: bool = Field(
-        True, description="a question naming something its document lacks: off_chunk_question / false_premise"
+        True,
+        description="a question naming something its document lacks (off_chunk_question / false_premise), or "
+        "borrowing words of the prompt's demonstrations (borrowed_from_example)",
     )
     roundtrip_margin: float | None = Field(
         0.15,
