@@ -3,6 +3,7 @@
     python bench/question_truth.py                  # the example domain's labelled new questions (Qwen2.5-0.5B)
     python bench/question_truth.py --labels FILE --domain DIR
     python bench/question_truth.py --reader         # also the reader filter, with the embedded teacher (~2 s a row)
+    python bench/question_truth.py --planted [--domain DIR]   # seeds' questions on their own chunk and on others
 
 `bench/filter_truth.py` plants corruptions of the seeds; this bench asks the question on what a teacher actually
 wrote. A label file holds generated rows as they left `tether generate` (before any filter), each read against
@@ -13,7 +14,11 @@ question; no teacher call, so the numbers replay exactly; `--reader` adds the te
 the configured embedded teacher), and prints, per filter and in all: good rows kept
 (recall), bad rows dropped, and the share of kept rows that are good (precision).
 
-Target (issue 24): kept rows >= 90 % good.
+`--planted` asks whether the question filter knows which chunk a question is about, with no labels needed: every
+seed question that names its source chunk becomes a new-question row three times, on its own chunk (must be kept),
+on a chunk of another document and on another chunk of its own document (both must be dropped).
+
+Target (issue 24): kept rows >= 90 % good; planted: off-chunk questions dropped >= 95 %, seed questions kept >= 95 %.
 """
 
 from __future__ import annotations
@@ -83,7 +88,11 @@ def main() -> None:
     ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--domain", type=Path, default=DOMAIN, help="domain folder (docs/, seeds/); 'none' to skip")
     ap.add_argument("--reader", action="store_true", help="also run the reader filter with the embedded teacher")
+    ap.add_argument("--planted", action="store_true", help="seed questions on their own and on other chunks")
     args = ap.parse_args()
+    if args.planted:
+        planted(args.domain)
+        return
     asyncio.run(replay(args.labels, None if str(args.domain) == "none" else args.domain, args.reader))
 
 
@@ -124,6 +133,52 @@ async def report(labels: Path, rows: list[Record], good: list[bool], filters: li
         f"{sum(good)} good before filtering, {sum(good) / len(rows):.0%}); good kept {kept_good}/{sum(good)}, "
         f"bad dropped {bad - (len(kept) - kept_good)}/{bad}"
     )
+
+
+def planted(domain: Path) -> None:
+    import random
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = context(domain, {}, Path(tmp))
+        chunks = list(ctx.chunks.values())
+        rng = random.Random(0)
+        cases: dict[str, list[Record]] = {
+            "own chunk": [],
+            "another document's chunk": [],
+            "another chunk, same document": [],
+        }
+        for seed in ctx.records:
+            own = ctx.chunks.get(seed.source.chunk_id or "") if seed.source else None
+            if own is None:
+                continue
+            other_doc = [c for c in chunks if c.doc_id != own.doc_id]
+            same_doc = [c for c in chunks if c.doc_id == own.doc_id and c.chunk_id != own.chunk_id]
+            for case, pool in (
+                ("own chunk", [own]),
+                ("another document's chunk", other_doc),
+                ("another chunk, same document", same_doc),
+            ):
+                if pool:
+                    c = rng.choice(pool)
+                    cases[case].append(
+                        Record(
+                            prompt=seed.question(),
+                            response=seed.answer(),
+                            origin="synthetic",
+                            teacher=Teacher(model="planted"),
+                            strategy="new_question",
+                            source=Source(doc_id=c.doc_id, chunk_id=c.chunk_id),
+                        )
+                    )
+        (f,) = build_filters(ctx, ["question"])
+        print(f"{domain.name}: {len(cases['own chunk'])} seed questions with a source chunk, {len(chunks)} chunks")
+        for case, rows in cases.items():
+            verdicts = f.judge(rows)
+            dropped = [v.reason for v in verdicts if v is not None and not v.keep]
+            reasons = {r: dropped.count(r) for r in sorted(set(dropped))}
+            share = len(dropped) / max(1, len(rows))
+            want = "kept" if case == "own chunk" else "dropped"
+            print(f"  {case:<30} {len(rows):>4} rows  {want} {1 - share if want == 'kept' else share:.0%}  {reasons}")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,39 @@ def test_validity_catches_unusable_answers() -> None:
     ]
 
 
+def test_an_answer_that_restates_its_question_is_no_answer() -> None:
+    from tether.filters.validity import restates
+
+    q = "What is the lowercasing algorithm used in section 3.13 of the Unicode Standard?"
+    assert restates(q, "The lowercasing algorithm used is described in section 3.13 of the Unicode Standard.")
+    assert restates(
+        "How can I provide keyword arguments as in the first example only work for keys that are valid identifiers?",
+        "Providing keyword arguments as in the first example only works for keys that are valid identifiers.",
+    )  # the same words in other forms
+    assert restates("What is the scientific notation format used for p significant digits?", "Scientific notation")
+    # answers that add the fact asked for, or answer yes/no and choice questions with the question's own words
+    assert not restates("What is the default fillchar?", "Padding is done using the fillchar (default is a space).")
+    assert not restates("How many hives can a garden keep?", "3 hives")
+    assert not restates("Can wardens ask to see a dog's licence tag?", "Wardens may ask to see a dog's licence tag.")
+    assert not restates("Is the fine paid in marks or in euros?", "In marks")
+    assert not restates("What is the fee?", "Fee")  # one word: may be the word asked about
+
+
+def test_an_answer_that_points_elsewhere_is_no_answer() -> None:
+    def row(q: str, a: str) -> Record:
+        return Record(kind="qa", prompt=q, response=a, origin="synthetic")
+
+    got = ValidityFilter().judge(
+        [
+            row("What is the syntax for a dictionary in a format string?", "See Format String Syntax for details."),
+            row("How are floats rounded?", "Refer to the rounding section."),
+            row("Where is the format syntax described?", "See the Format String Syntax section."),
+            row("What does the warden check?", "Seeds are checked for mould in spring."),
+        ]
+    )
+    assert reasons(got) == ["no_answer", "no_answer", "keep", "keep"]
+
+
 def test_rules_lengths_patterns_and_formats() -> None:
     f = RulesFilter(question_chars=(8, 200), answer_chars=(2, 60), must_match=[r"\d"], must_not_match=[r"\bTODO\b"])
     rows = [

@@ -111,6 +111,22 @@ def test_unseeded_fact_chunks_come_first_and_long_chunks_get_a_question_per_fact
     assert question_counts([chunk("long", "d1"), one], 6) == [5, 1]  # a question per sentence of the long chunk
     assert question_counts([chunk("long", "d1"), one], 8) == [6, 2]  # every sentence asked: rounds over all
     assert question_counts([], 5) == []
+    # a second wording of each fact once every sentence has one, breadth first across chunks
+    assert question_counts([chunk("long", "d1"), one], 5, per_fact=2) == [4, 1]
+    assert question_counts([chunk("long", "d1"), one], 7, per_fact=2) == [5, 2]
+    assert question_counts([chunk("long", "d1"), one], 12, per_fact=2) == [9, 3]
+
+
+def test_later_questions_ask_the_fact_bearing_sentences_again() -> None:
+    notes = TEXT + "\nThe office is friendly and helpful to every visitor who asks.\n"
+    found = focus_sentences(notes)
+    assert found[-1].startswith("The office is friendly")  # states no fact: asked once, last
+    walk = [focus_for(notes, k, per_fact=3) for k in range(len(found) + 8 + 1)]
+    assert walk[: len(found)] == found
+    assert walk[len(found) :] == found[:4] * 2 + [found[0]]  # facts twice more, then the walk starts again
+    jobs = new_question_jobs([chunk("c1", "d1", notes)], 7, [], GenerateConfig(questions_per_fact=2))
+    assert [j.focus for j in jobs] == [*found, *found[:2]]
+    assert [j.index for j in jobs] == list(range(7))  # each wording its own variant: its own sampling seed
 
 
 def test_new_questions_get_the_share_of_chunks_no_seed_comes_from() -> None:

@@ -186,3 +186,51 @@ def test_the_teacher_reads_each_new_question_back_from_its_chunk() -> None:
     assert reasons(got) == ["answer_elsewhere", "keep", "keep", "keep", None]
     assert asked == 4  # one call per extractive new question
     assert "6 dogs" in (got[0].detail or "") and "undecided" in (got[3].detail or "")
+
+
+LIBRARY = Chunk(
+    chunk_id="library",
+    doc_id="d-library",
+    start=0,
+    end=160,
+    heading=["Library"],
+    text="Hallam Pike Library opens at 09:30 on weekdays. Children's cards carry no overdue charges. "
+    "Adult cards may borrow up to 12 books at once.",
+)
+
+
+def test_a_question_another_chunk_answers_is_off_chunk_and_its_own_chunks_questions_pass() -> None:
+    from tether.measure.embedder import open_embedder
+
+    chunks = {c.chunk_id: c for c in (DOGS, TRAM, LIBRARY)}
+    f = QuestionFilter(chunks, open_embedder(EmbedderConfig()), chunk_margin=0.15)
+    own = [synthetic(q, focus_sentences(DOGS.text)[k]) for q, k in RIGHT]
+    moved = [synthetic(q, "A single fare costs 3 marks.", chunk=TRAM) for q, _ in RIGHT]  # dog questions, tram chunk
+    got = f.judge(own + moved)
+    assert reasons(got[: len(own)]) == ["keep"] * len(own)
+    assert reasons(got[len(own) :]) == ["off_chunk_question"] * len(moved)
+    assert "another chunk matches the question better: d-dogs" in (got[-1].detail or "")  # type: ignore[union-attr]
+    # a person's question (augmented answers) is not the teacher's: only new questions are retrieved
+    seedlike = synthetic(RIGHT[0][0], "A single fare costs 3 marks.", chunk=TRAM, strategy="augment_answers")
+    assert reasons(f.judge([seedlike])) == ["keep"]
+
+
+def test_questions_about_the_prompt_and_domain_wide_names() -> None:
+    from tether.filters.question import refers_to_prompt
+
+    assert refers_to_prompt("What section of the manual does the statement refer to?") == "the statement"
+    assert refers_to_prompt("Which fee is mentioned above?") == "mentioned above"
+    assert refers_to_prompt("In the context of Boolean operations, what values are false?") is None
+    town = [
+        Chunk(chunk_id=f"c{k}", doc_id=f"d{k}", start=0, end=60, text=f"Brindlemoor rule {k}: fees are {k} marks.")
+        for k in range(4)
+    ]
+    rows = [
+        synthetic("What does the statement say about dogs?", "One person may walk no more than 4 dogs at a time."),
+        synthetic("How many dogs may one person walk in Brindlemoor?", "One person may walk no more than 4 dogs."),
+        synthetic("How many dogs may one person walk at Hallam Pike?", "One person may walk no more than 4 dogs."),
+    ]
+    # the town's name is in 4 of 5 documents: a question may name it; a name of one other document may not
+    town.append(Chunk(chunk_id="hp", doc_id="d-hp", start=0, end=30, text="Hallam Pike Library opens at 09:30."))
+    f = QuestionFilter({c.chunk_id: c for c in [*town, DOGS]}, None)
+    assert reasons(f.judge(rows)) == ["refers_to_prompt", "keep", "off_chunk_question"]

@@ -167,6 +167,13 @@ class GenerateConfig(_Strict):
     )
     best_of: int = Field(1, ge=1, le=16, description="rejection sampling: answers per row, best kept by grounding")
     few_shot: int = Field(3, ge=0, le=10, description="seed examples for a new_question template that shows {examples}")
+    questions_per_fact: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="new questions per fact-bearing sentence once every sentence has one: a student learns a fact "
+        "from several wordings, not from one",
+    )
     self_check: bool | None = Field(
         None,
         description="ask the teacher whether each new question is answerable from its chunk; default: yes for a "
@@ -253,6 +260,13 @@ class QuestionConfig(_Strict):
         le=2,
         description="extractive new questions: drop as answer_elsewhere when another statement of the chunk is "
         "closer to the question than the answer by this MiniLM cosine (null: no round trip)",
+    )
+    chunk_margin: float | None = Field(
+        0.15,
+        ge=0,
+        le=2,
+        description="new questions: drop as off_chunk_question when another chunk of the corpus is closer to the "
+        "question than the row's own chunk by this MiniLM cosine (null: off)",
     )
 
 

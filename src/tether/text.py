@@ -13,6 +13,18 @@ STOPWORDS = frozenset((
 # fmt: on
 
 
+# a sentence that sends the reader elsewhere instead of stating something ("See also ...", "For details, see ...",
+# "Refer to ..."), and a line of an interactive session (">>> a == b", "... ")
+_REFERENCE = re.compile(r"\s*(?:see\b|refer to\b|for (?:details|more)\b)", re.I)
+_DOCTEST = re.compile(r"\s*(?:>>>|\.\.\.\s)")
+
+
+def points_elsewhere(sentence: str, doctest: bool = True) -> bool:
+    """The sentence only points to another place ("See also the Mapping Types section."), or, with `doctest`, is a
+    line of an interactive session: neither states a fact to ask about."""
+    return bool(_REFERENCE.match(sentence) or (doctest and _DOCTEST.match(sentence)))
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words and numbers, in order, punctuation and case dropped."""
     return re.findall(r"[a-z0-9]+", text.lower())

@@ -7,10 +7,17 @@ extractive answers the answer is a true sentence of the chunk by construction, a
 
 * **false_premise** — a name or number of the question is nowhere in the corpus: "What is the place for collecting
   bulky waste in Lund Island?" (Lund Island is the prompt's demonstration, not the town).
-* **off_chunk_question** — it is in the corpus, but not in the row's document: the question is about something else.
+* **off_chunk_question** — it is in the corpus, but not in the row's document; or, read by MiniLM, another chunk
+  of the corpus matches the question better than the row's own chunk by `chunk_margin` (0.15): the question is
+  about something else ("What is the bond order of nitrogen molecules?" from a chunk on chloroplast lineages).
+  Planted (`bench/question_truth.py --planted`): each seed's question on a chunk of another document, and on its
+  own chunk.
 * **borrowed_from_example** — a new question that takes words from the prompt's demonstrations which its
   document does not have: "How many hives can gardens smaller than 400 square metres carry on one crossing?" (the
   demonstration asks what a ferry carries on one crossing). 16 kept rows of 359, all of them wrong when read.
+* **refers_to_prompt** — the question is about the prompt, not the world: "What section of the Format
+  Specification Mini-Language does the statement refer to?" (pyref, Qwen2.5-0.5B). A student asked it later has
+  no statement in front of it.
 * **answer_elsewhere** — a round trip (Alberti et al. 2019) with a reader instead of a second teacher call: the
   question is embedded and compared with every statement of its chunk; when another statement matches it clearly
   better than the row's answer, the chunk answers the question with that statement, and the row pairs the question
@@ -50,7 +57,24 @@ _NOT_NAMES = frozenset(
 )
 # words a question may share with a demonstration without having copied it
 _COMMON = frozenset("many much one time times s form forms carry submit close closes first".split())
+# share of the documents a name must occur in to be the domain's (the town, the language), not one document's
+DOMAIN_WIDE = 0.2
 _TOKEN = re.compile(r"[A-Za-z][\w'’-]*|\d(?:[\d.,:]*\d)?")
+
+
+_PROMPT_WORDS = re.compile(
+    r"\b(?:the|this|that|above|given) (?:statement|passage|excerpt|paragraph|sentence|snippet)s?\b"
+    r"|\b(?:mentioned|described|stated|given) (?:above|here|in the (?:text|passage|context))\b"
+    r"|\baccording to the (?:text|passage|context|document)\b",
+    re.I,
+)
+
+
+def refers_to_prompt(question: str) -> str | None:
+    """The words by which a question points at the text it was written from ("the statement", "mentioned above"),
+    or None. No seed or held-out question of the example or pyref domain has any."""
+    m = _PROMPT_WORDS.search(question)
+    return m.group(0) if m else None
 
 
 def premise_terms(question: str) -> list[str]:
@@ -95,11 +119,16 @@ class QuestionFilter:
         premise: bool = True,
         roundtrip_margin: float | None = 0.15,
         demonstrations: Sequence[str] = (),
+        chunk_margin: float | None = None,
     ):
         self.chunks = chunks
         self.embedder = embedder
         self.premise = premise
         self.margin = roundtrip_margin
+        self.chunk_margin = chunk_margin if embedder is not None else None
+        self._spread: dict[str, bool] = {}  # term -> in enough documents to be the domain's own name
+        self._chunk_ids: list[str] = []  # the corpus's chunks and their vectors, embedded on first use
+        self._chunk_vecs: np.ndarray | None = None
         docs: dict[str, list[str]] = {}
         for c in chunks.values():
             docs.setdefault(c.doc_id, []).append(" ".join([*c.heading, c.text]))
@@ -115,11 +144,11 @@ class QuestionFilter:
 
         q = ctx.cfg.filters.question
         embedder = None
-        if q.roundtrip_margin is not None:
+        if q.roundtrip_margin is not None or q.chunk_margin is not None:
             cache = ctx.store / CACHE_NAME if ctx.store is not None else None
             embedder = open_embedder(ctx.cfg.measure.embedder, cache)
         shown = [d for name in ("new_question", "new_question_extract") for d in demonstrations(ctx.templates[name])]
-        return cls(ctx.chunks, embedder, q.premise, q.roundtrip_margin, shown)
+        return cls(ctx.chunks, embedder, q.premise, q.roundtrip_margin, shown, q.chunk_margin)
 
     def premise_verdict(self, rec: Record, chunk: Chunk) -> Verdict | None:
         """off_chunk_question / false_premise for a name or number the row's document does not have."""
@@ -130,9 +159,20 @@ class QuestionFilter:
         absent = [t for t in missing if not mentions(self.corpus, t)]
         if absent:
             return Verdict(keep=False, reason="false_premise", detail=f"not in any document: {', '.join(absent)}")
+        # a name many documents use is the domain's ("Brindlemoor", "Python"): a question may name it anywhere
+        missing = [t for t in missing if not self.domain_wide(t)]
+        if not missing:
+            return None
         return Verdict(
             keep=False, reason="off_chunk_question", detail=f"not in this row's document: {', '.join(missing)}"
         )
+
+    def domain_wide(self, term: str) -> bool:
+        """`term` occurs in at least DOMAIN_WIDE of the documents (and in more than one)."""
+        if term not in self._spread:
+            n = sum(mentions(text, term) for text in self.doc_text.values())
+            self._spread[term] = n > 1 and n >= DOMAIN_WIDE * len(self.doc_text)
+        return self._spread[term]
 
     def borrowed_verdict(self, rec: Record, chunk: Chunk) -> Verdict | None:
         """borrowed_from_example for a teacher's question with words of a demonstration its document lacks."""
@@ -148,14 +188,21 @@ class QuestionFilter:
     def judge(self, records: list[Record]) -> list[Verdict | None]:
         out: list[Verdict | None] = [None] * len(records)
         trips: list[tuple[int, str, list[str]]] = []  # (row, answer statement, the statements it competes with)
+        retrievals: list[tuple[int, str]] = []  # (row, its chunk): is that the chunk the question is about?
         for i, rec in enumerate(records):
             chunk = source_chunk(rec, self.chunks) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
+            if rec.strategy == "new_question" and (words_ := refers_to_prompt(rec.question())):
+                detail = f"asks about the text it was written from ('{words_}'), not about the domain"
+                out[i] = Verdict(keep=False, reason="refers_to_prompt", detail=detail)
+                continue
             if self.premise and (v := self.premise_verdict(rec, chunk) or self.borrowed_verdict(rec, chunk)):
                 out[i] = v
                 continue
             out[i] = Verdict(keep=True)
+            if self.chunk_margin is not None and rec.strategy == "new_question":
+                retrievals.append((i, chunk.chunk_id))
             statements = focus_sentences(chunk.text)
             answer = rec.answer().strip()
             # the teacher's own question over a sentence of the chunk; a seed's question (augmented answers) is a
@@ -167,9 +214,38 @@ class QuestionFilter:
                 statements = [s for s in statements if same(answer, s) or normalize(s) not in items]
             if len(statements) > 1 and any(same(answer, s) for s in statements):
                 trips.append((i, answer, statements))
+        for i, v in zip([t[0] for t in retrievals], self._off_chunk(records, retrievals), strict=True):
+            if v is not None:
+                out[i] = v
+        trips = [t for t in trips if out[t[0]] is None or out[t[0]].keep]  # type: ignore[union-attr]
         for i, v in zip([t[0] for t in trips], self._round_trips(records, trips), strict=True):
             if v is not None:
                 out[i] = v
+        return out
+
+    def _off_chunk(self, records: list[Record], rows: list[tuple[int, str]]) -> list[Verdict | None]:
+        """For each row: off_chunk_question when another chunk is closer to its question than its own chunk by the
+        margin. Chunks are embedded with their headings, once per filter."""
+        if not rows:
+            return []
+        assert self.embedder is not None and self.chunk_margin is not None
+        if self._chunk_vecs is None:
+            self._chunk_ids = sorted(self.chunks)
+            texts = [" ".join([*self.chunks[c].heading, self.chunks[c].text]) for c in self._chunk_ids]
+            self._chunk_vecs = self.embedder.embed(texts)
+        at = {c: k for k, c in enumerate(self._chunk_ids)}
+        questions = self.embedder.embed([records[i].question() for i, _ in rows])
+        sims = questions @ self._chunk_vecs.T
+        out: list[Verdict | None] = []
+        for k, (_, chunk_id) in enumerate(rows):
+            best, own = int(np.argmax(sims[k])), float(sims[k, at[chunk_id]])
+            if sims[k, best] - own >= self.chunk_margin:
+                other = self.chunks[self._chunk_ids[best]]
+                where = f"{other.doc_id} ({other.chunk_id[:8]})"
+                detail = f"another chunk matches the question better: {where}, cosine {sims[k, best]:.2f} vs {own:.2f}"
+                out.append(Verdict(keep=False, reason="off_chunk_question", detail=detail))
+            else:
+                out.append(None)
         return out
 
     def _round_trips(self, records: list[Record], trips: list[tuple[int, str, list[str]]]) -> list[Verdict | None]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
-from tether.text import content_tokens, normalize
+from tether.text import content_tokens, normalize, points_elsewhere
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -61,6 +61,36 @@ _FINAL = re.compile(r"[.!?)\]\"'`*|]$")
 # seeds' style: when at least this share of (at least this many) seed answers end with final punctuation, a
 # sentence-length answer without it is most likely cut off (filters.validity.final_punctuation: auto)
 PUNCTUATED_SHARE, MIN_STYLE_SEEDS = 0.95, 5
+
+# words an answer may add to the question's and still say nothing new ("... is described in section 3.13")
+_EMPTY = frozenset("described defined given called shown listed explained specified documented mentioned".split())
+_WHERE = re.compile(r"^\s*(?:where|in which|which (?:section|page|chapter|document))\b", re.I)
+_YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b", re.I)
+
+
+def _stem(word: str) -> str:
+    """A crude English stem, enough to see "providing" in "provide" and "works" in "work"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def restates(question: str, answer: str) -> bool:
+    """The answer's content is all in the question: it restates instead of answering ("What is the lowercasing
+    algorithm used in section 3.13 of the Unicode Standard?" → "The lowercasing algorithm used is described in
+    section 3.13 of the Unicode Standard."). A yes/no question is answered by its own statement; a choice
+    question ("... in marks or in euros?") by one of its words; a one-word answer may be a word of the question.
+    On the 70 hand-labelled generated rows of bench/labels it matches 12 wrong rows and no right one (without the
+    yes/no exemption it took "Can Wardens ask to see a dog's licence tag ...?" → "Wardens may ask to see ..."),
+    and no seed or held-out answer of the example or pyref domain."""
+    if _YES_NO.match(question.strip()):
+        return False
+    said = {_stem(t) for t in content_tokens(answer)}
+    new = said - {_stem(t) for t in content_tokens(question)} - {_stem(t) for t in _EMPTY}
+    if not said or new:
+        return False
+    return len(said) >= 3 or (len(said) == 2 and not re.search(r"\bor\b", question, re.I))
 
 
 def truncated(text: str, finish_reason: str | None = None) -> str | None:
@@ -128,11 +158,13 @@ class ValidityFilter:
                 reason="truncated",
                 detail=f"no final punctuation, unlike {self.punctuated_seeds:.0%} of the seed answers (likely cut off)",
             )
-        a_words = content_tokens(a)
-        # all of a 3+ word answer's content is in the question: it restates rather than answers
-        # (short answers like "3 hives" legitimately reuse the question's words)
-        if normalize(a) == normalize(q) or (len(a_words) >= 3 and a_words <= content_tokens(q)):
+        if normalize(a) == normalize(q):
             return Verdict(keep=False, reason="repeats_question")
+        if points_elsewhere(a, doctest=False) and not _WHERE.match(q):
+            return Verdict(keep=False, reason="no_answer", detail=f"points elsewhere instead of answering: '{a[:60]}'")
+        if restates(q, a):
+            detail = "the answer says nothing the question does not"
+            return Verdict(keep=False, reason="repeats_question", detail=detail)
         if len(normalize(q).split()) >= 4 and normalize(a).startswith(normalize(q)):
             return Verdict(keep=False, reason="repeats_question", detail="starts by repeating the question")
         if self.language == "en" and len(a.split()) >= 6 and (why := not_english(a)):

@@ -4,22 +4,25 @@ Asked for "a new question" about a whole chunk, a small teacher asks about the s
 copies the prompt's example: SmolLM2-135M and Qwen2.5-0.5B both did on 4 of 4 calls in a first run). A student
 learns the facts it was asked about, so the questions should walk the chunk's facts: the k-th question of a chunk
 is written for its k-th focus sentence, sentences that state a number, time, date, code or name first (the facts
-held-out questions ask about), then the rest in reading order. Past the last sentence the walk starts again, with
-a new variant number. With extractive answers the focus sentence is the answer (the teacher writes only the
-question): a question written for a sentence has that sentence as its answer by construction, where the teacher's
-own answer was often another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept rows answered a different fact).
+held-out questions ask about), then the rest in reading order. Then the fact-bearing sentences again, once more
+for each further question per fact (`generate.questions_per_fact`): a student learns a fact it is asked in several
+wordings and not one it saw once (an oracle arm with three rewordings of each held-out question scored 0.42, one
+wording of each fact-bearing sentence 0.07; README, Evaluation). Past the end the walk starts again, with a new
+variant number (the sampling seed of the call).
+
+With extractive answers the focus sentence is the answer (the teacher writes only the question): a question
+written for a sentence has that sentence as its answer by construction, where the teacher's own answer was often
+another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept rows answered a different fact).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 
 from tether.facts import extract_facts
 from tether.generate.style import sentences
-from tether.text import words
+from tether.text import points_elsewhere, words
 
-_POINTER = re.compile(r"\s*(?:>>>|\.\.\.\s|see\b|for (?:details|more)\b)", re.I)
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
 
 
@@ -33,7 +36,7 @@ def _statement(s: str) -> bool:
         return False
     # a doctest line or a pointer elsewhere ("See also the Format Specification Mini-Language section.") states
     # nothing to ask about: the 0.5B asked "What is the output of ...?" and "What section does it refer to?"
-    if _POINTER.match(s):
+    if points_elsewhere(s):
         return False
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
 
@@ -67,7 +70,15 @@ def whole_chunk(focus: str, text: str) -> bool:
     return focus == _whole(text)
 
 
-def focus_for(text: str, index: int) -> str:
-    """The sentence the `index`-th question of a chunk (0-based, the job's variant) is about."""
+def focus_walk(text: str, per_fact: int = 1) -> tuple[str, ...]:
+    """The order in which a chunk's questions visit its sentences: every focus sentence once, then the fact-bearing
+    ones `per_fact - 1` more times (a chunk with no fact-bearing sentence is walked once)."""
     found = _focus(text)
-    return found[index % len(found)]
+    facts = tuple(s for s in found if extract_facts(s))
+    return found + facts * max(per_fact - 1, 0)
+
+
+def focus_for(text: str, index: int, per_fact: int = 1) -> str:
+    """The sentence the `index`-th question of a chunk (0-based, the job's variant) is about."""
+    walk = focus_walk(text, per_fact)
+    return walk[index % len(walk)]

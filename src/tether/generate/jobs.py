@@ -21,7 +21,7 @@ from typing import Any
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
-from tether.generate.focus import fact_bearing, focus_for, focus_sentences
+from tether.generate.focus import fact_bearing, focus_for, focus_sentences, focus_walk
 from tether.generate.planner import Plan
 from tether.generate.strategies import GenContext, Job, run_new_question, spread
 from tether.records import Record
@@ -71,23 +71,29 @@ def chunk_order(
     return [(c, t) for _, c, t in sorted(ranked, key=lambda r: r[0])]
 
 
-def question_counts(chunks: Sequence[Chunk], rows: int) -> list[int]:
+def question_counts(chunks: Sequence[Chunk], rows: int, per_fact: int = 1) -> list[int]:
     """New questions per chunk for `rows` in all: a round gives one more to every chunk that still has a focus
     sentence not asked about, in the given order, so a long chunk of facts gets a question per fact before a
-    one-fact chunk is asked again; once every sentence is asked, rounds go over all chunks."""
+    one-fact chunk is asked again. Once every sentence is asked, rounds go over the fact-bearing sentences again
+    until each has `per_fact` questions (focus.focus_walk), and then over all chunks: breadth first, so a small
+    budget covers every fact once before any gets a second wording."""
     counts = [0] * len(chunks)
     if not chunks:
         return counts
-    sizes = [len(focus_sentences(c.text)) for c in chunks]
-    r = 0
-    while rows > 0:
-        takers = [i for i, n in enumerate(sizes) if r < n] or range(len(chunks))
-        for i in takers:
-            if rows == 0:
+    caps = [
+        [len(focus_sentences(c.text)) for c in chunks],
+        [len(focus_walk(c.text, per_fact)) for c in chunks],
+    ]
+    for cap in [*caps, None]:
+        while rows > 0:
+            takers = [i for i in range(len(chunks)) if cap is None or counts[i] < cap[i]]
+            if not takers:
                 break
-            counts[i] += 1
-            rows -= 1
-        r += 1
+            for i in takers:
+                if rows == 0:
+                    break
+                counts[i] += 1
+                rows -= 1
     return counts
 
 
@@ -144,7 +150,7 @@ def new_question_jobs(
                     concept=concept,
                     preference=g.preference_share > 0 and spread(i, g.preference_share),
                     examples=few_shot(pool, concept, i, g.few_shot, chunk.doc_id),
-                    focus=focus_for(chunk.text, nxt[chunk.chunk_id]),
+                    focus=focus_for(chunk.text, nxt[chunk.chunk_id], g.questions_per_fact),
                 )
             )
             nxt[chunk.chunk_id] += 1  # a chunk listed twice continues its numbering: no repeated request
@@ -181,7 +187,7 @@ def build_jobs(
     ]
     rephrase = [Job("rephrase", i // n, seed=seeds[i % n]) for i in range(plan.rows("rephrase"))]
     order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {}, seeded_chunks(seeds))
-    counts = question_counts([c for c, _ in order], plan.rows("new_questions"))
+    counts = question_counts([c for c, _ in order], plan.rows("new_questions"), g.questions_per_fact)
     new = new_question_jobs([c for c, _ in order], counts, seeds, g, [t for _, t in order])
     return by_chunk(interleave([augment, rephrase, new]), g)
 
