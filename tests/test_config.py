@@ -44,7 +44,7 @@ def test_defaults_and_every_key_in_rendered_config(tmp_path: Path) -> None:
             "ingest:\n  chunk_size: 1000\n  chunk_overlap: 600\n",
             r"chunk_overlap \(600\) must be < chunk_size/2",
         ),
-        ("ingest:\n  formats: [md, pdf]\n", r"t.yaml:2: 'ingest.formats.1'"),
+        ("ingest:\n  formats: [md, epub]\n", r"t.yaml:2: 'ingest.formats.1'"),
         ("ingest: [\n", r"t.yaml:2: invalid YAML"),
         ("- a\n- b\n", r"expected a mapping"),
     ],

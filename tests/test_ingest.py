@@ -26,7 +26,7 @@ def test_every_format_and_every_bad_file(corpus: Path) -> None:
     assert reasons["blank.txt"] == "empty (whitespace only)"
     assert reasons["image.txt"].startswith("binary content")
     assert reasons["latin1.md"].startswith("not UTF-8 (byte 0xe9")
-    assert reasons["report.pdf"].startswith("unsupported format '.pdf'")
+    assert reasons["report.pdf"].startswith("truncated or broken PDF")  # 8 bytes: a PDF header and nothing else
     assert reasons[".hidden.md"] == "hidden file"
     assert reasons["zz-notes-copy.txt"].startswith("duplicate document (same content as")
     assert reasons["seeds.jsonl:4"].startswith("invalid JSON")

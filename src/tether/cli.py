@@ -294,13 +294,16 @@ def show(
 
     from tether.console import show_rows
     from tether.records import dropped_mask, kept_mask, table_to_records
+    from tether.seeds.pages import source_label
 
     ws = open_workspace(workspace)
     table = ws.read_table(ws.manifest(version), "records")  # Arrow; only the rows printed become Records
     synthetic = pc.equal(table.column("origin"), "synthetic").to_numpy(zero_copy_only=False)
     match = kept_mask(table) if dropped is None else dropped_mask(table, dropped)
     idx = np.flatnonzero(synthetic & match)
-    show_rows(table_to_records(table.take(idx[:limit])), limit, dropped, total=len(idx))
+    rows = table_to_records(table.take(idx[:limit]))
+    docs = {d.doc_id: d for d in ws.documents(ws.manifest(version))} if any(r.source for r in rows) else {}
+    show_rows(rows, limit, dropped, total=len(idx), sources={r.id: source_label(r.source, docs) for r in rows})
     ws.close()
 
 

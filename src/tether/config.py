@@ -26,8 +26,8 @@ from tether.errors import ConfigError
 from tether.yamlconf import read_text_file, validate_yaml
 
 CONFIG_NAME = "tether.yaml"
-Format = Literal["md", "rst", "txt", "html", "jsonl", "csv"]
-ALL_FORMATS: list[Format] = ["md", "rst", "txt", "html", "jsonl", "csv"]
+Format = Literal["md", "rst", "txt", "html", "jsonl", "csv", "pdf", "docx", "pptx"]
+ALL_FORMATS: list[Format] = ["md", "rst", "txt", "html", "jsonl", "csv", "pdf", "docx", "pptx"]
 
 
 class SourcesConfig(_Strict):
@@ -41,6 +41,9 @@ class IngestConfig(_Strict):
     chunk_size: int = Field(1200, ge=100, description="maximum characters per chunk")
     chunk_overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks")
     max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a reason")
+    file_timeout_s: float = Field(
+        120.0, gt=0, description="PDF/Word/PowerPoint: a file that takes longer to read is skipped with a reason"
+    )
     follow_symlinks: bool = Field(
         False, description="read symbolic links inside a source folder that point outside it (default: skip them)"
     )

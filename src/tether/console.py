@@ -47,6 +47,11 @@ def ingest_summary(rep: IngestReport, log_path: str, show_skips: int = 15) -> No
             parts.append(f"{c.main_chars:,} by main-content extraction of {c.html_pages} HTML pages")
         if c.repeated_chars:
             parts.append(f"{c.repeated_chars:,} in {c.repeated_lines:,} lines repeated across a folder's documents")
+        if c.furniture_chars:
+            parts.append(
+                f"{c.furniture_chars:,} in {c.furniture_lines:,} running headers, footers, page numbers and contents "
+                f"lines of {c.paged_docs} PDFs"
+            )
         if parts:
             share = c.chars_removed / c.chars_read if c.chars_read else 0.0
             console.print(f"removed as boilerplate: {c.chars_removed:,} characters ({share:.1%}): " + "; ".join(parts))
@@ -354,8 +359,11 @@ def funnel_table(rep, runs_dir: str) -> None:  # rep: tether.filters.stage.Filte
     console.print(f"version {rep.version}" + ("" if rep.created else " (unchanged)"))
 
 
-def show_rows(rows, limit: int, dropped: str | None, total: int | None = None) -> None:
-    """`rows`: the first matches; `total`: how many rows match in all (default len(rows))."""
+def show_rows(
+    rows, limit: int, dropped: str | None, total: int | None = None, sources: dict[str, str] | None = None
+) -> None:
+    """`rows`: the first matches; `total`: how many rows match in all (default len(rows)); `sources`: row id →
+    where its source lies ("manual.pdf p. 12 [chars 100-900]")."""
     total = len(rows) if total is None else total
     what = f"dropped for '{dropped}'" if dropped else "kept"
     console.print(f"{total} rows {what}" + (f"; first {limit}:" if total > limit else ":"))
@@ -365,6 +373,8 @@ def show_rows(rows, limit: int, dropped: str | None, total: int | None = None) -
         console.print(f"  A: {r.answer()[:500]}", highlight=False, markup=False)
         if r.rejected:
             console.print(f"  rejected: {r.rejected[:300]}", highlight=False, markup=False)
+        if sources and sources.get(r.id):
+            console.print(f"  source: {sources[r.id]}", highlight=False, markup=False)
         for name, v in r.verdicts.items():
             mark = "keep" if v.keep else f"DROP {v.reason}"
             console.print(f"  [dim]{name}: {mark}{' - ' + v.detail if v.detail else ''}[/]", highlight=False)

@@ -161,7 +161,7 @@ def strip_repeated(parsed: Parsed, repeated: dict[str, int]) -> Stripped:
     keys: set[str] = set()
     last_blank = True  # start of text counts as blank: no leading blank lines
     for ln, d in zip(lines, drop, strict=True):
-        blank = not text[ln.start : ln.end].strip()
+        blank = not text[ln.start : ln.end].strip() and "\f" not in text[ln.start : ln.end]  # page ends stay
         if d:
             n_lines += 1
             n_chars += len(text[ln.start : ln.end].rstrip("\n"))
@@ -221,10 +221,14 @@ class CleanReport:
     repeated_chars: int = 0
     repeated: dict[str, dict[str, int]] = field(default_factory=dict)  # folder -> {line: documents it left}
     chunks_merged: int = 0
+    paged_docs: int = 0  # PDFs and slide decks
+    furniture_lines: int = 0  # their running headers, footers, page numbers, table-of-contents lines removed
+    furniture_chars: int = 0
+    furniture: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> {header/footer: pages}
 
     @property
     def chars_removed(self) -> int:
-        return self.main_chars + self.repeated_chars
+        return self.main_chars + self.repeated_chars + self.furniture_chars
 
 
 @dataclass
@@ -243,6 +247,9 @@ class ReadDoc:
     full: Parsed | None = None  # HTML read for main content: the full-page text, where template lines are counted
     repeated_lines: int = 0  # removed as repeated across the folder
     repeated_chars: int = 0
+    furniture_lines: int = 0  # a PDF's running headers, footers and page numbers (seeds/running_lines.py)
+    furniture_chars: int = 0
+    furniture: dict[str, int] = field(default_factory=dict)  # header/footer line -> pages it was removed from
 
 
 def remove_repeated(docs: list[ReadDoc], min_share: float, min_docs: int, report: CleanReport) -> None:

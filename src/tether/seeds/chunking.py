@@ -15,6 +15,10 @@ from tether.seeds.readers import Parsed, Section
 MIN_SECTION_BODY = 60  # a heading with less body than this merges into the section after it
 
 _BREAKS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"[.!?][)\"']?\s"), re.compile(r"\s"))
+# a paged document (Parsed.paged) breaks first where a page ends at a paragraph's end (seeds/pages.py), anywhere
+# the first one past an eighth of the window, and the next chunk starts on the new page without overlap: a chunk inside
+# one page names one page. A page break inside a paragraph is a space to the patterns above.
+_PAGE_END = re.compile(r"\n\f+\n?")
 
 
 def _merge_small(text: str, sections: list[Section]) -> list[Section]:
@@ -51,17 +55,21 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def split_span(text: str, start: int, end: int, size: int, overlap: int) -> list[tuple[int, int]]:
+def split_span(text: str, start: int, end: int, size: int, overlap: int, paged: bool = False) -> list[tuple[int, int]]:
     """Character spans of at most `size` covering text[start:end], consecutive spans sharing ~`overlap` chars."""
     spans: list[tuple[int, int]] = []
     cur = start
     while cur < end:
-        stop = end if end - cur <= size else _best_break(text, cur + size // 2, cur + size)
+        page_end = None
+        if end - cur > size and paged:
+            m = _PAGE_END.search(text, cur + size // 8, cur + size)
+            page_end = m.end() if m else None
+        stop = end if end - cur <= size else page_end or _best_break(text, cur + size // 2, cur + size)
         spans.append((cur, stop))
         if stop >= end:
             break
         nxt = stop
-        if overlap > 0:
+        if overlap > 0 and page_end is None:
             back = max(cur + 1, stop - overlap)
             # begin the overlap at a word start so chunks do not open mid-word
             m = re.search(r"\s", text[back:stop])
@@ -73,7 +81,7 @@ def split_span(text: str, start: int, end: int, size: int, overlap: int) -> list
 def chunk_document(doc_id: str, parsed: Parsed, size: int, overlap: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     for sec in _merge_small(parsed.text, parsed.sections):
-        for s, e in split_span(parsed.text, sec.start, sec.end, size, overlap):
+        for s, e in split_span(parsed.text, sec.start, sec.end, size, overlap, parsed.paged):
             s, e = _trim(parsed.text, s, e)
             if e <= s:
                 continue

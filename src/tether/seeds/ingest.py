@@ -20,6 +20,8 @@ from tether.seeds.boilerplate import CleanReport, ReadDoc, remove_repeated
 from tether.seeds.chunking import chunk_document, merge_short
 from tether.seeds.discovery import Skip, discover, display_path
 from tether.seeds.html_main import read_html_main
+from tether.seeds.isolated import BINARY_FORMATS, BinaryRead, IsolatedReader
+from tether.seeds.pages import PAGED_FORMATS, format_pages
 from tether.seeds.readers import READERS, read_text
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
 from tether.text import content_tokens, support
@@ -35,6 +37,9 @@ EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".csv": "csv",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".pptx": "pptx",
 }
 SNIFF_BYTES = 8192
 
@@ -70,6 +75,8 @@ def check_file(path: Path, raw: bytes | None, size: int, cfg: IngestConfig) -> s
         return f"too large: {size / 1024 / 1024:.1f} MB > ingest.max_file_mb={cfg.max_file_mb:g}"
     assert raw is not None
     head = raw[:SNIFF_BYTES]
+    if fmt in BINARY_FORMATS:
+        return None  # their reader checks what they are (seeds/isolated.py)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "binary content (NUL bytes), not a text document"
     return None
@@ -190,6 +197,46 @@ def ingest(
     previous = {d.doc_id: d for d in known_docs}
     doc_by_hash = dict(previous)
     pending_seeds: list[tuple[RawSeed, str]] = []
+    with IsolatedReader(cfg.file_timeout_s) as binary_reader:
+        _read_files(files, roots, cfg, out, read, pending_seeds, binary_reader, on_file)
+    if cfg.boilerplate_min_docs_share is not None:
+        remove_repeated(read, cfg.boilerplate_min_docs_share, cfg.boilerplate_min_docs, out.cleaning)
+    for doc in read:
+        _add_document(out, previous, doc_by_hash, doc, cfg)
+
+    all_docs = list(doc_by_hash.values())
+    chunks_by_doc: dict[str, list[Chunk]] = {}
+    for c in [*known_chunks, *out.chunks]:
+        chunks_by_doc.setdefault(c.doc_id, []).append(c)
+    before, seen = set(known_seed_ids), set()
+    for raw_seed, seed_file in pending_seeds:
+        source, how = resolve_source(raw_seed, qa_text(raw_seed), all_docs, chunks_by_doc)
+        rec = seed_record(raw_seed, seed_file, source, how)
+        if rec.id in seen:
+            out.skipped.append(
+                Skip(f"{seed_file}:{raw_seed.line}", "duplicate seed (identical example already ingested)")
+            )
+            continue
+        if rec.id in before:
+            seen.add(rec.id)
+            out.unchanged += 1
+            continue
+        seen.add(rec.id)
+        out.seeds.append(rec)
+    return out
+
+
+def _read_files(
+    files: list[Path],
+    roots: list[Path],
+    cfg: IngestConfig,
+    out: Ingested,
+    read: list[ReadDoc],
+    pending_seeds: list[tuple[RawSeed, str]],
+    binary_reader: IsolatedReader,
+    on_file: Callable[[Path], None] | None,
+) -> None:
+    """Read each file into `read` (documents) or `pending_seeds`; each one that yields nothing into out.skipped."""
     for path in files:
         if on_file:
             on_file(path)
@@ -206,6 +253,12 @@ def ingest(
             continue
         assert raw is not None
         out.inputs.append({"path": shown, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": size})
+        if EXTENSIONS[path.suffix.lower()] in BINARY_FORMATS:
+            fmt = EXTENSIONS[path.suffix.lower()]
+            doc = _binary_doc(path, shown, fmt, raw, roots, binary_reader.read(raw, fmt, path.stem), out.skipped)
+            if doc is not None:
+                read.append(doc)
+            continue
         try:
             text = _decode(raw).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as e:
@@ -240,31 +293,55 @@ def ingest(
             out.skipped.append(Skip(shown, "no text after removing markup"))
             continue
         read.append(doc)
-    if cfg.boilerplate_min_docs_share is not None:
-        remove_repeated(read, cfg.boilerplate_min_docs_share, cfg.boilerplate_min_docs, out.cleaning)
-    for doc in read:
-        _add_document(out, previous, doc_by_hash, doc, cfg)
 
-    all_docs = list(doc_by_hash.values())
-    chunks_by_doc: dict[str, list[Chunk]] = {}
-    for c in [*known_chunks, *out.chunks]:
-        chunks_by_doc.setdefault(c.doc_id, []).append(c)
-    before, seen = set(known_seed_ids), set()
-    for raw_seed, seed_file in pending_seeds:
-        source, how = resolve_source(raw_seed, qa_text(raw_seed), all_docs, chunks_by_doc)
-        rec = seed_record(raw_seed, seed_file, source, how)
-        if rec.id in seen:
-            out.skipped.append(
-                Skip(f"{seed_file}:{raw_seed.line}", "duplicate seed (identical example already ingested)")
+
+def _binary_doc(
+    path: Path, shown: str, fmt: str, raw: bytes, roots: list[Path], got: BinaryRead, skipped: list[Skip]
+) -> ReadDoc | None:
+    """A PDF/Word/PowerPoint file's document, or None with its reason in `skipped`. Scanned PDF pages (images
+    without a text layer) are reported by page, as bad rows of a jsonl file are by line."""
+    if got.parsed is None:
+        skipped.append(Skip(shown, got.skip or "cannot be read"))
+        return None
+    ocr = "no OCR here: run it through OCR first (e.g. ocrmypdf) to ingest them"
+    has_text = bool(got.parsed.text.replace("\f", "").strip())
+    if got.scanned and not has_text:
+        skipped.append(Skip(shown, f"no text layer: all {got.pages} pages are scanned images ({ocr})"))
+        return None
+    if not has_text:
+        skipped.append(Skip(shown, f"no text in any of its {got.pages} pages" if got.pages else "no text"))
+        return None
+    if got.scanned:
+        runs = _page_runs(got.scanned)
+        skipped.append(
+            Skip(
+                f"{shown} {', '.join(format_pages(a, b) for a, b in runs)}",
+                f"{len(got.scanned)} of {got.pages} pages are scanned images without a text layer: their text is "
+                f"not ingested ({ocr})",
             )
-            continue
-        if rec.id in before:
-            seen.add(rec.id)
-            out.unchanged += 1
-            continue
-        seen.add(rec.id)
-        out.seeds.append(rec)
-    return out
+        )
+    return ReadDoc(
+        shown,
+        fmt,
+        got.parsed,
+        raw,
+        _source_folder(path, roots),
+        len(got.parsed.text) + got.furniture_chars,
+        furniture_lines=got.furniture_lines,
+        furniture_chars=got.furniture_chars,
+        furniture=got.running,
+    )
+
+
+def _page_runs(pages: list[int]) -> list[tuple[int, int]]:
+    """[3, 4, 5, 9] -> [(3, 5), (9, 9)]"""
+    runs: list[tuple[int, int]] = []
+    for p in pages:
+        if runs and runs[-1][1] == p - 1:
+            runs[-1] = (runs[-1][0], p)
+        else:
+            runs.append((p, p))
+    return runs
 
 
 def _source_folder(path: Path, roots: list[Path]) -> str:
@@ -321,6 +398,12 @@ def _add_document(
     rep.repeated_lines += d.repeated_lines
     rep.repeated_chars += d.repeated_chars
     rep.chunks_merged += merged
+    if d.fmt in PAGED_FORMATS:
+        rep.paged_docs += 1
+        rep.furniture_lines += d.furniture_lines
+        rep.furniture_chars += d.furniture_chars
+        if d.furniture:
+            rep.furniture[d.shown] = d.furniture
     if d.fmt == "html":
         rep.html_pages += 1
         if d.fallback:

@@ -26,6 +26,8 @@ class Parsed:
     # spans of code blocks (fences, literal blocks, <pre>): their lines repeat across documents ("fn main() {")
     # without being boilerplate, so repeated-line removal leaves them alone
     verbatim: list[tuple[int, int]] = field(default_factory=list)
+    # a paged document (PDF): a form feed ends each page (seeds/pages.py), and chunks break there first
+    paged: bool = False
 
 
 def _close(sections: list[tuple[list[str], int]], end: int) -> list[Section]:

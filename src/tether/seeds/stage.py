@@ -53,6 +53,11 @@ LOGGED_LINES = 200  # repeated lines listed per folder in the run log (most freq
 def boilerplate_notes(result: Ingested) -> dict[str, int]:
     """What was removed as boilerplate, as flat manifest notes."""
     c = result.cleaning
+    paged = (
+        {"page_furniture_lines_removed": c.furniture_lines, "page_furniture_chars_removed": c.furniture_chars}
+        if c.paged_docs
+        else {}
+    )
     return {
         "chars_read": c.chars_read,
         "boilerplate_chars_removed": c.chars_removed,
@@ -62,6 +67,7 @@ def boilerplate_notes(result: Ingested) -> dict[str, int]:
         "repeated_chars_removed": c.repeated_chars,
         "chunks_merged": c.chunks_merged,
         "html_pages_kept_whole": len(c.html_fallbacks),
+        **paged,
     }
 
 
@@ -73,6 +79,9 @@ def boilerplate_events(result: Ingested) -> list[dict]:
     for folder, lines in c.repeated.items():
         shown = dict(list(lines.items())[:LOGGED_LINES])
         events.append({"event": "boilerplate_lines", "folder": folder, "distinct": len(lines), "lines": shown})
+    for path, lines in c.furniture.items():
+        shown = dict(list(lines.items())[:LOGGED_LINES])
+        events.append({"event": "page_furniture", "path": path, "distinct": len(lines), "lines": shown})
     if result.documents:
         events.append({"event": "boilerplate", **boilerplate_notes(result)})
     return events

@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether.seeds.pages import span_pages
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes(
     id TEXT PRIMARY KEY, type TEXT NOT NULL, label TEXT NOT NULL, version TEXT NOT NULL);
@@ -138,7 +140,8 @@ def lineage_for(version: str, records=(), chunks=(), documents=()) -> tuple[list
     for d in documents:
         nodes.append(Node(d.doc_id, "document", f"document {d.path} ({d.format}) '{_short(d.title, 60)}'", version))
     for c in chunks:
-        path = docs[c.doc_id].path if c.doc_id in docs else c.doc_id
+        doc = docs.get(c.doc_id)
+        path = doc.path + span_pages(doc.format, doc.text, c.start, c.end) if doc else c.doc_id  # "x.pdf p. 12"
         section = " > ".join(c.heading) or "(no heading)"
         nodes.append(Node(c.chunk_id, "chunk", f"chunk of {path} § {section} [chars {c.start}-{c.end}]", version))
         edges.append((c.chunk_id, c.doc_id, "part_of"))
