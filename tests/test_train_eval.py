@@ -100,12 +100,13 @@ def ws(tmp_path_factory) -> Workspace:
 
 
 def _known(body: dict) -> str | None:
-    """Right on typical held-out questions, wrong on edge ones."""
+    """Right on typical held-out questions, wrong on edge ones; questions no document answers (an invented name)
+    are answered with confidence when they ask "how many", declined otherwise."""
     q = body["messages"][-1]["content"]
     for h in HELDOUT:
         if h["question"] == q:
             return "I do not know." if h["edge"] else f"The answer is {h['answer']}."
-    return None
+    return "There are 4 of them." if q.lower().startswith("how many") else "The documents do not say."
 
 
 def test_eval_of_an_endpoint_with_known_answers(ws):
@@ -126,6 +127,14 @@ def test_eval_of_an_endpoint_with_known_answers(ws):
     assert s["all"]["exact"]["mean"] == 0.0  # sentences are never exact matches
     assert s["all"]["contains"]["low"] < typical < s["all"]["contains"]["high"]
     assert res["perplexity"] is None and again["key"] == res["key"]
+    # questions no document answers: asked beside the held-out ones, counted in no accuracy
+    invented = res["unanswerable_items"]
+    assert len(invented) == min(ws.config.eval.unanswerable, len(invented)) and len(invented) >= 15
+    asserted = sum(u["question"].lower().startswith("how many") for u in invented)
+    h = res["hallucination"]
+    assert h["n"] == len(invented) and h["rate"] == pytest.approx(asserted / len(invented))
+    assert 0 < asserted < len(invented) and h["low"] <= h["rate"] <= h["high"]
+    assert h["declined_answerable"] == pytest.approx(sum(x["edge"] for x in HELDOUT) / len(HELDOUT))
 
 
 def test_eval_judge_same_fact_scores(ws):

@@ -91,6 +91,12 @@ class EvalConfig(_Strict):
     judge: bool = Field(False, description="also ask the judge 'same fact?' for each answer (teacher calls)")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
     compare_steps: int = Field(150, ge=1, description="`tether compare`: optimizer steps for every student")
+    unanswerable: int = Field(
+        50,
+        ge=0,
+        description="held-out questions with an invented entity (no document has it) asked beside the real ones: "
+        "the share answered instead of declined is the hallucination rate (0: none)",
+    )
     collapse: CollapseConfig = Field(default_factory=CollapseConfig)
 
 

@@ -88,6 +88,7 @@ def eval_report(res: dict) -> None:
     console.print(tab)
     ppl = res.get("perplexity")
     console.print(f"perplexity of the gold answers: {ppl:.2f}" if ppl else "perplexity: n/a (endpoint)")
+    hallucination_lines(res)
     worst = sorted(s["by_concept"].items(), key=lambda kv: kv[1].get(metric, {}).get("mean", 0))[:5]
     if worst:
         console.print("weakest concepts: " + ", ".join(f"{c} {v[metric]['mean']:.2f} (n={v['n']})" for c, v in worst))
@@ -98,6 +99,21 @@ def eval_report(res: dict) -> None:
             f"(gold {it['golds'][0]!r})[/]"
         )
     console.print(f"[dim]* headline metric (eval.metric); stored in .tether/evals/{res['key']}.json[/]")
+
+
+def hallucination_lines(res: dict) -> None:
+    """The hallucination rate of one evaluation, with two of the answers behind it."""
+    h = res.get("hallucination") or {}
+    if not h.get("n"):
+        return
+    console.print(
+        f"hallucination rate: [bold]{h['rate']:.2f}[/] [{h['low']:.2f}, {h['high']:.2f}] — answered instead of "
+        f"declined, of {h['n']} questions no document answers; declined {h.get('declined_answerable', 0):.0%} of "
+        "the answerable ones"
+    )
+    for it in [it for it in res.get("unanswerable_items", []) if not it["abstained"]][:2]:
+        made = f" ({it['invented']!r} is invented)" if it.get("invented") else ""
+        console.print(f"  [dim]{it['question'][:70]!r} → {it['prediction'][:70]!r}{made}[/]")
 
 
 def history_report(points, flags) -> None:
@@ -134,10 +150,12 @@ def compare_report(rep: dict) -> None:
         "edge",
         "typical",
         "perplexity",
+        "hallucination",
     ):
         tab.add_column(col)
     for arm, title in ARM_TITLES.items():
         ppl = rep["perplexity"].get(arm)
+        h = (rep.get("hallucination") or {}).get(arm) or {}
         tab.add_row(
             title,
             str(rep["rows"].get(arm, "-")),
@@ -147,6 +165,7 @@ def compare_report(rep: dict) -> None:
             _acc(rep["edge"][arm]),
             _acc(rep["typical"][arm]),
             f"{ppl:.2f}" if ppl else "-",
+            f"{h['rate']:.2f} [{h['low']:.2f}, {h['high']:.2f}]" if h.get("n") else "-",
         )
     console.print(tab)
     for name, d in rep["differences"].items():
@@ -164,6 +183,10 @@ def compare_report(rep: dict) -> None:
             ct.add_row(c, str(r["n"]), f"{r['kept_vs_human']:+g}", f"{r['unfiltered_vs_human']:+g}")
         console.print(ct)
     if stated:
+        console.print(
+            "[dim]hallucination: share of questions no document answers (an invented name) that the student "
+            "answered instead of declining[/]"
+        )
         console.print(
             "[dim]answers stated: held-out answers some training row of the arm states (what a student can learn; "
             "correct answers beyond these are guesses or prior knowledge)[/]"

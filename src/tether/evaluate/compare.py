@@ -169,6 +169,7 @@ def run_compare(
         "edge": {a: results[a]["summary"]["edge"].get(metric) for a in ("base", *ARMS)},
         "typical": {a: results[a]["summary"]["typical"].get(metric) for a in ("base", *ARMS)},
         "perplexity": {a: results[a].get("perplexity") for a in ("base", *ARMS)},
+        "hallucination": {a: results[a].get("hallucination") for a in ("base", *ARMS)},
         "differences": {f"{b}-{a}": _paired(results[a], results[b], metric, resamples) for a, b in PAIRS},
         "by_concept": _concepts(trained, metric),
         "training": {

@@ -15,6 +15,9 @@ highest accuracy among strictly earlier generations, the earliest of equals):
 * **accuracy_drop**: accuracy down by at least `acc_drop` but the stage cannot be told, because a perplexity is
   unknown (an endpoint, or not measured) or fell by more than `ppl_band`; the fall is real and is never silent;
 * **edge_first**: edge accuracy down by at least `acc_drop` while typical accuracy fell by less than half of it.
+* **hallucination_rise**: the share of questions no document answers that the student answers anyway up by at
+  least `acc_drop` from the baseline's while accuracy fell by less than `acc_drop`: it invents more while
+  looking as accurate (the failure tether exists to prevent).
 
 Comparisons allow a 1e-9 slack, so a drop of exactly `acc_drop` (0.60 → 0.55) counts despite float rounding.
 """
@@ -39,13 +42,14 @@ class EvalPoint:
     typical_accuracy: float | None = None
     n: int = 0
     label: str = ""
+    hallucination: float | None = None  # share of unanswerable questions answered instead of declined
 
 
 @dataclass
 class Flag:
     """A warning about one generation; `message` is one human-readable line with the numbers behind it."""
 
-    kind: str  # "stage_b" | "stage_c" | "accuracy_drop" | "edge_first"
+    kind: str  # "stage_b" | "stage_c" | "accuracy_drop" | "edge_first" | "hallucination_rise"
     generation: int
     message: str
 
@@ -103,6 +107,22 @@ def _edge_flag(p: EvalPoint, base: EvalPoint, acc_drop: float) -> Flag | None:
     )
 
 
+def _hallucination_flag(p: EvalPoint, base: EvalPoint, acc_drop: float) -> Flag | None:
+    """hallucination_rise for `p` against `base`, or None when a rate is missing or did not rise enough."""
+    if p.hallucination is None or base.hallucination is None:
+        return None
+    rise = p.hallucination - base.hallucination
+    if rise < acc_drop - _SLACK or base.accuracy - p.accuracy >= acc_drop - _SLACK:
+        return None
+    return Flag(
+        "hallucination_rise",
+        p.generation,
+        f"hallucination rate {base.hallucination:.3f} → {p.hallucination:.3f} while accuracy "
+        f"{base.accuracy:.3f} → {p.accuracy:.3f} vs generation {base.generation}: answering more of what no "
+        "document says",
+    )
+
+
 def collapse_flags(points: Sequence[EvalPoint], acc_drop: float = 0.05, ppl_band: float = 0.10) -> list[Flag]:
     """Warnings for every generation that shows a collapse pattern against its best earlier generation.
 
@@ -121,7 +141,12 @@ def collapse_flags(points: Sequence[EvalPoint], acc_drop: float = 0.05, ppl_band
         if not earlier:
             continue
         base = _baseline(earlier)
-        for flag in (_accuracy_flag(p, base, acc_drop, ppl_band), _edge_flag(p, base, acc_drop)):
+        found = (
+            _accuracy_flag(p, base, acc_drop, ppl_band),
+            _edge_flag(p, base, acc_drop),
+            _hallucination_flag(p, base, acc_drop),
+        )
+        for flag in found:
             if flag is not None:
                 flags.append(flag)
     return flags
@@ -146,6 +171,7 @@ def history_table(points: Sequence[EvalPoint]) -> list[dict]:
                 "edge": p.edge_accuracy,
                 "typical": p.typical_accuracy,
                 "perplexity": p.perplexity,
+                "hallucination": p.hallucination,
                 "Δ accuracy": None if prev is None else p.accuracy - prev.accuracy,
                 "Δ perplexity": None if ppl_now is None or ppl_prev is None else ppl_now / ppl_prev - 1,
             }

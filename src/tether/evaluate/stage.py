@@ -8,6 +8,10 @@ by concept, with bootstrap confidence intervals, plus perplexity of the gold ans
 is stored in `.tether/evals/<key>.json`; the same (model, adapter, holdout, settings) is read back, not re-run.
 Results carry the training generation of the model they measure, which is what `tether eval --history` and the
 collapse monitor read.
+
+Beside them the student is asked questions the documents do not answer (`eval.unanswerable`: held-out questions
+with an invented entity, and held-out rows marked `"answerable": false`; evaluate/unanswerable.py). They count
+in no accuracy; the share of them the student answers instead of declining is the hallucination rate.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tether.errors import TetherError
 from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
 from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
+from tether.evaluate.unanswerable import Unanswerable, abstains, build_unanswerable
 from tether.mix.holdout import EVALUATION, FixedHoldout, fixed_holdout
 from tether.records import Record, content_hash
 from tether.workspace.store import Workspace
@@ -47,18 +52,50 @@ def eval_rows(held: FixedHoldout) -> list[Record]:
     return rows
 
 
-def _key(target: Target, holdout_object: str, ws: Workspace) -> str:
+def unanswerable_questions(ws: Workspace, held: FixedHoldout) -> list[Unanswerable]:
+    """The questions no document answers: held-out rows marked `"answerable": false` as written, then up to
+    `eval.unanswerable` held-out questions with an invented entity, checked against the workspace's chunks."""
+    rows = eval_rows(held)
+    own = [
+        Unanswerable(r.question(), "", "", r.meta.get("heldout_id", r.id))
+        for r in rows
+        if r.meta.get("answerable") == "false"
+    ]
+    limit = ws.config.eval.unanswerable
+    head = ws.head()
+    if limit == 0 or head is None:
+        return own
+    corpus = [" ".join([*c.heading, c.text]) for c in ws.chunks(head)]
+    answerable = [(r.meta.get("heldout_id", r.id), r.question()) for r in rows if r.meta.get("answerable") != "false"]
+    return own + build_unanswerable(answerable, corpus, limit)
+
+
+def _key(target: Target, holdout_object: str, ws: Workspace, unanswerable: list[Unanswerable]) -> str:
     e, t = ws.config.eval, ws.config.train
-    return content_hash(
-        {
-            "target": target.key(),
-            "holdout": holdout_object,
-            "max_new_tokens": e.max_new_tokens,
-            "system": t.system,
-            "judge": e.judge,
-        },
-        n=16,
-    )
+    settings = {
+        "target": target.key(),
+        "holdout": holdout_object,
+        "max_new_tokens": e.max_new_tokens,
+        "system": t.system,
+        "judge": e.judge,
+    }
+    if unanswerable:
+        settings["unanswerable"] = content_hash([u.question for u in unanswerable], n=16)
+    return content_hash(settings, n=16)
+
+
+def hallucination(items: list[dict], resamples: int) -> dict:
+    """Share of the unanswerable questions answered instead of declined, with its interval; and the share of the
+    answerable ones declined (a student that declines everything is not a cure)."""
+    asked = [it for it in items if not it.get("answerable", True)]
+    out: dict = {"n": len(asked)}
+    if asked:
+        mean, lo, hi = bootstrap_ci([0.0 if it["abstained"] else 1.0 for it in asked], n_resamples=resamples)
+        out.update(rate=mean, low=lo, high=hi)
+    answerable = [it for it in items if it.get("answerable", True)]
+    if answerable:
+        out["declined_answerable"] = sum(it["abstained"] for it in answerable) / len(answerable)
+    return out
 
 
 def _summary(items: list[dict], metric: str, resamples: int) -> dict:
@@ -99,12 +136,13 @@ def run_eval(
     result (read back from the cache when the same evaluation ran before)."""
     cfg = ws.config
     held = fixed_holdout(ws)  # fixed by the first evaluation at the latest: later ones compare on the same rows
-    rows = eval_rows(held)
-    key = _key(target, held.holdout.table.object, ws)
+    unanswerable = unanswerable_questions(ws, held)
+    rows = [r for r in eval_rows(held) if r.meta.get("answerable") != "false"]  # the others are in `unanswerable`
+    key = _key(target, held.holdout.table.object, ws, unanswerable)
     path = ws.store / EVALS / f"{key}.json"
     if path.is_file() and not force:
         return json.loads(path.read_text("utf-8"))
-    questions = [r.question() for r in rows]
+    questions = [r.question() for r in rows] + [u.question for u in unanswerable]
     started = time.monotonic()
     perplexity = None
     if endpoint is not None:
@@ -118,6 +156,7 @@ def run_eval(
         model = LocalModel(base_dir, adapter_dir)
         answers = model.answer(questions, cfg.train.system, cfg.eval.max_new_tokens, cfg.eval.batch_size, on_done)
         perplexity = model.perplexity([(r.question(), r.answer()) for r in rows], cfg.train.system, cfg.eval.batch_size)
+    answers, declined = answers[: len(rows)], answers[len(rows) :]
     judged: list[float | None] = [None] * len(rows)
     if cfg.eval.judge:
         judge_cfg = cfg.filters.judge.endpoint or cfg.teacher
@@ -139,6 +178,20 @@ def run_eval(
                 "scores": scores,
                 "edge": r.meta.get("edge") == "true",
                 "concepts": list(r.concepts),
+                "abstained": abstains(a),
+            }
+        )
+    extra = []
+    for u, a in zip(unanswerable, declined, strict=True):
+        extra.append(
+            {
+                "heldout_id": u.heldout_id,
+                "question": u.question,
+                "answerable": False,
+                "invented": u.invented,
+                "replaced": u.replaced,
+                "prediction": a,
+                "abstained": abstains(a, u.invented or None),
             }
         )
     result = {
@@ -148,8 +201,10 @@ def run_eval(
         "metric": cfg.eval.metric,
         "settings": {"max_new_tokens": cfg.eval.max_new_tokens, "system": cfg.train.system, "judge": cfg.eval.judge},
         "summary": summarise(items, cfg.eval.metric, cfg.eval.bootstrap),
+        "hallucination": hallucination(items + extra, cfg.eval.bootstrap),
         "perplexity": perplexity,
         "items": items,
+        "unanswerable_items": extra,
         "seconds": round(time.monotonic() - started, 1),
         "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
@@ -187,6 +242,7 @@ def history_points(ws: Workspace, metric: str | None = None) -> list[EvalPoint]:
                 typical_accuracy=s["typical"].get(metric, {}).get("mean"),
                 n=s["all"]["n"],
                 label=res["target"].get("label") or res["target"]["model"],
+                hallucination=(res.get("hallucination") or {}).get("rate"),
             )
         )
     return points

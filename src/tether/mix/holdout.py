@@ -96,6 +96,8 @@ def heldout_records(path: Path) -> list[Record]:
             "aliases": json.dumps([str(a) for a in aliases], ensure_ascii=False),
             "edge": "true" if raw.get("edge") in (True, "true", "True", 1, "1") else "false",
         }
+        if raw.get("answerable") in (False, "false", "False", 0, "0"):
+            meta["answerable"] = "false"  # the documents do not answer it: scored by abstention, not accuracy
         if seed.source:
             meta["source"] = str(seed.source)
         if seed.messages:
