@@ -187,6 +187,36 @@ def test_judge_scores_and_thresholds(client) -> None:
     assert verdicts[1].detail.startswith("1/5")
 
 
+def test_a_judge_that_votes_decides_by_majority_and_is_calibrated_apart() -> None:
+    """Three sampled judgements a row, each with its own seed; the fake judge gives 5 on the seeds it likes."""
+    from tether.filters.trust import method_hash
+
+    def reply(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        likes = {"Permit fee?": {0, 1, 2}, "Bin day?": {1}, "Ferry time?": {0, 2}}
+        q = next(k for k in likes if k in user)
+        vote = (body.get("seed") or 0) // 1000  # the client's seed: teacher seed + 1000 x sample
+        return json.dumps({"score": 5 if vote in likes[q] else 1, "rationale": f"vote {vote}"})
+
+    t = load_templates({})
+    with FakeOpenAI(responder=reply) as srv:
+        cfg = TeacherConfig(base_url=srv.base_url, model="fake-model", retries=0)
+
+        async def go():
+            async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3, votes=3)
+                rows = [row("Permit fee?", "23 marks."), row("Bin day?", "Monday."), row("Ferry time?", "09:40.")]
+                return rows, await judge.ajudge(rows), srv.requests
+
+        rows, verdicts, requests = asyncio.run(go())
+    assert reasons(verdicts) == ["keep", "low_judge_score", "keep"]
+    assert [r.scores["judge"] for r in rows] == [5.0, pytest.approx(7 / 3), pytest.approx(11 / 3)]
+    assert "1 of 3 votes at or above 3" in verdicts[1].detail
+    assert len(requests) == 9 and all(r["temperature"] > 0 for r in requests)  # sampled, not greedy
+    assert method_hash("judge", "abc", 3) != method_hash("judge", "abc", 1) == "abc"
+    assert method_hash("grounding", "abc", 3) == "abc"  # only the judge votes
+
+
 def test_brief_judge_call_reads_the_score_from_the_first_tokens_and_falls_back_when_it_is_not_there() -> None:
     """Calibration reads only the score: one call capped at a few tokens, same prompt and schema as the full call;
     a reply that does not open with the score (a server ignoring the schema) gets the full call."""

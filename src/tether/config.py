@@ -275,6 +275,13 @@ class QuestionConfig(_Strict):
 
 class JudgeConfig(_Strict):
     threshold: int = Field(3, ge=1, le=5, description="rubric score (1-5) a row needs to be kept")
+    votes: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="independent judgements per row (sampled with the teacher's temperature, one seed each); the "
+        "majority at the threshold decides, the mean is the score; calibrated apart from a single judgement",
+    )
     keep_unscored: bool = Field(True, description="keep rows the judge could not score (noted in the verdict)")
     endpoint: TeacherConfig | None = Field(
         None, description="a separate model for judge and grounding (same keys as teacher:); unset = the teacher"

@@ -27,7 +27,7 @@ from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
 from tether.filters.sequential import rounds, settled
-from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key
+from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key, method_hash
 from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
@@ -134,9 +134,8 @@ async def grounding_votes(f: GroundingFilter, planted: list[Planted], on_done=No
 async def judge_votes(f: LLMJudge, planted: list[Planted], on_done=None) -> tuple[list, list[float]]:
     """Rubric scores (unscored = 0); kept = score at or above the threshold. Scores only: no rationale is read."""
     rows = fresh(planted)
-    got = await f.client.map([lambda r=r: f.score(r, brief=True) for r in rows], on_done=on_done)
-    scores = [float(s) if s is not None else 0.0 for s, _ in got]
-    return [s >= f.threshold for s in scores], scores
+    got = await f.client.map([lambda r=r: f.judged(r, brief=True) for r in rows], on_done=on_done)
+    return [kept for _, _, kept in got], [float(s) if s is not None else 0.0 for s, _, _ in got]
 
 
 async def run_grounding(f: GroundingFilter, planted: list[Planted], on_done=None) -> FilterScore:
@@ -211,7 +210,12 @@ def uncalibrated(ctx: BuildContext, names: Collection[str]) -> list[str]:
     """The model filters of `names` with no stored calibration for the context's judge and their template."""
     assert ctx.client is not None and ctx.store is not None
     store = CalibrationStore(ctx.store)
-    return [n for n in names if store.get(judge_key(n, ctx.client.identity, ctx.templates[n].hash)) is None]
+    votes = ctx.cfg.filters.judge.votes
+    return [
+        n
+        for n in names
+        if store.get(judge_key(n, ctx.client.identity, method_hash(n, ctx.templates[n].hash, votes))) is None
+    ]
 
 
 async def calibrate_missing(
@@ -299,14 +303,15 @@ async def calibrate_with(
     for name in models:
         sc = score_filter(name, True, *votes[name])
         sc.seeds = used.get(name, 0)
-        cal = as_calibration(sc, ident, t[name].hash, cal_cfg)
+        method = method_hash(name, t[name].hash, cfg.filters.judge.votes)
+        cal = as_calibration(sc, ident, method, cal_cfg)
         cal.asked, cal.answered = calls[name][0], calls[name][0] - calls[name][1]
         if not cal.measured():
             raise TeacherError(
                 f"calibration of {name}: the judge answered {cal.answered} of {cal.asked} calls (at least "
                 f"{MIN_ANSWERED:.0%} needed to measure it); nothing stored. Check it with `tether teacher check`"
             )
-        store.save(judge_key(name, client.identity, t[name].hash), cal)
+        store.save(judge_key(name, client.identity, method), cal)
         scores.append(sc)
     planted = asked_rows
     kinds: dict[str, int] = defaultdict(int)

@@ -8,6 +8,7 @@ the chunk and that holds the answer's facts; a quote that is not in the text is 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -109,20 +110,43 @@ class LLMJudge:
         threshold: int = 3,
         keep_unscored: bool = True,
         trust: Trust | None = None,
+        votes: int = 1,
     ):
         self.client, self.t, self.domain, self.chunks = client, template, domain, chunks
         self.threshold = threshold
         self.keep_unscored = keep_unscored
         self.trust = trust or Trust.decide(self.name, "calibrated", None)
+        self.votes = votes
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> LLMJudge:
         j = ctx.cfg.filters.judge
         assert ctx.client is not None
         return cls(ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, j.threshold, j.keep_unscored,
-                   ctx.trust(cls.name, ctx.templates["judge"]))  # fmt: skip
+                   ctx.trust(cls.name, ctx.templates["judge"]), j.votes)  # fmt: skip
 
-    async def score(self, rec: Record, brief: bool = False) -> tuple[int | None, str]:
+    async def score(self, rec: Record, brief: bool = False) -> tuple[float | None, str]:
+        """(score, rationale), or (None, why the judge gave no score). With `votes` > 1 the score is the mean of
+        that many sampled judgements (Augmentoolkit's majority vote; `verdict_of` decides by their majority)."""
+        score, why, _ = await self.judged(rec, brief)
+        return score, why
+
+    async def judged(self, rec: Record, brief: bool = False) -> tuple[float | None, str, bool]:
+        """(score, rationale, kept): one greedy judgement at the threshold, or the majority of `votes` sampled
+        ones (a tie keeps: the judge could not decide)."""
+        if self.votes == 1:
+            one, why = await self._judgement(rec, brief)
+            return one, why, one is not None and one >= self.threshold
+        got = await asyncio.gather(*(self._judgement(rec, brief, sample=k) for k in range(self.votes)))
+        scores = [s for s, _ in got if s is not None]
+        if not scores:
+            return None, got[0][1], False
+        ups = sum(s >= self.threshold for s in scores)
+        why = next((w for s, w in got if s is not None and w), "")
+        note = f"{ups} of {len(scores)} votes at or above {self.threshold}. {why}".strip()
+        return sum(scores) / len(scores), note, 2 * ups >= len(scores)
+
+    async def _judgement(self, rec: Record, brief: bool = False, sample: int | None = None) -> tuple[int | None, str]:
         """(score, rationale), or (None, why the judge gave no score).
 
         `brief` (calibration, which reads only the score): the same prompt and schema, stopped after
@@ -136,14 +160,16 @@ class LLMJudge:
             context_block=context_block(source_chunk(rec, self.chunks)),
         )
         tag = f"judge:{self.t.hash}"
+        # one judgement is greedy; a vote is sampled (the teacher's temperature) with its own seed
+        how: dict = {"temperature": 0.0} if sample is None else {"sample": sample}
         if brief:
-            req = self.client.request(msgs, schema=JudgeScore, temperature=0.0, max_tokens=BRIEF_TOKENS, tag=tag)
+            req = self.client.request(msgs, schema=JudgeScore, max_tokens=BRIEF_TOKENS, tag=tag, **how)
             comp = await self.client.complete(req, cut_ok=True)
             if comp.error:
                 return None, f"{comp.error}: {comp.error_detail or ''}".strip()
             if m := _SCORE.search(comp.text or ""):
                 return int(m.group(1)), ""
-        comp = await self.client.chat(msgs, schema=JudgeScore, temperature=0.0, tag=tag)
+        comp = await self.client.chat(msgs, schema=JudgeScore, tag=tag, **how)
         if comp.parsed is None:
             return None, f"{comp.error}: {comp.error_detail or ''}".strip()
         return comp.parsed["score"], comp.parsed["rationale"]
@@ -151,17 +177,18 @@ class LLMJudge:
     async def one(self, rec: Record) -> Verdict | None:
         if not self.trust.ask:
             return None  # advisory: its score would decide nothing (the funnel's header says why)
-        score, why = await self.score(rec)
+        score, why, kept = await self.judged(rec)
         if score is None:
             return Verdict(
                 keep=self.keep_unscored, reason="" if self.keep_unscored else "judge_failed", detail=f"unscored ({why})"
             )
         rec.scores["judge"] = float(score)
-        if score < self.threshold:
+        shown = f"{score:g}/5"
+        if not kept:
             if self.trust.can_veto:
-                return Verdict(keep=False, reason="low_judge_score", detail=f"{score}/5: {why}"[:300])
-            return Verdict(keep=True, detail=f"{score}/5 (advisory: {self.trust.state})")
-        return Verdict(keep=True, detail=f"{score}/5")
+                return Verdict(keep=False, reason="low_judge_score", detail=f"{shown}: {why}"[:300])
+            return Verdict(keep=True, detail=f"{shown} (advisory: {self.trust.state})")
+        return Verdict(keep=True, detail=shown if self.votes == 1 else f"{shown}: {why}"[:300])
 
     async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:

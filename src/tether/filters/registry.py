@@ -14,7 +14,7 @@ from typing import Any
 
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk, Document
-from tether.filters.trust import CalibrationStore, Trust, judge_key
+from tether.filters.trust import CalibrationStore, Trust, judge_key, method_hash
 from tether.generate.templates import Template, load_templates
 from tether.llm.client import TeacherClient
 from tether.records import Record
@@ -69,7 +69,8 @@ class BuildContext:
         """The trust of a model filter: forced by config, else from this judge's calibration (if any)."""
         cal = None
         if self.client is not None and self.store is not None:
-            cal = CalibrationStore(self.store).get(judge_key(name, self.client.identity, template.hash))
+            method = method_hash(name, template.hash, self.cfg.filters.judge.votes)
+            cal = CalibrationStore(self.store).get(judge_key(name, self.client.identity, method))
         j = self.cfg.filters.judge
         t = Trust.decide(name, j.trust, cal, j.uninformative)
         self.trusts[name] = t

@@ -54,6 +54,12 @@ class FilterCalibration(BaseModel):
         return bool(self.asked) and (self.answered or 0) >= MIN_ANSWERED * (self.asked or 0)
 
 
+def method_hash(filter_name: str, template_hash: str, votes: int = 1) -> str:
+    """What a model filter's calibration is of: its template, and for the judge how many votes decide (a judge
+    that votes is another instrument than one that does not, and is calibrated apart)."""
+    return f"{template_hash}+votes{votes}" if filter_name == "judge" and votes > 1 else template_hash
+
+
 def judge_key(filter_name: str, identity: TeacherIdentity, template_hash: str) -> str:
     return f"{filter_name}|{identity.model}@{identity.digest or '-'}|{template_hash}"
 

@@ -96,10 +96,11 @@ def filter_forecast(
 
 def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration | None]:
     """The stored calibration of each model filter for the configured judge (model + digest) and template."""
-    from tether.filters.trust import judge_key
+    from tether.filters.trust import judge_key, method_hash
     from tether.generate.stage import planned_identity_of  # the stage imports this module
 
     templates = load_templates(ws.config.generate.templates)
     ident = planned_identity_of(judge_config(ws.config))
     store = CalibrationStore(ws.store)
-    return {n: store.get(judge_key(n, ident, templates[n].hash)) for n in names}
+    votes = ws.config.filters.judge.votes
+    return {n: store.get(judge_key(n, ident, method_hash(n, templates[n].hash, votes))) for n in names}
