@@ -15,6 +15,9 @@ extractive answers the answer is a true sentence of the chunk by construction, a
 * **borrowed_from_example** — a new question that takes words from the prompt's demonstrations which its
   document does not have: "How many hives can gardens smaller than 400 square metres carry on one crossing?" (the
   demonstration asks what a ferry carries on one crossing). 16 kept rows of 359, all of them wrong when read.
+* **answer_not_a_statement** — an extractive answer that the generator would not ask about today: a pointer
+  ("See also the … section."), a doctest fragment, a heading or a list's lead-in (`generate.focus.statement`);
+  rows written before a focus rule existed, or imported.
 * **refers_to_prompt** — the question is about the prompt, not the world: "What section of the Format
   Specification Mini-Language does the statement refer to?" (pyref, Qwen2.5-0.5B). A student asked it later has
   no statement in front of it.
@@ -41,7 +44,7 @@ import numpy as np
 from tether.documents import Chunk
 from tether.filters.base import live
 from tether.filters.judged import source_chunk
-from tether.generate.focus import focus_sentences
+from tether.generate.focus import focus_sentences, statement
 from tether.generate.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
@@ -193,6 +196,10 @@ class QuestionFilter:
             chunk = source_chunk(rec, self.chunks) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
+            if rec.meta.get("extractive") and not statement(rec.answer()):
+                detail = f"the answer is no statement a question could ask about: '{rec.answer()[:60]}'"
+                out[i] = Verdict(keep=False, reason="answer_not_a_statement", detail=detail)
+                continue
             if rec.strategy == "new_question" and (words_ := refers_to_prompt(rec.question())):
                 detail = f"asks about the text it was written from ('{words_}'), not about the domain"
                 out[i] = Verdict(keep=False, reason="refers_to_prompt", detail=detail)

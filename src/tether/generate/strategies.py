@@ -21,7 +21,7 @@ from tether.generate.templates import Template, demonstrations
 from tether.llm.client import TeacherClient
 from tether.llm.types import Completion
 from tether.records import Record, Source, Teacher, Verdict
-from tether.text import content_tokens, normalize, support
+from tether.text import content_tokens, normalize, support, words
 
 # A paraphrase must keep at least this share of the seed question's content words (names, numbers, key nouns);
 # below it, weak teachers have usually written a different question (often copying the prompt's example).
@@ -316,6 +316,8 @@ def not_a_question(question: str, focus: str) -> str | None:
         return "the question field repeats the focus sentence"
     if not q.endswith("?") and not _ASKS.match(q):
         return f"not phrased as a question: '{q[:80]}'"
+    if not q.endswith("?") and len(words(q)) < 6:  # "What does the 'z'": cut short
+        return f"a question cut short: '{q[:80]}'"
     if focus and not content_tokens(q) & content_tokens(focus):
         # SmolLM2-135M wrote "How to answer a question using JSON" for a sentence about library membership
         return f"shares no word with the sentence it was written for: '{q[:80]}'"
