@@ -54,6 +54,10 @@ def test_questions_walk_the_chunks_facts_before_its_other_sentences() -> None:
         '>>> a = dict(one=1, two=2) >>> a == {"one": 1, "two": 2} True'
     )
     assert focus_sentences(doc) == ["Dictionaries compare equal if they have the same key-value pairs."]
+    # a PDF's numbered heading is a line of its text, not a statement; a numbered sentence is one
+    pdf = "1.1 The R environment and its tools\n\nR is an integrated suite of software facilities for data handling.\n"
+    assert focus_sentences(pdf) == ["R is an integrated suite of software facilities for data handling."]
+    assert focus_sentences("2 Councillors are elected for 4 years by the residents.") != []
 
 
 def test_examples_never_come_from_the_chunks_own_document() -> None:

@@ -63,7 +63,7 @@ _FINAL = re.compile(r"[.!?)\]\"'`*|]$")
 PUNCTUATED_SHARE, MIN_STYLE_SEEDS = 0.95, 5
 
 # words an answer may add to the question's and still say nothing new ("... is described in section 3.13")
-_EMPTY = frozenset("described defined given called shown listed explained specified documented mentioned".split())
+_EMPTY = frozenset("described defined given called shown listed explained specified documented mentioned used".split())
 _WHERE = re.compile(r"^\s*(?:where|in which|which (?:section|page|chapter|document))\b", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b", re.I)
 

@@ -18,11 +18,13 @@ another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept rows answered a differe
 from __future__ import annotations
 
 import functools
+import re
 
 from tether.facts import extract_facts
 from tether.generate.style import sentences
 from tether.text import points_elsewhere, words
 
+_NUMBERED_HEADING = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+[A-Z]")
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
 
 
@@ -36,6 +38,8 @@ def statement(s: str) -> bool:
         return False
     # a doctest line or a pointer elsewhere ("See also the Format Specification Mini-Language section.") states
     # nothing to ask about: the 0.5B asked "What is the output of ...?" and "What section does it refer to?"
+    if _NUMBERED_HEADING.match(s) and s.rstrip()[-1:] not in ".!?":  # "1.1 The R environment" (a PDF's heading)
+        return False
     if points_elsewhere(s) or ">>>" in s:  # a doctest inside the sentence: "7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)"
         return False
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
