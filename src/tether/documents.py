@@ -18,7 +18,7 @@ class Document(BaseModel):
 
     doc_id: str  # hash of the raw bytes: the same file ingested twice is the same document
     path: str  # as given on the command line (relative where possible); informational
-    format: str  # md, rst, txt, html, jsonl, csv
+    format: str  # md, rst, txt, html, jsonl, csv, pdf, docx, pptx
     title: str
     text: str
     n_bytes: int
