@@ -16,7 +16,7 @@ from tether.documents import Chunk, Document
 from tether.facts import Evidence, Fact, extract_facts
 from tether.filters.base import live
 from tether.records import Record, Verdict
-from tether.seeds.ingest import AUTO_SOURCE_MIN
+from tether.seeds.seed_source import AUTO_SOURCE_MIN
 from tether.text import content_tokens, normalize
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tether.errors import TetherError
 from tether.records import Message, Record, Teacher, records_to_table
-from tether.seeds.ingest import qa_text, resolve_source
+from tether.seeds.seed_source import qa_text, resolve_source
 from tether.seeds.tabular import RawSeed, TabularResult, classify_row, jsonl_rows, read_csv
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
