@@ -234,3 +234,13 @@ def test_questions_about_the_prompt_and_domain_wide_names() -> None:
     town.append(Chunk(chunk_id="hp", doc_id="d-hp", start=0, end=30, text="Hallam Pike Library opens at 09:30."))
     f = QuestionFilter({c.chunk_id: c for c in [*town, DOGS]}, None)
     assert reasons(f.judge(rows)) == ["refers_to_prompt", "keep", "off_chunk_question"]
+
+
+def test_an_extractive_answer_must_state_something_but_a_lead_in_with_a_fact_does() -> None:
+    f = QuestionFilter({c.chunk_id: c for c in (DOGS, TRAM)}, None)
+    rows = [
+        synthetic("Where are the dog rules?", "See also the Dog Walking section."),
+        synthetic("What does the fare table show?", ">>> fares['single'] 3"),
+        synthetic("How many councillors sit on the council?", "The Council has 11 councillors from five wards:"),
+    ]
+    assert reasons(f.judge(rows)) == ["answer_not_a_statement", "answer_not_a_statement", "keep"]

@@ -15,9 +15,10 @@ extractive answers the answer is a true sentence of the chunk by construction, a
 * **borrowed_from_example** — a new question that takes words from the prompt's demonstrations which its
   document does not have: "How many hives can gardens smaller than 400 square metres carry on one crossing?" (the
   demonstration asks what a ferry carries on one crossing). 16 kept rows of 359, all of them wrong when read.
-* **answer_not_a_statement** — an extractive answer that the generator would not ask about today: a pointer
-  ("See also the … section."), a doctest fragment, a heading or a list's lead-in (`generate.focus.statement`);
-  rows written before a focus rule existed, or imported.
+* **answer_not_a_statement** — an extractive answer that states nothing: a pointer ("See also the … section."),
+  a doctest fragment, a numbered heading (`generate.focus.states_nothing`); rows written before a focus rule
+  existed, imported, or snapped answers of augmented seeds. (A list's lead-in with a fact, "The Town Council has
+  11 councillors elected from five wards:", is an answer: the quickstart lost a right row to an earlier version.)
 * **refers_to_prompt** — the question is about the prompt, not the world: "What section of the Format
   Specification Mini-Language does the statement refer to?" (pyref, Qwen2.5-0.5B). A student asked it later has
   no statement in front of it.
@@ -44,7 +45,7 @@ import numpy as np
 from tether.documents import Chunk
 from tether.filters.base import live
 from tether.filters.judged import source_chunk
-from tether.generate.focus import focus_sentences, statement
+from tether.generate.focus import focus_sentences, states_nothing
 from tether.generate.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
@@ -196,7 +197,7 @@ class QuestionFilter:
             chunk = source_chunk(rec, self.chunks) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
-            if rec.meta.get("extractive") and not statement(rec.answer()):
+            if rec.meta.get("extractive") and states_nothing(rec.answer()):
                 detail = f"the answer is no statement a question could ask about: '{rec.answer()[:60]}'"
                 out[i] = Verdict(keep=False, reason="answer_not_a_statement", detail=detail)
                 continue

@@ -30,7 +30,7 @@ _NUMBERED_HEADING = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+[A-Z]")
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
 
 
-def statement(s: str) -> bool:
+def _statement(s: str) -> bool:
     """A sentence that states something: long enough, no table row, and not a heading the splitter let through
     (a title such as "Hallam Pike Library Opening Hours" from converted HTML has no stop, colon or number), nor
     the lead-in of a list."""
@@ -40,11 +40,17 @@ def statement(s: str) -> bool:
         return False
     # a doctest line or a pointer elsewhere ("See also the Format Specification Mini-Language section.") states
     # nothing to ask about: the 0.5B asked "What is the output of ...?" and "What section does it refer to?"
-    if _NUMBERED_HEADING.match(s) and s.rstrip()[-1:] not in ".!?":  # "1.1 The R environment" (a PDF's heading)
-        return False
-    if points_elsewhere(s) or ">>>" in s:  # a doctest inside the sentence: "7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)"
+    if states_nothing(s):
         return False
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
+
+
+def states_nothing(s: str) -> bool:
+    """A line that is no statement whatever its length: a numbered heading ("1.1 The R environment", a PDF's
+    heading line), a pointer elsewhere, or a doctest ("7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)")."""
+    if _NUMBERED_HEADING.match(s) and s.rstrip()[-1:] not in ".!?":
+        return True
+    return points_elsewhere(s) or ">>>" in s
 
 
 def focus_sentences(text: str) -> list[str]:
@@ -56,7 +62,7 @@ def focus_sentences(text: str) -> list[str]:
 @functools.lru_cache(maxsize=256)
 def _focus(text: str) -> tuple[str, ...]:
     """focus_sentences, cached: each of a chunk's questions asks for its k-th sentence."""
-    found = [s for s in sentences(text) if statement(s)]
+    found = [s for s in sentences(text) if _statement(s)]
     with_facts = [s for s in found if extract_facts(s)]
     rest = [s for s in found if s not in with_facts]
     return tuple(with_facts + rest) or (_whole(text),)
