@@ -61,6 +61,20 @@ def test_size_limit_and_time_limit(tmp_path: Path) -> None:
         assert again.parsed is not None and again.pages == 4
 
 
+def test_a_reader_that_dies_skips_only_the_file_it_was_reading(tmp_path: Path) -> None:
+    """The child process dies as a PDFium crash would (killed, no answer): that file is skipped with a reason,
+    the next file gets a new reader."""
+    data = manual_pdf(tmp_path / "manual.pdf").read_bytes()
+    with IsolatedReader(timeout_s=60) as reader:
+        assert reader.read(data, "pdf", "manual").parsed is not None  # starts the child
+        assert reader._proc is not None
+        reader._proc.kill()
+        reader._proc.wait(5)
+        dead = reader.read(data, "pdf", "manual")
+        assert dead.parsed is None and dead.skip is not None and "document reader crashed" in dead.skip
+        assert reader.read(data, "pdf", "manual").parsed is not None  # a fresh reader for the next file
+
+
 def test_pdf_ingest_does_not_change_other_formats(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("# Notes\n\nThe ferry leaves at 06:50 every weekday morning.\n")
     manual_pdf(tmp_path / "manual.pdf")

@@ -120,7 +120,10 @@ class IsolatedReader:
             proc.wait(5)
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
-                    pipe.close()
+                    try:
+                        pipe.close()  # a dead child's stdin still holds the unsent file: flushing it fails
+                    except OSError as e:
+                        log.debug("document reader pipe: %s", e)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
