@@ -52,22 +52,22 @@ def eval_rows(held: FixedHoldout) -> list[Record]:
     return rows
 
 
-def unanswerable_questions(ws: Workspace, held: FixedHoldout) -> list[Unanswerable]:
-    """The questions no document answers: held-out rows marked `"answerable": false` as written, then up to
-    `eval.unanswerable` held-out questions with an invented entity, checked against the workspace's chunks."""
-    rows = eval_rows(held)
-    own = [
-        Unanswerable(r.question(), "", "", r.meta.get("heldout_id", r.id))
-        for r in rows
-        if r.meta.get("answerable") == "false"
-    ]
+def answerable(r: Record) -> bool:
+    """A held-out row the documents answer (rows marked `"answerable": false` are asked for the hallucination rate)."""
+    return r.meta.get("answerable") != "false"
+
+
+def unanswerable_questions(ws: Workspace, rows: list[Record]) -> list[Unanswerable]:
+    """The questions no document answers: held-out `rows` marked `"answerable": false` as written, then up to
+    `eval.unanswerable` of the other held-out questions with an invented entity, checked against the chunks."""
+    own = [Unanswerable(r.question(), "", "", r.meta.get("heldout_id", r.id)) for r in rows if not answerable(r)]
     limit = ws.config.eval.unanswerable
     head = ws.head()
     if limit == 0 or head is None:
         return own
     corpus = [" ".join([*c.heading, c.text]) for c in ws.chunks(head)]
-    answerable = [(r.meta.get("heldout_id", r.id), r.question()) for r in rows if r.meta.get("answerable") != "false"]
-    return own + build_unanswerable(answerable, corpus, limit)
+    asked = [(r.meta.get("heldout_id", r.id), r.question()) for r in rows if answerable(r)]
+    return own + build_unanswerable(asked, corpus, limit)
 
 
 def _key(target: Target, holdout_object: str, ws: Workspace, unanswerable: list[Unanswerable]) -> str:
@@ -136,8 +136,9 @@ def run_eval(
     result (read back from the cache when the same evaluation ran before)."""
     cfg = ws.config
     held = fixed_holdout(ws)  # fixed by the first evaluation at the latest: later ones compare on the same rows
-    unanswerable = unanswerable_questions(ws, held)
-    rows = [r for r in eval_rows(held) if r.meta.get("answerable") != "false"]  # the others are in `unanswerable`
+    held_rows = eval_rows(held)
+    unanswerable = unanswerable_questions(ws, held_rows)
+    rows = [r for r in held_rows if answerable(r)]  # the others are in `unanswerable`
     key = _key(target, held.holdout.table.object, ws, unanswerable)
     path = ws.store / EVALS / f"{key}.json"
     if path.is_file() and not force:

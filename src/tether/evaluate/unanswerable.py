@@ -27,13 +27,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tether.filters.question import mentions
+from tether.filters.question import NOT_NAMES, mentions
 
 _ENDINGS = ("ford", "wick", "mere", "holt", "stead", "by", "thorpe", "combe", "ley", "worth")
-_NOT_NAMES = frozenset(
-    "what which who whom whose when where why how is are was were do does did can could should would will may must "
-    "if in on at for the a an to of by and or i i'm my yes no".split()
-)
 # capitalised words that are no entity to invent a near-miss of: "on a Tuesthorpe" is no question about anything
 _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
@@ -90,7 +86,7 @@ def _names(question: str) -> list[tuple[int, int]]:
     toks = _WORD.findall(question)
     out, start = [], None
     for i, tok in enumerate([*toks, ""]):
-        name = i > 0 and tok[:1].isupper() and re.sub(r"['’]s$", "", tok).lower() not in _NOT_NAMES
+        name = i > 0 and tok[:1].isupper() and re.sub(r"['’]s$", "", tok).lower() not in NOT_NAMES
         if name and start is None:
             start = i
         elif not name and start is not None:
@@ -134,13 +130,10 @@ def invent(question: str, corpus: Sequence[str]) -> tuple[str, str, str] | None:
     if not spans:
         return None
 
-    def spread(span: tuple[int, int]) -> int:
-        phrase = " ".join(toks[span[0] : span[1]])
-        return sum(mentions(text, phrase) for text in corpus)
-
-    for a, b in sorted(spans, key=lambda s: (spread(s), s[0])):
+    spread = {(a, b): sum(mentions(text, " ".join(toks[a:b])) for text in corpus) for a, b in spans}
+    for a, b in sorted(spans, key=lambda s: (spread[s], s[0])):
         phrase = " ".join(toks[a:b])
-        if not any(mentions(text, phrase) for text in corpus):
+        if not spread[(a, b)]:
             continue  # the question names something the documents lack already: not a clean swap
         words = [t for t in toks[a:b] if re.fullmatch(r"[A-Za-z]+(?:['’]s)?", t) or _CODE.match(t) or _IDENT.match(t)]
         words = [w for w in words if re.sub(r"['’]?s$", "", w.lower()) not in _CALENDAR]
@@ -161,11 +154,10 @@ def invent(question: str, corpus: Sequence[str]) -> tuple[str, str, str] | None:
 def build_unanswerable(heldout: Sequence[tuple[str, str]], corpus: Sequence[str], limit: int) -> list[Unanswerable]:
     """Up to `limit` unanswerable questions from the (held-out id, question) pairs, in held-out order."""
     out: list[Unanswerable] = []
-    lowered = [t.lower() for t in corpus]
     for hid, q in heldout:
         if len(out) >= limit:
             break
-        made = invent(q, lowered)
+        made = invent(q, corpus)
         if made is not None:
             out.append(Unanswerable(made[0], made[1], made[2], hid))
     return out

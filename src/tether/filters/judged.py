@@ -127,7 +127,7 @@ class LLMJudge:
 
     async def score(self, rec: Record, brief: bool = False) -> tuple[float | None, str]:
         """(score, rationale), or (None, why the judge gave no score). With `votes` > 1 the score is the mean of
-        that many sampled judgements (Augmentoolkit's majority vote; `verdict_of` decides by their majority)."""
+        that many sampled judgements (Augmentoolkit's majority vote; `judged` also says what their majority decides)."""
         score, why, _ = await self.judged(rec, brief)
         return score, why
 

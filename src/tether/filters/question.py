@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from tether.filters.semantic import Embedder
 
 # capitalised words that open or fill a question without naming anything
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     "what which who whom whose when where why how is are was were do does did can could should would will may must "
     "if in on at for the a an to of by and or i i'm i've i'd i'll my yes no".split()
 )
@@ -87,7 +87,7 @@ def premise_terms(question: str) -> list[str]:
     out = []
     for i, tok in enumerate(_TOKEN.findall(question)):
         tok = re.sub(r"['’]s$", "", tok)
-        if tok[0].isdigit() or (i > 0 and tok[0].isupper() and tok.lower() not in _NOT_NAMES):
+        if tok[0].isdigit() or (i > 0 and tok[0].isupper() and tok.lower() not in NOT_NAMES):
             out.append(tok)
     return out
 
@@ -131,7 +131,8 @@ class QuestionFilter:
         self.margin = roundtrip_margin
         self.chunk_margin = chunk_margin if embedder is not None else None
         self._spread: dict[str, bool] = {}  # term -> in enough documents to be the domain's own name
-        self._chunk_ids: list[str] = []  # the corpus's chunks and their vectors, embedded on first use
+        self._chunk_ids: list[str] = []  # the corpus's chunks, their rows in the vectors, embedded on first use
+        self._chunk_at: dict[str, int] = {}
         self._chunk_vecs: np.ndarray | None = None
         docs: dict[str, list[str]] = {}
         for c in chunks.values():
@@ -241,12 +242,12 @@ class QuestionFilter:
             self._chunk_ids = sorted(self.chunks)
             texts = [" ".join([*self.chunks[c].heading, self.chunks[c].text]) for c in self._chunk_ids]
             self._chunk_vecs = self.embedder.embed(texts)
-        at = {c: k for k, c in enumerate(self._chunk_ids)}
+            self._chunk_at = {c: k for k, c in enumerate(self._chunk_ids)}
         questions = self.embedder.embed([records[i].question() for i, _ in rows])
         sims = questions @ self._chunk_vecs.T
         out: list[Verdict | None] = []
         for k, (_, chunk_id) in enumerate(rows):
-            best, own = int(np.argmax(sims[k])), float(sims[k, at[chunk_id]])
+            best, own = int(np.argmax(sims[k])), float(sims[k, self._chunk_at[chunk_id]])
             if sims[k, best] - own >= self.chunk_margin:
                 other = self.chunks[self._chunk_ids[best]]
                 where = f"{other.doc_id} ({other.chunk_id[:8]})"

@@ -82,12 +82,16 @@ def whole_chunk(focus: str, text: str) -> bool:
     return focus == _whole(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _fact_sentences(text: str) -> tuple[str, ...]:
+    """The focus sentences that state a number, time, date, code or name (the first ones of `_focus`)."""
+    return tuple(s for s in _focus(text) if extract_facts(s))
+
+
 def focus_walk(text: str, per_fact: int = 1) -> tuple[str, ...]:
     """The order in which a chunk's questions visit its sentences: every focus sentence once, then the fact-bearing
     ones `per_fact - 1` more times (a chunk with no fact-bearing sentence is walked once)."""
-    found = _focus(text)
-    facts = tuple(s for s in found if extract_facts(s))
-    return found + facts * max(per_fact - 1, 0)
+    return _focus(text) + _fact_sentences(text) * max(per_fact - 1, 0)
 
 
 def focus_for(text: str, index: int, per_fact: int = 1) -> str:

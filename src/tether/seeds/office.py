@@ -15,7 +15,8 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from tether.seeds.pages import PAGE_END
 from tether.seeds.readers import Parsed, _close, _push
@@ -32,14 +33,19 @@ class OfficeUnreadable(Exception):
     """A Word or PowerPoint file that yields no document: the message is the one-line reason."""
 
 
-def _open_zip(data: bytes, kind: str, ext: str) -> None:
-    """Reject what is not an Office Open XML zip, with a reason that says what it is instead."""
+def _load(data: bytes, kind: str, ext: str, opener: Callable[[IO[bytes]], Any], package_error: type[Exception]):
+    """The file opened by its library (`opener`), or OfficeUnreadable with a reason: what it is instead when it is
+    no Office Open XML zip, else what the library could not parse."""
     if data.startswith(_OLE_MAGIC):
         raise OfficeUnreadable(
             f"encrypted or legacy {kind} file (an OLE container, not a {ext} zip): save it unprotected as {ext}"
         )
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise OfficeUnreadable(f"not a {kind} {ext} file (not a zip archive; truncated or renamed?)")
+    try:
+        return opener(io.BytesIO(data))
+    except (package_error, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise OfficeUnreadable(f"broken {ext}: {type(e).__name__}: {str(e)[:160]}") from e
 
 
 class _Text:
@@ -168,15 +174,11 @@ def _table_rows(table) -> list[str]:
 
 
 def read_docx(data: bytes, fallback_title: str) -> Parsed:
-    _open_zip(data, "Word", ".docx")
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
 
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        raise OfficeUnreadable(f"broken .docx: {type(e).__name__}: {str(e)[:160]}") from e
+    document = _load(data, "Word", ".docx", docx.Document, PackageNotFoundError)
     formats = _number_formats(document)
     out = _Text()
     counters: dict[tuple[int, int], int] = {}
@@ -215,14 +217,10 @@ def read_docx(data: bytes, fallback_title: str) -> Parsed:
 
 
 def read_pptx(data: bytes, fallback_title: str) -> Parsed:
-    _open_zip(data, "PowerPoint", ".pptx")
     import pptx
     from pptx.exc import PackageNotFoundError
 
-    try:
-        deck = pptx.Presentation(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        raise OfficeUnreadable(f"broken .pptx: {type(e).__name__}: {str(e)[:160]}") from e
+    deck = _load(data, "PowerPoint", ".pptx", pptx.Presentation, PackageNotFoundError)
     out = _Text()
     for n, slide in enumerate(deck.slides):
         if n:

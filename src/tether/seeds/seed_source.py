@@ -78,26 +78,8 @@ def resolve_source(
 
 def seed_record(raw: RawSeed, seed_file: str, source: Source | None, how: str) -> Record:
     meta = {"seed_file": seed_file, "line": str(raw.line), "source_match": how, **raw.extra}
-    if raw.messages:
-        return Record(
-            kind="qa",
-            messages=raw.messages,
-            origin="human",
-            strategy="seed",
-            source=source,
-            concepts=raw.concepts,
-            meta=meta,
-        )
-    return Record(
-        kind="qa",
-        prompt=raw.question,
-        response=raw.answer,
-        origin="human",
-        strategy="seed",
-        source=source,
-        concepts=raw.concepts,
-        meta=meta,
-    )
+    text: dict = {"messages": raw.messages} if raw.messages else {"prompt": raw.question, "response": raw.answer}
+    return Record(kind="qa", origin="human", strategy="seed", source=source, concepts=raw.concepts, meta=meta, **text)
 
 
 def answer_text(raw: RawSeed) -> str:
