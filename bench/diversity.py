@@ -151,7 +151,7 @@ def sentences(count: int) -> list[str]:
 
 
 def embedder_bench(count: int) -> list[tuple[str, bool]]:
-    from tether.measure.embedder import OnnxMiniLM, SentenceTransformerMiniLM
+    from tether.embed.embedder import OnnxMiniLM, SentenceTransformerMiniLM
 
     texts = sentences(count)
     unique = len(set(texts))

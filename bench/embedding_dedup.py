@@ -5,7 +5,7 @@ cosine ~0.97). Above `HNSW_ABOVE` rows tether switches from an exact flat range 
 (approximate, much faster): the question is how much faster, and what recall of the exact pairs it keeps.
 
 * baseline: `faiss.IndexFlatIP` over all rows, `range_search` of every row at the threshold (exact);
-* tether: `tether.filters.semantic.cosine_pairs` (flat in blocks below the switch, HNSW above it).
+* tether: `tether.embed.search.cosine_pairs` (flat in blocks below the switch, HNSW above it).
 
 Prints time, pairs, recall against the exact pairs, and the speed ratio.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tether.filters.semantic import HNSW_ABOVE, cosine_pairs
+from tether.embed.search import HNSW_ABOVE, cosine_pairs
 
 DIM, CENTRES = 384, 200
 

@@ -29,10 +29,11 @@ from tether.testing.fake_openai import FakeOpenAI  # noqa: E402
 
 def run(ws, n: int, engine: str, actors: int) -> tuple[float, int, list[str]]:
     from tether.generate.stage import prepare, run_generate
+    from tether.run.engines import open_engine
 
     prep = prepare(ws, n)
     t0 = time.perf_counter()
-    rep = run_generate(ws, prep, 1, engine=engine, actors=actors)
+    rep = run_generate(ws, prep, 1, engine=open_engine(engine, actors=actors))
     seconds = time.perf_counter() - t0
     return seconds, rep.usage["calls"], sorted(r.model_dump_json(exclude={"run_id"}) for r in rep.new)
 

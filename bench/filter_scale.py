@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import resource
@@ -106,13 +105,15 @@ def child(path: Path, mode: str) -> dict:
     from tether.filters.streaming import Funnel, write_records_file
     from tether.filters.validity import ValidityFilter
     from tether.records import read_records, write_records
+    from tether.run.engines import open_engine
 
     cfg = TetherConfig()
+    engine = open_engine("ray" if mode == "ray" else "local")
     filters = [
         ValidityFilter(language=None),  # the rows are made-up words: no language check
         RulesFilter(),
         ExactDedup(),
-        MinHashDedup(threshold=cfg.filters.near_dedup.threshold, ngram=3, engine="ray" if mode == "ray" else "local"),
+        MinHashDedup(threshold=cfg.filters.near_dedup.threshold, ngram=3, near_pairs=engine.near_pairs),
     ]
     tree = TreePeak()
     out = path.with_suffix(f".{mode}.out")
@@ -123,15 +124,8 @@ def child(path: Path, mode: str) -> dict:
         write_records(out, rows)
         kept = sum(r.kept for r in rows)
     else:
-        row_pass = None
-        session = contextlib.nullcontext()
-        if mode == "ray":
-            from tether.engine.ray_engine import ray_session
-            from tether.engine.ray_filters import ray_row_pass
-
-            row_pass, session = ray_row_pass, ray_session(None)
-        with session:
-            funnel = Funnel.open(path, filters, row_pass=row_pass)
+        with engine.session():
+            funnel = Funnel.open(path, filters, row_pass=engine.row_pass)
             write, close = write_records_file(out)
             asyncio.run(funnel.run(write))
             close()

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tether.embed.embedder import OnnxMiniLM
 from tether.measure.clustering import adjusted_rand_index
 from tether.measure.concepts import chunk_text
-from tether.measure.embedder import OnnxMiniLM
 from tether.measure.suggest import suggest_ontology, write_ontology_yaml
 from tether.seeds.ontology import KeywordMatcher, Ontology, load_ontology
 from tether.workspace.store import Workspace

@@ -33,8 +33,8 @@ import yaml
 
 from tether.documents import Chunk
 from tether.filters.registry import BuildContext, build_filters
-from tether.generate.templates import load_templates
 from tether.llm.teacher import open_teacher
+from tether.prompts.templates import load_templates
 from tether.records import Record, Source, Teacher
 from tether.workspace.store import Workspace
 

@@ -23,14 +23,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from tether.config_training import ATTENTION_MLP
+from tether.config.training import ATTENTION_MLP
 from tether.evaluate.compare import arm_rows, stated
 from tether.evaluate.runner import Target
 from tether.evaluate.stage import run_eval
 from tether.llm.teacher import open_teacher
-from tether.mix.holdout import fixed_holdout
 from tether.mix.store import resolve_mix
 from tether.records import Record
+from tether.seeds.holdout import fixed_holdout
 from tether.train.sft import students_dir, train_student
 from tether.train.student import resolve_student
 from tether.workspace.store import Workspace

@@ -11,16 +11,16 @@ import pytest
 import yaml
 
 from tether.config import CalibrationConfig
-from tether.facts import extract_facts
-from tether.filters.accuracy import estimate_teacher_accuracy, fact_recall, token_f1
 from tether.filters.calibration import auc, calibrate, load_labels
 from tether.filters.planted import FALSE_KINDS, plant, reword, shift_facts, truncate
 from tether.filters.sequential import rounds, settled
 from tether.filters.stage import run_filters
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
+from tether.generate.accuracy import estimate_teacher_accuracy, fact_recall, token_f1
 from tether.generate.stage import gen_context
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
+from tether.text.facts import extract_facts
 from tether.workspace.store import Workspace
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"

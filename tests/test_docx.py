@@ -13,7 +13,7 @@ from tests.pdf_factory import manual_pdf
 from tether.cli import app
 from tether.config import IngestConfig
 from tether.seeds.ingest import ingest
-from tether.seeds.pages import span_pages
+from tether.text.pages import span_pages
 
 
 def word_file(path: Path) -> Path:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tether.config import EmbedderConfig
+from tether.embed.embedder import CachedEmbedder, OpenAIEmbedder, embedder_id, open_embedder
 from tether.errors import TetherError
 from tether.filters.semantic import EmbeddingDedup
-from tether.measure.embedder import CachedEmbedder, OpenAIEmbedder, embedder_id, open_embedder
 from tether.records import Record, Teacher
 from tether.testing.fake_openai import FakeOpenAI
 
@@ -25,7 +25,7 @@ minilm = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def onnx():
-    from tether.measure.embedder import OnnxMiniLM
+    from tether.embed.embedder import OnnxMiniLM
 
     return OnnxMiniLM()
 
@@ -105,8 +105,8 @@ def test_embedding_dedup_catches_paraphrases_minhash_misses(onnx) -> None:
 @pytest.mark.skipif(not (EXAMPLE / "ontology.yaml").exists(), reason="example domain not present")
 def test_concept_mapping_on_the_example_domain(tmp_path: Path) -> None:
     """Declared concepts of the seeds and held-out rows are recovered by keywords + embeddings."""
+    from tether.embed.embedder import workspace_embedder
     from tether.measure.concepts import EmbeddingConceptMatcher
-    from tether.measure.context import workspace_embedder
     from tether.seeds.ontology import KeywordMatcher, load_ontology
     from tether.seeds.stage import run_ingest
     from tether.workspace.store import Workspace
@@ -134,7 +134,7 @@ def test_concept_mapping_on_the_example_domain(tmp_path: Path) -> None:
 def test_hnsw_pairs_find_planted_duplicates() -> None:
     """The approximate path used above 50k rows finds the same planted pairs as the exact one (on 3k rows)."""
     faiss = pytest.importorskip("faiss")
-    from tether.filters.semantic import _hnsw_pairs, cosine_pairs
+    from tether.embed.search import _hnsw_pairs, cosine_pairs
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3000, 64)).astype(np.float32)

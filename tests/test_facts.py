@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tether.documents import Chunk, Document
-from tether.facts import Evidence, extract_facts
 from tether.filters.consistency import EvidenceFinder, FactConsistencyFilter, answer_type_gap
 from tether.filters.judged import quote_in_text, verify_quote
-from tether.generate.style import AnswerStyle, seed_style, snap_to_text
-from tether.quantities import word_numbers, words_to_number
+from tether.generate.style import AnswerStyle, seed_style
 from tether.records import Record, Source, Teacher
+from tether.text.facts import Evidence, extract_facts
+from tether.text.quantities import word_numbers, words_to_number
+from tether.text.sentences import snap_to_text
 
 
 def facts(text: str) -> list[tuple[str, str]]:

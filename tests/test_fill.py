@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tether.measure.fill import run_fill
 from tether.measure.stage import diff, measure_version, stored_measurement
+from tether.run.fill import run_fill
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace

@@ -13,9 +13,9 @@ from tether.documents import Chunk
 from tether.filters.judged import GroundingFilter, LLMJudge
 from tether.filters.rules import RulesFilter
 from tether.filters.validity import ValidityFilter
-from tether.generate.templates import load_templates
 from tether.llm.client import TeacherClient
 from tether.llm.types import TeacherIdentity
+from tether.prompts.templates import load_templates
 from tether.records import Record, Source, Teacher, Verdict
 from tether.testing.fake_openai import FakeOpenAI
 

@@ -15,7 +15,7 @@ from tether.config import GenerateConfig
 from tether.errors import ConfigError
 from tether.generate.planner import make_plan
 from tether.generate.stage import prepare, run_generate
-from tether.generate.templates import load_templates
+from tether.prompts.templates import load_templates
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace

@@ -11,10 +11,10 @@ import pytest
 from tether.config import render_default_config
 from tether.errors import TetherError
 from tether.mix.assemble import assemble
-from tether.mix.holdout import EVALUATION, VALIDATION, choose_validation, fixed_holdout, heldout_records
 from tether.mix.mixer import MixError, build_mix
 from tether.mix.store import list_mixes, mix_rows
 from tether.records import Record, Teacher, Verdict, records_to_table
+from tether.seeds.holdout import EVALUATION, VALIDATION, choose_validation, fixed_holdout, heldout_records
 from tether.seeds.stage import run_ingest
 from tether.workspace.store import Workspace, new_run_id
 

@@ -11,9 +11,9 @@ from tether.config import IngestConfig
 from tether.documents import Document
 from tether.seeds.chunking import chunk_document
 from tether.seeds.ingest import ingest
-from tether.seeds.pages import format_pages, page_of, page_range, span_pages
 from tether.seeds.pdf import read_pdf
 from tether.seeds.readers import Parsed, Section
+from tether.text.pages import format_pages, page_of, page_range, span_pages
 
 # real manuals this machine kind installs (Debian's libtasn1-doc and shared-mime-info packages): texinfo and
 # DocBook output with bookmarks, running headers and page numbers

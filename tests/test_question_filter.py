@@ -7,8 +7,8 @@ import pytest
 from tether.config import EmbedderConfig
 from tether.documents import Chunk
 from tether.filters.question import QuestionFilter, premise_terms
-from tether.generate.focus import focus_sentences
 from tether.records import Record, Source, Teacher, Verdict
+from tether.text.focus import focus_sentences
 
 DOGS = Chunk(
     chunk_id="dogs",
@@ -60,7 +60,7 @@ def reasons(verdicts: list[Verdict | None]) -> list[str | None]:
 
 @pytest.fixture(scope="module")
 def flt() -> QuestionFilter:
-    from tether.measure.embedder import open_embedder
+    from tether.embed.embedder import open_embedder
 
     return QuestionFilter({c.chunk_id: c for c in (DOGS, TRAM)}, open_embedder(EmbedderConfig()))
 
@@ -129,7 +129,7 @@ def test_a_list_lead_in_is_no_answer_and_plurals_are_the_same_name(flt: Question
 
 
 def test_a_question_that_borrows_the_demonstrations_words() -> None:
-    from tether.generate.templates import demonstrations, load_templates
+    from tether.prompts.templates import demonstrations, load_templates
 
     shown = demonstrations(load_templates({})["new_question_extract"])
     f = QuestionFilter({c.chunk_id: c for c in (DOGS, TRAM)}, None, roundtrip_margin=None, demonstrations=shown)
@@ -151,9 +151,9 @@ def test_the_teacher_reads_each_new_question_back_from_its_chunk() -> None:
 
     from tether.config import TeacherConfig
     from tether.filters.reader import ReaderFilter
-    from tether.generate.templates import load_templates
     from tether.llm.client import TeacherClient
     from tether.llm.types import TeacherIdentity
+    from tether.prompts.templates import load_templates
     from tether.testing.fake_openai import FakeOpenAI
 
     statements = focus_sentences(DOGS.text)
@@ -200,7 +200,7 @@ LIBRARY = Chunk(
 
 
 def test_a_question_another_chunk_answers_is_off_chunk_and_its_own_chunks_questions_pass() -> None:
-    from tether.measure.embedder import open_embedder
+    from tether.embed.embedder import open_embedder
 
     chunks = {c.chunk_id: c for c in (DOGS, TRAM, LIBRARY)}
     f = QuestionFilter(chunks, open_embedder(EmbedderConfig()), chunk_margin=0.15)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tether.engine.ray import ray_engine
 from tether.generate.stage import prepare, run_generate
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
@@ -49,7 +50,7 @@ def test_ray_engine_gives_the_same_rows_as_the_local_engine(tmp_path: Path) -> N
         local_ws, ray_ws = _ws(tmp_path / "local", srv.base_url), _ws(tmp_path / "ray", srv.base_url)
         local = run_generate(local_ws, prepare(local_ws, 40), 1)
         sent = len(srv.requests)
-        ray_rep = run_generate(ray_ws, prepare(ray_ws, 40), 1, engine="ray", actors=2)
+        ray_rep = run_generate(ray_ws, prepare(ray_ws, 40), 1, engine=ray_engine(actors=2))
         ray_calls = len(srv.requests) - sent
     assert local.new and _rows(local) == _rows(ray_rep)
     assert ray_calls == local.usage["calls"] <= 40
@@ -59,7 +60,8 @@ def test_ray_engine_gives_the_same_rows_as_the_local_engine(tmp_path: Path) -> N
 
 
 def test_ray_engine_honours_the_budget_across_actors(tmp_path: Path) -> None:
-    from tether.engine.ray_engine import ActorSpec, ray_session, run_jobs_ray
+    from tether.engine.ray.session import ray_session
+    from tether.engine.ray.teacher import ActorSpec, run_jobs_ray
     from tether.llm.types import TeacherIdentity
     from tether.records import Teacher
 
@@ -82,7 +84,8 @@ def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
     every row gets the same keep/drop verdict and names the same kept row."""
     import random
 
-    from tether.engine.ray_engine import ray_session
+    from tether.engine.ray.dedup import ray_near_pairs
+    from tether.engine.ray.session import ray_session
     from tether.filters.minhash import MinHashDedup
     from tether.records import Record, Teacher
 
@@ -97,7 +100,7 @@ def test_minhash_dedup_on_ray_gives_the_local_verdicts() -> None:
             enumerate(texts)]  # fmt: skip
     local = MinHashDedup(threshold=0.7, ngram=3).judge(rows)
     with ray_session(None, num_cpus=2):
-        on_ray = MinHashDedup(threshold=0.7, ngram=3, engine="ray").judge(rows)
+        on_ray = MinHashDedup(threshold=0.7, ngram=3, near_pairs=ray_near_pairs).judge(rows)
     summary = lambda vs: [(v.keep, v.reason, (v.detail or "").split(" (")[0]) for v in vs]  # noqa: E731
     assert summary(local) == summary(on_ray)
     assert sum(not v.keep for v in local) >= 50
@@ -110,8 +113,8 @@ def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
 
     import pyarrow.parquet as pq
 
-    from tether.engine.ray_engine import ray_session
-    from tether.engine.ray_filters import ray_row_pass
+    from tether.engine.ray.filters import ray_row_pass
+    from tether.engine.ray.session import ray_session
     from tether.filters.registry import build_context, build_filters
     from tether.filters.stage import apply_filters
     from tether.filters.streaming import Funnel, write_records_file
@@ -135,8 +138,8 @@ def test_per_row_filters_on_ray_give_the_local_verdicts(tmp_path: Path) -> None:
     asyncio.run(apply_filters(local, filters))
     write, close = write_records_file(tmp_path / "out.parquet")
     with ray_session(None, num_cpus=2):
-        funnel = Funnel.open(tmp_path / "in.parquet", build_filters(build_context(ws, head, seeds, None, "ray"), names),
-                             row_pass=ray_row_pass)  # fmt: skip
+        on_ray = build_context(ws, head, seeds, None, ray_engine())
+        funnel = Funnel.open(tmp_path / "in.parquet", build_filters(on_ray, names), row_pass=ray_row_pass)
         asyncio.run(funnel.run(write))
     close()
     remote = table_to_records(pq.read_table(tmp_path / "out.parquet"))
@@ -151,9 +154,9 @@ def test_embeddings_on_ray_actors_equal_the_local_model() -> None:
     import numpy as np
 
     from tether.config import TetherConfig
-    from tether.engine.ray_embed import RayEmbedder
-    from tether.engine.ray_engine import ray_session
-    from tether.measure.embedder import open_embedder
+    from tether.embed.embedder import open_embedder
+    from tether.engine.ray.embed import RayEmbedder
+    from tether.engine.ray.session import ray_session
 
     cfg = TetherConfig().measure.embedder
     texts = [f"The pool in district {i} opens at {6 + i % 5} o'clock." for i in range(600)]
@@ -175,6 +178,6 @@ def test_a_teacher_that_refuses_every_call_stops_ray_generation_with_one_line(tm
     # stage's own check (not one call answered) stops it; either way one line and no version
     dead = r"the teacher at http://127\.0\.0\.1:\d+/v1 failed \d+ connections|none of its \d+ teacher calls was"
     with pytest.raises(TetherError, match=dead) as e:
-        run_generate(ws, prep, 1, engine="ray", actors=2)
+        run_generate(ws, prep, 1, engine=ray_engine(actors=2))
     assert "\n" not in str(e.value)
     assert [m.stage for m in ws.versions()] == ["ingest"]

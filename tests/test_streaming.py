@@ -15,6 +15,7 @@ from tether.filters.registry import build_context, build_filters
 from tether.filters.stage import apply_filters, funnel_steps
 from tether.filters.streaming import Funnel, write_records_file
 from tether.records import Message, Record, Teacher, Verdict, records_to_table
+from tether.run.engines import open_engine
 from tether.seeds.stage import run_ingest
 from tether.workspace.store import Workspace
 
@@ -84,13 +85,11 @@ def _in_memory(ws: Workspace, names: list[str]):
 def _streamed(ws: Workspace, names: list[str], tmp: Path, batch_rows: int, engine: str = "local"):
     head = ws.head()
     seeds = [r for r in ws.records(head) if r.origin == "human"]
-    filters = build_filters(build_context(ws, head, seeds, None, engine), names)
-    row_pass = None
-    if engine == "ray":
-        from tether.engine.ray_filters import ray_row_pass
-
-        row_pass = ray_row_pass
-    funnel = Funnel.open(ws.object_path(head.tables["records"]), filters, batch_rows=batch_rows, row_pass=row_pass)
+    chosen = open_engine(engine)
+    filters = build_filters(build_context(ws, head, seeds, None, chosen), names)
+    funnel = Funnel.open(
+        ws.object_path(head.tables["records"]), filters, batch_rows=batch_rows, row_pass=chosen.row_pass
+    )
     write, close = write_records_file(tmp)
     seen: list[str] = []
     asyncio.run(funnel.run(write, seen.append))
@@ -132,7 +131,7 @@ def test_streamed_embedding_dedup_equals_in_memory(ws: Workspace, tmp_path: Path
 )
 def test_streamed_funnel_on_ray_equals_local(ws: Workspace, tmp_path: Path, names: list[str]) -> None:
     pytest.importorskip("ray")
-    from tether.engine.ray_engine import ray_session
+    from tether.engine.ray.session import ray_session
 
     want, want_steps = _in_memory(ws, names)
     with ray_session(None, num_cpus=2):

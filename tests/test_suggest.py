@@ -257,7 +257,7 @@ def test_snake():
     reason="MiniLM ONNX embedder not installed",
 )
 def test_planted_topics_with_real_embedder():
-    from tether.measure.embedder import OnnxMiniLM
+    from tether.embed.embedder import OnnxMiniLM
 
     chunks, docs, truth = planted()
     check_planted(suggest_ontology(chunks, docs, OnnxMiniLM(threads=1)), chunks, truth)

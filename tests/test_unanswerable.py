@@ -80,7 +80,7 @@ def test_hallucination_rising_while_accuracy_holds_is_flagged() -> None:
 
 
 def test_heldout_rows_can_be_marked_unanswerable(tmp_path) -> None:
-    from tether.mix.holdout import heldout_records
+    from tether.seeds.holdout import heldout_records
 
     path = tmp_path / "heldout.jsonl"
     rows = [

@@ -207,7 +207,9 @@ def generate(
     from tether.console import console, generate_report, plan_report
     from tether.generate.stage import prepare, run_generate
     from tether.llm.progress import teacher_progress
+    from tether.run.engines import open_engine
 
+    chosen = open_engine(engine, address, actors)
     ws = open_workspace(workspace)
     prep = prepare(ws, budget)
     plan_report(prep, brief=True)
@@ -216,9 +218,7 @@ def generate(
         prep,
         generation,
         progress=lambda client, n: teacher_progress(client, n, "generate", console),
-        engine=engine,
-        address=address,
-        actors=actors,
+        engine=chosen,
     )
     generate_report(rep, str(ws.store / "runs"))
     ws.close()
@@ -238,7 +238,9 @@ def filter_(
     from tether.console import calibration_report, console, funnel_step, funnel_table, funnel_trust, rows_progress
     from tether.filters.stage import run_filters
     from tether.llm.progress import teacher_progress
+    from tether.run.engines import open_engine
 
+    chosen = open_engine(engine, address)
     ws = open_workspace(workspace)
 
     def calibrated(rep) -> None:
@@ -251,8 +253,7 @@ def filter_(
         progress=lambda client, n, name: teacher_progress(client, n, name, console),
         on_trust=funnel_trust,
         on_calibrated=calibrated,
-        engine=engine,
-        address=address,
+        engine=chosen,
         rows_progress=rows_progress,
     )
     funnel_table(rep, str(ws.store / "runs"))
@@ -294,7 +295,7 @@ def show(
 
     from tether.console import show_rows
     from tether.records import dropped_mask, kept_mask, table_to_records
-    from tether.seeds.pages import source_label
+    from tether.text.pages import source_label
 
     ws = open_workspace(workspace)
     table = ws.read_table(ws.manifest(version), "records")  # Arrow; only the rows printed become Records
@@ -337,7 +338,7 @@ def teacher_accuracy(
     import asyncio
 
     from tether.console import accuracy_report
-    from tether.filters.accuracy import estimate_teacher_accuracy
+    from tether.generate.accuracy import estimate_teacher_accuracy
     from tether.generate.stage import gen_context
 
     ws = open_workspace(workspace)

@@ -64,7 +64,7 @@ def fill(
     from tether.console import console
     from tether.console_measure import fill_filtered, fill_report, fill_round
     from tether.llm.progress import teacher_progress
-    from tether.measure.fill import run_fill
+    from tether.run.fill import run_fill
 
     ws = open_workspace(workspace)
 
@@ -94,7 +94,7 @@ def ontology_suggest(
     from tether.config import CONFIG_NAME, set_null_path
     from tether.console import console
     from tether.console_measure import suggestion_report
-    from tether.measure.context import workspace_embedder
+    from tether.embed.embedder import workspace_embedder
     from tether.measure.suggest import suggest_ontology, write_ontology_yaml
 
     ws = open_workspace(workspace)

@@ -20,8 +20,8 @@ def train(
     """LoRA SFT of the student on a mix, validated on the real-only holdout; the adapter is saved with its mix id."""
     from tether.console import console
     from tether.console_train import train_progress, train_report
-    from tether.mix.holdout import VALIDATION, fixed_holdout
     from tether.mix.store import mix_rows, resolve_mix
+    from tether.seeds.holdout import VALIDATION, fixed_holdout
     from tether.train.sft import students_dir, train_student
 
     ws = open_workspace(workspace)
@@ -91,7 +91,7 @@ def eval_(
     chosen = sum([student is not None, base, teacher, base_url is not None])
     if chosen != 1:
         raise TetherError("say what to evaluate: one of --student ID, --base, --teacher, --base-url URL --model NAME")
-    from tether.mix.holdout import fixed_holdout
+    from tether.seeds.holdout import fixed_holdout
 
     n = len(eval_rows(fixed_holdout(ws)))
     with eval_progress(n) as on_done:

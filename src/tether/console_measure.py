@@ -85,7 +85,7 @@ def fill_filtered(rep) -> None:  # rep: FilterReport
     console.print(f"  filtered: {rep.kept} of {rep.synthetic} synthetic rows kept (version {rep.version[:12]})")
 
 
-def fill_report(rep) -> None:  # rep: tether.measure.fill.FillReport
+def fill_report(rep) -> None:  # rep: tether.run.fill.FillReport
     t = Table(title=f"Gap filling: target {rep.per_concept} rows per concept")
     for col, kw in [
         ("concept", {}),

@@ -1,1 +1,2 @@
-"""Engines that run stage functions: the local asyncio engine (in the stages) and the Ray Data engine."""
+"""Engines: where a stage's heavy inner loop runs. `seam` is the small object stages accept (in-process when its
+hooks are None); `ray/` fills the hooks with Ray Data. Stages import `tether.engine.seam` only."""

@@ -26,10 +26,10 @@ from tether.evaluate.runner import Target
 from tether.evaluate.stage import golds, run_eval
 from tether.mix.assemble import assemble
 from tether.mix.export import check_exportable
-from tether.mix.holdout import fixed_holdout
 from tether.mix.leakage import without_leaks
 from tether.mix.store import MixManifest, mix_rows, resolve_mix
 from tether.records import Record, content_hash
+from tether.seeds.holdout import fixed_holdout
 from tether.train.sft import students_dir, train_student
 from tether.workspace.store import Workspace
 
@@ -56,7 +56,7 @@ def _usable(r: Record) -> bool:
 
 def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
     """The three training sets of the comparison, all drawn from the mix's version and checked against the holdout."""
-    from tether.measure.context import workspace_embedder
+    from tether.embed.embedder import workspace_embedder
 
     train = mix_rows(ws, mix)
     human = [r for r in train if r.origin == "human"]

@@ -29,8 +29,8 @@ from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
 from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
 from tether.evaluate.unanswerable import Unanswerable, abstains, build_unanswerable
-from tether.mix.holdout import EVALUATION, FixedHoldout, fixed_holdout
 from tether.records import Record, content_hash
+from tether.seeds.holdout import EVALUATION, FixedHoldout, fixed_holdout
 from tether.workspace.store import Workspace
 
 EVALS = "evals"

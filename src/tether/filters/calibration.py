@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tether.config import CalibrationConfig
+from tether.config.yamlconf import read_text_file
 from tether.errors import TetherError
 from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
@@ -33,7 +34,6 @@ from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
 from tether.seeds.tabular import read_jsonl
 from tether.workspace.store import Workspace
-from tether.yamlconf import read_text_file
 
 
 class FilterScore(BaseModel):

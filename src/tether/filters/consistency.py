@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 
 from tether.documents import Chunk, Document
-from tether.facts import Evidence, Fact, extract_facts
 from tether.filters.base import live
 from tether.records import Record, Verdict
 from tether.seeds.seed_source import AUTO_SOURCE_MIN
 from tether.text import content_tokens, normalize
+from tether.text.facts import Evidence, Fact, extract_facts
 
 
 def describe(facts: list[Fact], limit: int = 6) -> str:

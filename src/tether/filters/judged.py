@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, field_validator
 
 from tether.documents import Chunk
-from tether.facts import Evidence, extract_facts
 from tether.filters.base import live
 from tether.filters.trust import Trust
-from tether.generate.strategies import context_block
-from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
+from tether.prompts.context import context_block
+from tether.prompts.templates import Template
 from tether.records import Record, Verdict
 from tether.text import support, words
+from tether.text.facts import Evidence, extract_facts
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext

@@ -260,8 +260,8 @@ class MinHashDedup(SetFilter):
 
     `weights` (false-positive, false-negative) pick the LSH bands (see `optimal_bands`); `verify` says how a
     candidate pair is confirmed (see `_Verifier`). Identical texts are collapsed before the LSH so that many copies
-    of one text cost O(copies), not O(copies^2). `engine="ray"` finds the pairs on Ray Data
-    (`tether.engine.ray_dedup`); the clusters and verdicts are the same.
+    of one text cost O(copies), not O(copies^2). `near_pairs` (an engine's hook, e.g. Ray Data's
+    `tether.engine.ray.dedup.ray_near_pairs`) finds the pairs elsewhere; the clusters and verdicts are the same.
     """
 
     name = "near_dedup"
@@ -275,10 +275,10 @@ class MinHashDedup(SetFilter):
         seed: int = 1,
         weights: tuple[float, float] = RECALL_WEIGHTS,
         verify: Verify = "exact",
-        engine: Literal["local", "ray"] = "local",
+        near_pairs: Callable[..., dict[tuple[int, int], float]] | None = None,
     ):
         self.threshold, self.num_perm, self.ngram, self.seed = threshold, num_perm, ngram, seed
-        self.engine = engine
+        self.near_pairs = near_pairs
         if verify not in ("estimate", "exact"):
             raise ValueError(f"verify must be 'estimate' or 'exact', got {verify!r}")
         self.weights, self.verify = weights, verify
@@ -290,8 +290,13 @@ class MinHashDedup(SetFilter):
     def from_config(cls, ctx: BuildContext) -> MinHashDedup:
         d = ctx.cfg.filters.near_dedup
         reference = ctx.heldout if d.heldout_leakage else []
-        engine = "ray" if ctx.engine == "ray" else "local"
-        return cls(threshold=d.threshold, num_perm=d.num_perm, ngram=d.ngram, reference=reference, engine=engine)
+        return cls(
+            threshold=d.threshold,
+            num_perm=d.num_perm,
+            ngram=d.ngram,
+            reference=reference,
+            near_pairs=ctx.engine.near_pairs,
+        )
 
     def _leaks(self, rows: DedupRows) -> dict[int, str]:
         live = np.flatnonzero(rows.live)
@@ -316,8 +321,8 @@ class MinHashDedup(SetFilter):
     def decide(self, rows: DedupRows) -> VerdictColumn:
         leaks = self._leaks(rows)
         reps, copies = collapse(rows, participants(rows, leaks))
-        if self.engine == "ray":
-            return self._decide_on_ray(rows, leaks, reps, copies)
+        if self.near_pairs is not None:
+            return self._decide_elsewhere(rows, leaks, reps, copies)
         sig = signatures((t for part in rows.iter_texts(reps) for t in part), self.num_perm, self.ngram, self.seed)
         check = _Verifier(self.threshold, self.num_perm, self.ngram, self.verify)
         text = lambda a: rows.text(reps[a])  # noqa: E731 - a position in reps -> its text
@@ -333,14 +338,13 @@ class MinHashDedup(SetFilter):
 
         return resolve(rows, pairs, leaks, "near_duplicate", describe)
 
-    def _decide_on_ray(self, rows: DedupRows, leaks, reps, copies) -> VerdictColumn:
-        """The same verdicts with the pairs found on Ray Data (`tether.engine.ray_dedup`)."""
+    def _decide_elsewhere(self, rows: DedupRows, leaks, reps, copies) -> VerdictColumn:
+        """The same verdicts with the pairs found by the engine's `near_pairs` hook."""
         import pyarrow as pa
 
-        from tether.engine.ray_dedup import ray_near_pairs
-
+        assert self.near_pairs is not None
         texts = rows.texts.take(pa.array(reps, type=pa.int64()))
-        near = ray_near_pairs(texts, self.threshold, self.num_perm, self.ngram, self.seed, self.bands, self.verify)
+        near = self.near_pairs(texts, self.threshold, self.num_perm, self.ngram, self.seed, self.bands, self.verify)
         pairs = [*copies, *((int(reps[a]), int(reps[b])) for a, b in near)]
         sims = {(int(reps[a]), int(reps[b])): s for (a, b), s in near.items()}
         sims.update({(a, b): 1.0 for a, b in copies})

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tether.facts import MONTHS, extract_facts
 from tether.records import Record, Teacher
+from tether.text.facts import MONTHS, extract_facts
 
 FALSE_KINDS = ("numbers_shifted", "swapped_other_doc", "swapped_same_doc", "truncated")
 # Planting needs a human answer to know a row is true, and a second seed to swap answers with. With fewer, there

@@ -45,14 +45,14 @@ import numpy as np
 from tether.documents import Chunk
 from tether.filters.base import live
 from tether.filters.judged import source_chunk
-from tether.generate.focus import focus_sentences, states_nothing
-from tether.generate.templates import demonstrations
+from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
+from tether.text.focus import focus_sentences, states_nothing
 
 if TYPE_CHECKING:
+    from tether.embed.embedder import Embedder
     from tether.filters.registry import BuildContext
-    from tether.filters.semantic import Embedder
 
 # capitalised words that open or fill a question without naming anything
 NOT_NAMES = frozenset(
@@ -144,8 +144,7 @@ class QuestionFilter:
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> QuestionFilter:
-        from tether.measure.context import CACHE_NAME
-        from tether.measure.embedder import open_embedder
+        from tether.embed.embedder import CACHE_NAME, open_embedder
 
         q = ctx.cfg.filters.question
         embedder = None

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from tether.documents import Chunk
 from tether.filters.base import live
 from tether.filters.judged import source_chunk
-from tether.generate.strategies import context_block
-from tether.generate.style import snap_to_text
-from tether.generate.templates import Template
 from tether.llm.client import TeacherClient
+from tether.prompts.context import context_block
+from tether.prompts.templates import Template
 from tether.records import Record, Verdict
 from tether.text import normalize
+from tether.text.sentences import snap_to_text
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext

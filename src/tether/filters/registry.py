@@ -14,9 +14,10 @@ from typing import Any
 
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk, Document
+from tether.engine.seam import LOCAL, Engine
 from tether.filters.trust import CalibrationStore, Trust, judge_key, method_hash
-from tether.generate.templates import Template, load_templates
 from tether.llm.client import TeacherClient
+from tether.prompts.templates import Template, load_templates
 from tether.records import Record
 from tether.seeds.audit import load_heldout
 from tether.seeds.ontology import load_ontology
@@ -63,7 +64,7 @@ class BuildContext:
     heldout: list[str] = field(default_factory=list)  # held-out questions (each dedup filter's leakage flag decides)
     store: Path | None = None  # the workspace's .tether/, for calibration results
     trusts: dict[str, Trust] = field(default_factory=dict)  # filled as model filters are built
-    engine: str = "local"  # "ray": filters with a distributed form (MinHash dedup) run it on Ray Data
+    engine: Engine = LOCAL  # hooks for filters with a distributed form (MinHash pairs, the embedder)
 
     def trust(self, name: str, template: Template) -> Trust:
         """The trust of a model filter: forced by config, else from this judge's calibration (if any)."""
@@ -89,7 +90,7 @@ def judge_config(cfg: TetherConfig) -> TeacherConfig:
 
 
 def build_context(
-    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient | None, engine: str = "local"
+    ws: Workspace, head: Manifest, records: list[Record], client: TeacherClient | None, engine: Engine = LOCAL
 ) -> BuildContext:
     """Everything the filters of `ws` build from, for the version `head`."""
     cfg = ws.config

@@ -20,6 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from tether.documents import Chunk
+from tether.engine.seam import LOCAL, Engine
 from tether.errors import TetherError
 from tether.filters.base import DROP, forget, write_verdicts
 from tether.filters.calibration import calibrate_missing, uncalibrated
@@ -188,18 +189,15 @@ def run_filters(
     progress=None,
     on_trust=None,
     on_calibrated=None,
-    engine: str = "local",
-    address: str | None = None,
+    engine: Engine = LOCAL,
     rows_progress=None,
 ) -> FilterReport:
     """Filter the head version into a new one, streaming its records in Parquet batches (`filters.streaming`).
     A model filter with no calibration for its judge and template is calibrated first (filters.calibration.auto;
     `on_calibrated(report)` then). `on_trust(lines)` is called once the filters are built, before any row is
-    judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes. `engine="ray"`
-    runs the row filters, MinHash and the embedder on Ray Data (a local cluster, or the one at `address`).
+    judged, with what each model filter's verdicts may do. `on_step(step)` as each filter finishes. `engine`'s hooks
+    run the row filters, MinHash and the embedder elsewhere (Ray Data: `tether.engine.ray`), inside its session.
     `rows_progress(label, total)`: a context manager yielding `advance(rows)`, for each pass over the rows."""
-    if engine not in ("local", "ray"):
-        raise TetherError(f"unknown engine {engine!r}: use local or ray")
     cfg = ws.config
     head: Manifest | None = ws.head()
     if head is None:
@@ -247,12 +245,7 @@ def run_filters(
             if on_trust:
                 on_trust(trust)
             bar = (lambda name, n: progress(client, n, name)) if progress and client else None
-            row_pass = None
-            if engine == "ray":
-                from tether.engine.ray_filters import ray_row_pass
-
-                row_pass = ray_row_pass
-            funnel = Funnel.open(source, filters, progress=bar, row_pass=row_pass, rows_progress=rows_progress)
+            funnel = Funnel.open(source, filters, progress=bar, row_pass=engine.row_pass, rows_progress=rows_progress)
 
             def step_done(name: str) -> None:
                 if on_step:
@@ -261,13 +254,8 @@ def run_filters(
             await funnel.run(write_and_log, step_done)
             return funnel.state, filters, (client.finish_stats().as_dict() if client else {}), trust
 
-    session = contextlib.nullcontext()
-    if engine == "ray":
-        from tether.engine.ray_engine import ray_session
-
-        session = ray_session(address)
     try:
-        with session:
+        with engine.session():
             state, filters, usage, trust = asyncio.run(go())
         rows, counts = close()
     except BaseException:

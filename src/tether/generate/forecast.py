@@ -16,8 +16,8 @@ from tether.config import TeacherConfig
 from tether.generate.planner import Plan
 from tether.generate.strategies import Job, examples_block, job_focus, question_template
 from tether.generate.style import AnswerStyle
-from tether.generate.templates import Template
 from tether.llm.types import TeacherIdentity
+from tether.prompts.templates import Template
 
 # completion tokens per call; an extractive new question is the question alone (measured: 21 tokens a call, 563 calls
 # of the 0.5B on the example domain), the free one a question and its answer

@@ -21,10 +21,10 @@ from typing import Any
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
-from tether.generate.focus import fact_bearing, focus_for, focus_sentences, focus_walk
 from tether.generate.planner import Plan
 from tether.generate.strategies import GenContext, Job, run_new_question, spread
 from tether.records import Record
+from tether.text.focus import fact_bearing, focus_for, focus_sentences, focus_walk
 
 
 def round_robin(chunks: Sequence[Chunk]) -> list[int]:

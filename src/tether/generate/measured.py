@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
-from tether.generate.templates import load_templates
+from tether.prompts.templates import load_templates
 from tether.records import Record, kept_mask
 from tether.workspace.store import Workspace
 

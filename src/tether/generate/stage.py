@@ -21,23 +21,25 @@ import pyarrow as pa
 
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk
+from tether.engine.seam import LOCAL, Engine
 from tether.errors import TetherError
-from tether.generate.focus import fact_bearing
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs, seeded_chunks
 from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
 from tether.generate.planner import Plan, make_plan
-from tether.generate.strategies import GenContext, Job, context_block, run_job
+from tether.generate.strategies import GenContext, Job, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
-from tether.generate.templates import Template, load_templates
 from tether.llm.accounting import UsageStats
 from tether.llm.client import TeacherClient, TeacherError
 from tether.llm.embedded import EmbeddedServer
 from tether.llm.teacher import open_teacher
 from tether.llm.types import TeacherIdentity
+from tether.prompts.context import context_block
+from tether.prompts.templates import Template, load_templates
 from tether.records import Record, Teacher, records_to_table
 from tether.seeds.audit import seed_concepts
 from tether.seeds.ontology import load_ontology
+from tether.text.focus import fact_bearing
 from tether.workspace.lineage import lineage_for
 from tether.workspace.store import Manifest, Workspace, new_run_id
 
@@ -96,7 +98,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     # validation seeds never reach the teacher: a row restating one would only be removed as a holdout leak
-    from tether.mix.holdout import fixed_holdout
+    from tether.seeds.holdout import fixed_holdout
 
     validation = set(fixed_holdout(ws, save=False).holdout.validation)
     seeds = [r for r in ws.human_records(head) if r.id not in validation]
@@ -286,29 +288,26 @@ def run_generate(
     generation: int = 1,
     progress: ProgressFactory | None = None,
     *,
-    engine: str = "local",
-    address: str | None = None,
-    actors: int = 2,
+    engine: Engine = LOCAL,
 ) -> GenerateReport:
-    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls. `engine="ray"` runs the same jobs
-    on Ray Data actors (`tether.engine.ray_engine`), on a local cluster or the one at `address`."""
+    """Execute a prepared plan; the plan's budget is a hard cap on teacher calls. An engine with a `generate` hook
+    (Ray: `tether.engine.ray`) runs the same jobs there; otherwise they run here, on asyncio."""
     budget = prep.plan.budget
     run_id = new_run_id()
-    from tether.mix.holdout import fixed_holdout
+    from tether.seeds.holdout import fixed_holdout
 
     fixed_holdout(ws)  # the holdout the plan left out of the prompts is fixed from the first generation on
-    if engine == "ray":
-        new, usage = _execute_ray(ws, prep, budget, generation, run_id, address, actors)
-    elif engine == "local":
-        new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    if engine.generate is not None:
+        with engine.session():
+            new, usage = engine.generate(ws, prep, budget, generation, run_id)
     else:
-        raise TetherError(f"unknown engine {engine!r} (local or ray)")
+        new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
     notes = {
         "budget": budget,
         "generation": generation,
         "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
         "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
-        "engine": engine,
+        "engine": engine.name,
         # the forecast the plan was made with, so reports can show plan against actual
         "planned_calls": prep.forecast.calls,
         "planned_tokens": prep.forecast.prompt_tokens + prep.forecast.completion_tokens,
@@ -317,31 +316,3 @@ def run_generate(
     }
     man, created, _ = commit_generated(ws, prep.head, new, run_id, "generate", notes, usage)
     return GenerateReport(man, created, new, usage)
-
-
-def _execute_ray(
-    ws: Workspace, prep: Prepared, budget: int, generation: int, run_id: str, address: str | None, actors: int
-) -> tuple[list[Record], dict]:
-    from tether.engine.ray_engine import ActorSpec, ray_session, run_jobs_ray
-    from tether.llm.teacher import teacher_endpoint
-
-    cfg = ws.config
-    with ray_session(address) as ray, teacher_endpoint(cfg.teacher) as (base_url, ident):
-        teacher = teacher_record(ident)
-        spec = ActorSpec(
-            teacher_cfg=cfg.teacher,
-            base_url=base_url,
-            identity=ident,
-            cache_path=ws.store / "cache.sqlite",
-            templates=prep.templates,
-            g=cfg.generate,
-            domain=prep.domain,
-            teacher=teacher,
-            run_id=run_id,
-            generation=generation,
-            chunks=prep.chunks,
-            style=prep.style,
-            in_flight=cfg.teacher.concurrency.max_in_flight,
-            budget=None,
-        )
-        return run_jobs_ray(ray, spec, prep.jobs, actors, budget)

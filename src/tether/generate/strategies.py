@@ -15,13 +15,15 @@ from pydantic import BaseModel
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
-from tether.generate.focus import focus_for, whole_chunk
-from tether.generate.style import AnswerStyle, snap_to_text
-from tether.generate.templates import Template, demonstrations
+from tether.generate.style import AnswerStyle
 from tether.llm.client import TeacherClient
 from tether.llm.types import Completion
+from tether.prompts.context import context_block
+from tether.prompts.templates import Template, demonstrations
 from tether.records import Record, Source, Teacher, Verdict
 from tether.text import content_tokens, normalize, support, words
+from tether.text.focus import focus_for, whole_chunk
+from tether.text.sentences import snap_to_text
 
 # A paraphrase must keep at least this share of the seed question's content words (names, numbers, key nouns);
 # below it, weak teachers have usually written a different question (often copying the prompt's example).
@@ -64,7 +66,7 @@ class Job:
     cot: bool = False
     preference: bool = False
     examples: list[Record] = field(default_factory=list)  # few-shot seeds for new questions
-    focus: str = ""  # new questions: the chunk's sentence this question is about (generate/focus.py)
+    focus: str = ""  # new questions: the chunk's sentence this question is about (text/focus.py)
 
 
 @dataclass
@@ -88,10 +90,6 @@ class GenContext:
 def spread(i: int, share: float) -> bool:
     """True for about `share` of consecutive indices, evenly spread (not all at the start)."""
     return math.floor((i + 1) * share) > math.floor(i * share)
-
-
-def context_block(chunk: Chunk | None) -> str:
-    return f'Reference text:\n"""\n{chunk.text}\n"""\n\n' if chunk else ""
 
 
 def _record(ctx: GenContext, job: Job, **fields: object) -> Record:
@@ -244,7 +242,7 @@ def examples_block(examples: list[Record], templates: dict[str, Template]) -> tu
 
 def shows_examples(t: Template) -> bool:
     """Whether a new_question wording shows example pairs (the seeds', or the style guide without seeds). The
-    built-in one shows none: small teachers copied them (generate/focus.py)."""
+    built-in one shows none: small teachers copied them (text/focus.py)."""
     return "{examples}" in t.text
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from tether.documents import Chunk
-from tether.measure.embedder import Embedder
+from tether.embed.embedder import Embedder
 from tether.records import Record
 from tether.seeds.audit import Status, seed_concepts, status_of
 from tether.seeds.ontology import KeywordMatcher, Ontology

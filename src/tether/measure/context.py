@@ -6,19 +6,13 @@ from __future__ import annotations
 import logging
 
 from tether.documents import Chunk
+from tether.embed.embedder import Embedder, workspace_embedder
 from tether.errors import TetherError
 from tether.measure.concepts import EmbeddingConceptMatcher
-from tether.measure.embedder import Embedder, open_embedder
 from tether.seeds.ontology import ConceptMatcher, KeywordMatcher, Ontology
 from tether.workspace.store import Workspace
 
-CACHE_NAME = "embeddings.sqlite"
 log = logging.getLogger(__name__)
-
-
-def workspace_embedder(ws: Workspace) -> Embedder:
-    """Vectors are cached in `.tether/embeddings.sqlite` by (model, text): re-measuring a version embeds nothing."""
-    return open_embedder(ws.config.measure.embedder, ws.store / CACHE_NAME)
 
 
 def concept_matcher(ws: Workspace, ontology: Ontology, chunks: list[Chunk], embedder: Embedder | None = None):

@@ -6,7 +6,7 @@
   ones (farthest first), so a caller can list them: text far from every seed, question and chunk is off-domain,
   invented, or degenerate.
 
-Nearest neighbours come from `tether.filters.semantic.best_match` (an exact faiss inner-product index when faiss is
+Nearest neighbours come from `tether.embed.search.best_match` (an exact faiss inner-product index when faiss is
 importable, else numpy in row blocks): no n x m matrix is ever held.
 
 The radius. The default, 0.6 cosine for all-MiniLM-L6-v2 (int8 ONNX), comes from measuring `CALIBRATION` (30
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tether.filters.semantic import best_match
+from tether.embed.search import best_match
 from tether.measure.diversity import normalise
 
 DEFAULT_RADIUS = 0.6
@@ -240,7 +240,7 @@ class RadiusCalibration:
 
 def calibrate_radius(embedder, pairs: Mapping[str, Sequence[tuple[str, str]]] = CALIBRATION) -> RadiusCalibration:
     """Measure an embedder on topic-labelled paraphrase pairs and pick the radius that separates paraphrases from
-    unrelated questions. `embedder` is anything with `.embed(list[str]) -> np.ndarray` (tether.measure.embedder).
+    unrelated questions. `embedder` is anything with `.embed(list[str]) -> np.ndarray` (tether.embed.embedder).
 
     Same-topic pairs (the first sentence of one pair against the paraphrase of another pair on the same topic)
     are reported, not used: whether "same topic, other question" should count as covered is the caller's call,

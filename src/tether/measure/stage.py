@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from tether.embed.embedder import workspace_embedder
 from tether.measure.concepts import chunk_text, concept_coverage
-from tether.measure.context import concept_matcher, workspace_embedder
+from tether.measure.context import concept_matcher
 from tether.measure.coverage import embedding_coverage
 from tether.measure.diversity import dcscore, distinct_n, vendi
 from tether.measure.projection import concept_map

@@ -27,10 +27,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from tether.documents import Chunk, Document
+from tether.embed.embedder import Embedder
 from tether.errors import TetherError
 from tether.measure.clustering import coherent_groups, kmeans, select_k, silhouette_samples, smooth_by_group
 from tether.measure.concepts import chunk_text
-from tether.measure.embedder import Embedder
 from tether.seeds.ontology import Concept, KeywordMatcher, Ontology
 
 MIN_CHUNKS = 6  # below this many distinct chunks, clustering means nothing: one concept per document

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tether.mix.export import FORMATS, ExportError, export, export_openai_jsonl, export_parquet, ids_path
-from tether.mix.holdout import VALIDATION, fixed_holdout, policy_text
 from tether.mix.mixer import VERDICT
 from tether.mix.store import MixManifest, mix_rows
+from tether.seeds.holdout import VALIDATION, fixed_holdout, policy_text
 from tether.workspace.store import Workspace
 
 

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tether.config_training import LeakageConfig
+from tether.config.training import LeakageConfig
+from tether.embed.embedder import Embedder
+from tether.embed.search import best_match
 from tether.filters.dedup import snippet
 from tether.filters.minhash import reference_matches
-from tether.filters.semantic import Embedder, best_match
 from tether.generate.strategies import RESTATING
 from tether.records import Record
 from tether.text import normalize

@@ -27,13 +27,13 @@ from tether.errors import TetherError
 from tether.mix.assemble import REPLACE_WARNING, Mode, assemble
 from tether.mix.ceiling import REASON as CEILING
 from tether.mix.ceiling import max_synthetic, select_synthetic
-from tether.mix.holdout import VALIDATION, FixedHoldout, fixed_holdout
 from tether.mix.leakage import REASON as LEAK
 from tether.mix.leakage import leak_counts, without_leaks
 from tether.mix.provenance import provenance
 from tether.mix.store import MixManifest, mix_rows, previous_mix, save_mix
 from tether.records import Record, Verdict, content_hash, records_to_table
 from tether.seeds.audit import row_text
+from tether.seeds.holdout import VALIDATION, FixedHoldout, fixed_holdout
 from tether.workspace.store import Workspace, new_run_id
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def build_mix(
     reset_holdout: bool = False,
 ) -> MixResult:
     """Assemble, check and store the training set of `generation` from `version`."""
-    from tether.measure.context import workspace_embedder
+    from tether.embed.embedder import workspace_embedder
 
     cfg = ws.config
     mode = mode or cfg.mix.mode

@@ -13,12 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tether.config.yamlconf import read_text_file
 from tether.documents import Chunk, Document
 from tether.records import Record
 from tether.seeds.ontology import ConceptMatcher, Ontology
 from tether.seeds.tabular import read_jsonl
 from tether.text import normalize
-from tether.yamlconf import read_text_file
 
 
 class ConceptCoverage(BaseModel):

@@ -15,7 +15,7 @@ from tether.seeds.readers import Parsed, Section
 MIN_SECTION_BODY = 60  # a heading with less body than this merges into the section after it
 
 _BREAKS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"[.!?][)\"']?\s"), re.compile(r"\s"))
-# a paged document (Parsed.paged) breaks first where a page ends at a paragraph's end (seeds/pages.py), anywhere
+# a paged document (Parsed.paged) breaks first where a page ends at a paragraph's end (text/pages.py), anywhere
 # the first one past an eighth of the window, and the next chunk starts on the new page without overlap: a chunk inside
 # one page names one page. A page break inside a paragraph is a space to the patterns above.
 _PAGE_END = re.compile(r"\n\f+\n?")

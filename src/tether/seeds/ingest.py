@@ -20,10 +20,10 @@ from tether.seeds.chunking import chunk_document, merge_short
 from tether.seeds.discovery import Skip, discover, display_path
 from tether.seeds.html_main import read_html_main
 from tether.seeds.isolated import BINARY_FORMATS, BinaryRead, IsolatedReader
-from tether.seeds.pages import PAGED_FORMATS, format_pages
 from tether.seeds.readers import READERS, read_text
 from tether.seeds.seed_source import qa_text, resolve_source, seed_record
 from tether.seeds.tabular import RawSeed, TabularResult, read_csv, read_jsonl
+from tether.text.pages import PAGED_FORMATS, format_pages
 
 EXTENSIONS = {
     ".md": "md",

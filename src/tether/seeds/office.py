@@ -6,7 +6,7 @@ custom style based on one, or an outline level); a list item carries its numberi
 rows of cells, written one row per line as " | "-joined cells like the HTML reader's tables, so a question can
 ask about one row. Page headers and footers live in separate parts of the file and are never read, which is the
 running-header removal a PDF needs done by construction. A slide deck is paged like a PDF (one form feed per
-slide, seeds/pages.py) with each slide's title as its heading, so a row's lineage names its slide.
+slide, text/pages.py) with each slide's title as its heading, so a row's lineage names its slide.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from tether.seeds.pages import PAGE_END
 from tether.seeds.readers import Parsed, _close, _push
+from tether.text.pages import PAGE_END
 
 log = logging.getLogger(__name__)
 

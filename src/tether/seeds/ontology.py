@@ -13,7 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tether.yamlconf import read_text_file, validate_yaml
+from tether.config.yamlconf import read_text_file, validate_yaml
 
 
 class Concept(BaseModel):

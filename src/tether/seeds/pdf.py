@@ -3,7 +3,7 @@
 What a chunk of a PDF needs to be worth a question: whole sentences (lines joined into paragraphs, words split by
 a line-end hyphen joined again), no running headers, footers or page numbers in the middle of them, the section
 it belongs to (headings from the PDF's bookmarks when it has them, else from font sizes), and the page it sits on
-(seeds/pages.py: a form feed ends each page in the stored text). Pages that are images without a text layer
+(text/pages.py: a form feed ends each page in the stored text). Pages that are images without a text layer
 (scans) are counted and reported; there is no OCR here.
 
 The library is PDFium through pypdfium2 (Apache-2.0 / BSD-3): bench/pdf_extraction.py measured it 13x faster
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 
-from tether.seeds.pages import PAGE_BREAK
 from tether.seeds.pdf_headings import Headings, find_headings
 from tether.seeds.pdf_layout import Line, image_cover, page_runs, reading_order
 from tether.seeds.readers import Parsed, _close, _push
 from tether.seeds.running_lines import find_running_lines
+from tether.text.pages import PAGE_BREAK
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ class Parsed:
     # spans of code blocks (fences, literal blocks, <pre>): their lines repeat across documents ("fn main() {")
     # without being boilerplate, so repeated-line removal leaves them alone
     verbatim: list[tuple[int, int]] = field(default_factory=list)
-    # a paged document (PDF): a form feed ends each page (seeds/pages.py), and chunks break there first
+    # a paged document (PDF): a form feed ends each page (text/pages.py), and chunks break there first
     paged: bool = False
 
 

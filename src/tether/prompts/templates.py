@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from tether.config.yamlconf import read_text_file
 from tether.errors import ConfigError
-from tether.yamlconf import read_text_file
 
 # fields each template is rendered with (an override may use any subset, but no other field)
 FIELDS: dict[str, set[str]] = {
@@ -99,7 +99,7 @@ def load_templates(overrides: dict[str, Path]) -> dict[str, Template]:
             f"generate.templates: unknown template(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(FIELDS))})"
         )
     out = {}
-    pkg = resources.files("tether.generate") / "templates"
+    pkg = resources.files("tether.prompts") / "templates"
     for name in FIELDS:
         if name in overrides:
             t = Template(name, read_text_file(overrides[name], f"template '{name}'"), str(overrides[name]))

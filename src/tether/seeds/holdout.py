@@ -27,11 +27,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tether.config.yamlconf import read_text_file
 from tether.errors import ConfigError, WorkspaceError
 from tether.records import Record, records_to_table, table_to_records
 from tether.seeds.tabular import TabularResult, classify_row, jsonl_rows
 from tether.workspace.store import TableRef, Workspace
-from tether.yamlconf import read_text_file
 
 HOLDOUT_NAME = "holdout.json"
 VALIDATION, EVALUATION = "validation", "evaluation"

@@ -8,7 +8,7 @@ into the funnel's columns: the driver never holds the rows.
 
 The filter objects travel to the tasks pickled once (Ray ships the function's closure): their config, the chunks
 facts are checked against, the seeds compared with. Set filters (dedup) and model filters stay on the driver:
-MinHash has its own distributed form (`tether.engine.ray_dedup`), and a model filter's throughput is its
+MinHash has its own distributed form (`tether.engine.ray.dedup`), and a model filter's throughput is its
 endpoint's.
 """
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from tether.engine.ray_engine import require_ray
+from tether.engine.ray.session import require_ray
 from tether.errors import TetherError
 from tether.filters.base import VerdictColumn, forget, write_verdicts
 from tether.records import Verdict, table_to_records

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from tether.engine.ray_engine import require_ray
+from tether.engine.ray.session import require_ray
 from tether.filters.minhash import _Verifier, band_keys, signatures
 
 

@@ -12,14 +12,14 @@ import numpy as np
 import pyarrow as pa
 
 from tether.config import EmbedderConfig
-from tether.engine.ray_engine import require_ray
+from tether.engine.ray.session import require_ray
 
 BATCH = 256  # texts per actor call
 
 
 class _EmbedActor:
     def __init__(self, cfg: EmbedderConfig):
-        from tether.measure.embedder import open_embedder
+        from tether.embed.embedder import open_embedder
 
         self.embedder = open_embedder(cfg)  # no cache: the driver's cache already answered what it could
 
@@ -53,3 +53,9 @@ class RayEmbedder:
             vecs[batch["i"]] = batch["vec"]
         assert vecs is not None
         return vecs
+
+
+def cluster_embedder(cfg: EmbedderConfig) -> RayEmbedder:
+    """The model on one actor per CPU of the running cluster (inside `ray_session`)."""
+    ray = require_ray()
+    return RayEmbedder(cfg, actors=max(1, int(ray.cluster_resources().get("CPU", 1))))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from tether.embed.embedder import Embedder, workspace_embedder
 from tether.errors import TetherError
 from tether.filters.stage import FilterReport, run_filters
 from tether.generate.jobs import new_question_jobs
@@ -29,8 +30,7 @@ from tether.generate.planner import calls_per_row
 from tether.generate.stage import commit_generated, gen_context, run_jobs
 from tether.generate.strategies import Job
 from tether.measure.concepts import ConceptCoverageReport, concept_coverage
-from tether.measure.context import concept_matcher, workspace_embedder
-from tether.measure.embedder import Embedder
+from tether.measure.context import concept_matcher
 from tether.seeds.ontology import Ontology, load_ontology
 from tether.workspace.store import Workspace
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import functools
 import re
 
-from tether.facts import extract_facts
-from tether.generate.style import sentences
 from tether.text import points_elsewhere, words
+from tether.text.facts import extract_facts
+from tether.text.sentences import sentences
 
 _NUMBERED_HEADING = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+[A-Z]")
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tether.quantities import CURRENCY_SIGNS, UNIT_RE, UNITS, word_numbers
+from tether.text.quantities import CURRENCY_SIGNS, UNIT_RE, UNITS, word_numbers
 
 MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,

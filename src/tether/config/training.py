@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tether.config_base import Strict as _Strict
+from tether.config.base import Strict as _Strict
 
 
 class LeakageConfig(_Strict):

@@ -13,8 +13,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from tether.config_base import Strict as _Strict
-from tether.config_training import (
+from tether.config.base import Strict as _Strict
+from tether.config.training import (
     EMBEDDED_RUN_BUDGET,
     REMOTE_RUN_BUDGET,
     EvalConfig,
@@ -22,8 +22,8 @@ from tether.config_training import (
     RunConfig,
     TrainConfig,
 )
+from tether.config.yamlconf import read_text_file, validate_yaml
 from tether.errors import ConfigError
-from tether.yamlconf import read_text_file, validate_yaml
 
 CONFIG_NAME = "tether.yaml"
 Format = Literal["md", "rst", "txt", "html", "jsonl", "csv", "pdf", "docx", "pptx"]

@@ -20,26 +20,19 @@ Rows come back to the driver, which commits them exactly as the local engine doe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import logging
 import pickle
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tether.engine.ray.session import require_ray
 from tether.errors import TetherError
-
-RAY_HINT = "pip install -e '.[ray]'"
-
-
-def require_ray():
-    try:
-        import ray
-    except ImportError:
-        raise TetherError(f"the Ray engine needs Ray: {RAY_HINT}") from None
-    return ray
+from tether.generate.stage import Prepared, teacher_record
+from tether.llm.teacher import teacher_endpoint
+from tether.records import Record
+from tether.workspace.store import Workspace
 
 
 @dataclass
@@ -139,27 +132,6 @@ class TeacherActor:
         }
 
 
-@contextlib.contextmanager
-def ray_session(address: str | None, num_cpus: int | None = None):
-    """ray.init for the run (a local cluster unless `address` names one), shut down after. Ray Data's INFO
-    lines (execution plans, and its progress logged line by line when stdout is not a terminal: hundreds per
-    shuffle) are kept out of tether's output: they stay in the session's log files under /tmp/ray."""
-    ray = require_ray()
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)  # fmt: skip
-    data_log = logging.getLogger("ray.data")
-    level = data_log.level
-    data_log.setLevel(logging.WARNING)
-    try:
-        yield ray
-    finally:
-        data_log.setLevel(level)
-        if started:
-            ray.shutdown()
-
-
 def run_jobs_ray(ray, spec: ActorSpec, jobs: list, actors: int, budget: int | None, batch_size: int = 64):
     """(rows in job order, usage dict) of `jobs` run on `actors` TeacherActors."""
     import ray.data as rd
@@ -192,3 +164,29 @@ def run_jobs_ray(ray, spec: ActorSpec, jobs: list, actors: int, budget: int | No
     if len(rows) != len(jobs):
         raise TetherError(f"the Ray engine returned {len(rows)} rows for {len(jobs)} jobs")
     return [rows[i] for i in range(len(jobs))], {**usage, "errors": dict(errors), "engine": f"ray ({actors} actors)"}
+
+
+def ray_generate(
+    ws: Workspace, prep: Prepared, budget: int, generation: int, run_id: str, actors: int
+) -> tuple[list[Record], dict]:
+    """The seam's `generate` hook: a prepared plan's jobs on `actors` TeacherActors (inside `ray_session`)."""
+    ray = require_ray()
+    cfg = ws.config
+    with teacher_endpoint(cfg.teacher) as (base_url, ident):
+        spec = ActorSpec(
+            teacher_cfg=cfg.teacher,
+            base_url=base_url,
+            identity=ident,
+            cache_path=ws.store / "cache.sqlite",
+            templates=prep.templates,
+            g=cfg.generate,
+            domain=prep.domain,
+            teacher=teacher_record(ident),
+            run_id=run_id,
+            generation=generation,
+            chunks=prep.chunks,
+            style=prep.style,
+            in_flight=cfg.teacher.concurrency.max_in_flight,
+            budget=None,
+        )
+        return run_jobs_ray(ray, spec, prep.jobs, actors, budget)
