@@ -20,8 +20,8 @@ from tether.filters.calibration import calibrate
 from tether.filters.stage import run_filters
 from tether.generate.jobs import chunk_order, new_question_jobs, new_questions_from_chunks
 from tether.generate.planner import make_plan
+from tether.generate.questions import examples_block
 from tether.generate.stage import gen_context, prepare, run_generate
-from tether.generate.strategies import examples_block
 from tether.generate.style import DEFAULT_WORDS, seed_style
 from tether.prompts.templates import load_templates
 from tether.records import Record

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
+from tether.generate.job import Job
 from tether.generate.jobs import by_chunk, few_shot, new_question_jobs
-from tether.generate.strategies import Job, not_a_question
+from tether.generate.questions import not_a_question
 from tether.llm.structured import with_instruction
 from tether.records import Record, Source
 from tether.text.focus import focus_for, focus_sentences, whole_chunk

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from tether.embed.embedder import workspace_embedder
 from tether.errors import TetherError
 from tether.evaluate.metrics import contains_answer, normalize_answer, paired_bootstrap
 from tether.evaluate.runner import Target
@@ -31,6 +32,7 @@ from tether.mix.store import MixManifest, mix_rows, resolve_mix
 from tether.records import Record, content_hash
 from tether.seeds.holdout import fixed_holdout
 from tether.train.sft import students_dir, train_student
+from tether.train.student import resolve_student
 from tether.workspace.store import Workspace
 
 ARMS = ("human", "kept", "unfiltered")
@@ -56,7 +58,6 @@ def _usable(r: Record) -> bool:
 
 def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
     """The three training sets of the comparison, all drawn from the mix's version and checked against the holdout."""
-    from tether.embed.embedder import workspace_embedder
 
     train = mix_rows(ws, mix)
     human = [r for r in train if r.origin == "human"]
@@ -117,7 +118,6 @@ def run_compare(
     on_progress: Callable[[dict], None] | None = None,
 ) -> dict:
     """Train and evaluate the three students (and the base); store and return the comparison."""
-    from tether.train.student import resolve_student
 
     cfg = ws.config
     mix = resolve_mix(ws, "latest", generation)

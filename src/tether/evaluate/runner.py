@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config import TeacherConfig
+from tether.llm.teacher import open_teacher
 from tether.train.data import eval_prompt
 from tether.train.student import quiet_hf, require_training
 
@@ -139,7 +140,6 @@ def endpoint_answers(
     on_done: Callable[[int], None] | None = None,
 ) -> tuple[list[str], str]:
     """Answers from an OpenAI-compatible endpoint (or the embedded teacher) at temperature 0; (answers, model id)."""
-    from tether.llm.teacher import open_teacher
 
     async def go() -> tuple[list[str], str]:
         async with open_teacher(cfg, cache) as client:
@@ -164,8 +164,6 @@ def judge_same_fact(
     """For (question, gold, prediction): 1.0 when the judge says the prediction states the gold fact, 0.0 when not,
     None when it gave no usable verdict (reported as missing, never guessed)."""
     from pydantic import BaseModel
-
-    from tether.llm.teacher import open_teacher
 
     class SameFact(BaseModel):
         same_fact: bool

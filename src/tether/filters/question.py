@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tether.documents import Chunk
+from tether.embed.embedder import CACHE_NAME, open_embedder
 from tether.filters.base import live
 from tether.filters.judged import source_chunk
 from tether.prompts.templates import demonstrations
@@ -144,7 +145,6 @@ class QuestionFilter:
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> QuestionFilter:
-        from tether.embed.embedder import CACHE_NAME, open_embedder
 
         q = ctx.cfg.filters.question
         embedder = None

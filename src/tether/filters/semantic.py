@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from tether.embed.embedder import Embedder
+from tether.embed.embedder import CACHE_NAME, Embedder, open_embedder
 from tether.embed.search import best_match, cosine_pairs
 from tether.filters.base import VerdictColumn
 from tether.filters.dedup import DedupRows, SetFilter, participants, resolve, snippet
+from tether.text import normalize
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -38,7 +39,6 @@ class EmbeddingDedup(SetFilter):
         backend: Literal["auto", "faiss", "numpy"] = "auto",
         leak_threshold: float | None = None,
     ):
-        from tether.text import normalize
 
         self.embedder, self.threshold, self.backend = embedder, threshold, backend
         self.leak_threshold = threshold if leak_threshold is None else leak_threshold
@@ -48,7 +48,6 @@ class EmbeddingDedup(SetFilter):
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> EmbeddingDedup:
-        from tether.embed.embedder import CACHE_NAME, open_embedder
 
         d = ctx.cfg.filters.embedding_dedup
         cache = ctx.store / CACHE_NAME if ctx.store is not None else None  # the vectors `tether measure` reuses
@@ -71,7 +70,6 @@ class EmbeddingDedup(SetFilter):
         return np.vstack(parts) if parts else self._embed([])
 
     def _leaks(self, rows: DedupRows) -> dict[int, str]:
-        from tether.text import normalize
 
         live = np.flatnonzero(rows.live)
         if not self.reference or not len(live):

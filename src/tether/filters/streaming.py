@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from tether.filters.base import DROP, KEEP, VerdictColumn, forget, write_verdicts
 from tether.filters.dedup import DedupRowsBuilder
 from tether.records import RECORD_SCHEMA, Record, Verdict, records_to_table, table_to_records
+from tether.workspace.store import record_counts
 
 BATCH_ROWS = 16_384
 GENERATION_VERDICTS = ("generate", "self_check")
@@ -285,7 +286,6 @@ class Funnel:
 
 def write_records_file(path: Path) -> tuple[Callable[[pa.Table], None], Callable[[], tuple[int, dict]]]:
     """A batch writer for a records file: (write(table), close() -> (rows, record counts))."""
-    from tether.workspace.store import record_counts
 
     writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
     counts: dict[str, Counter] = {}

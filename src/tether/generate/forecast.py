@@ -13,8 +13,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tether.config import TeacherConfig
+from tether.generate.job import Job
 from tether.generate.planner import Plan
-from tether.generate.strategies import Job, examples_block, job_focus, question_template
+from tether.generate.questions import examples_block, job_focus, question_template
 from tether.generate.style import AnswerStyle
 from tether.llm.types import TeacherIdentity
 from tether.prompts.templates import Template

@@ -21,8 +21,9 @@ from typing import Any
 
 from tether.config import GenerateConfig
 from tether.documents import Chunk
+from tether.generate.job import GenContext, Job, spread
 from tether.generate.planner import Plan
-from tether.generate.strategies import GenContext, Job, run_new_question, spread
+from tether.generate.strategies import run_new_question
 from tether.records import Record
 from tether.text.focus import fact_bearing, focus_for, focus_sentences, focus_walk
 
@@ -127,7 +128,7 @@ def new_question_jobs(
     A chunk's jobs are numbered from `first_index[chunk_id]` (default 0) up: the number is the variant asked for
     and part of the cache key, so a caller that already holds a chunk's first k questions passes k to get new ones
     instead of cache hits. Few-shot examples are `g.few_shot` seeds (rotating), or none, and then the prompt shows
-    the built-in style guide instead (strategies.examples_block)."""
+    the built-in style guide instead (questions.examples_block)."""
     counts = [per_chunk] * len(chunks) if isinstance(per_chunk, int) else list(per_chunk)
     targets = [concepts] * len(chunks) if concepts is None or isinstance(concepts, str) else list(concepts)
     if len(counts) != len(chunks) or len(targets) != len(chunks):

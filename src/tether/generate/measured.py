@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
-from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
+from tether.filters.trust import CalibrationStore, FilterCalibration, Trust, judge_key, method_hash
+from tether.llm.teacher import planned_identity_of
 from tether.prompts.templates import load_templates
 from tether.records import Record, kept_mask
 from tether.workspace.store import Workspace
@@ -96,8 +97,6 @@ def filter_forecast(
 
 def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration | None]:
     """The stored calibration of each model filter for the configured judge (model + digest) and template."""
-    from tether.filters.trust import judge_key, method_hash
-    from tether.generate.stage import planned_identity_of  # the stage imports this module
 
     templates = load_templates(ws.config.generate.templates)
     ident = planned_identity_of(judge_config(ws.config))

@@ -19,10 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from tether.config import TeacherConfig, TetherConfig
+from tether.config import TetherConfig
 from tether.documents import Chunk
 from tether.engine.seam import LOCAL, Engine
 from tether.errors import TetherError
+from tether.filters.registry import domain_name
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs, seeded_chunks
 from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
@@ -31,13 +32,14 @@ from tether.generate.strategies import GenContext, Job, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
 from tether.llm.accounting import UsageStats
 from tether.llm.client import TeacherClient, TeacherError
-from tether.llm.embedded import EmbeddedServer
-from tether.llm.teacher import open_teacher
+from tether.llm.teacher import open_teacher, planned_identity_of
 from tether.llm.types import TeacherIdentity
+from tether.measure.context import best_matcher
 from tether.prompts.context import context_block
 from tether.prompts.templates import Template, load_templates
 from tether.records import Record, Teacher, records_to_table
 from tether.seeds.audit import seed_concepts
+from tether.seeds.holdout import fixed_holdout
 from tether.seeds.ontology import load_ontology
 from tether.text.focus import fact_bearing
 from tether.workspace.lineage import lineage_for
@@ -76,13 +78,6 @@ def planned_identity(ws: Workspace) -> TeacherIdentity:
     return planned_identity_of(ws.config.teacher)
 
 
-def planned_identity_of(t: TeacherConfig) -> TeacherIdentity:
-    if t.embedded_mode:
-        srv = EmbeddedServer(t.embedded, t.model)
-        return srv.identity()
-    return TeacherIdentity(model=t.model, digest=t.revision, endpoint=t.base_url or "")
-
-
 def uncovered_share(seeds: list[Record], chunks: list[Chunk]) -> float:
     """Share of the fact-bearing chunks that no seed was taken from (the planner's floor for new questions)."""
     seeded = seeded_chunks(seeds)
@@ -98,7 +93,6 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     # validation seeds never reach the teacher: a row restating one would only be removed as a holdout leak
-    from tether.seeds.holdout import fixed_holdout
 
     validation = set(fixed_holdout(ws, save=False).holdout.validation)
     seeds = [r for r in ws.human_records(head) if r.id not in validation]
@@ -131,7 +125,6 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if cfg.ontology is not None:
         onto = load_ontology(cfg.ontology)
         domain = onto.domain or domain
-        from tether.measure.context import best_matcher
 
         matcher, _ = best_matcher(ws, onto, chunks)  # the reason, if keywords only, is logged
         for s, cs in zip(seeds, seed_concepts(seeds, matcher, set(onto.names())), strict=True):
@@ -185,7 +178,6 @@ async def gen_context(
         ident = client.identity
         teacher = teacher_record(ident)
         templates = load_templates(cfg.generate.templates)
-        from tether.filters.registry import domain_name
 
         g = cfg.generate
         style = seed_style(seeds, answer_mode(g.answers, weak_teacher(cfg)))
@@ -294,7 +286,6 @@ def run_generate(
     (Ray: `tether.engine.ray`) runs the same jobs there; otherwise they run here, on asyncio."""
     budget = prep.plan.budget
     run_id = new_run_id()
-    from tether.seeds.holdout import fixed_holdout
 
     fixed_holdout(ws)  # the holdout the plan left out of the prompts is fixed from the first generation on
     if engine.generate is not None:

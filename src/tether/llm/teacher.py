@@ -63,3 +63,11 @@ async def check_teacher(cfg: TeacherConfig, cache_path: Path | None, prompt: str
         comp = await client.chat([{"role": "user", "content": prompt}], tag="teacher-check")
         client.finish_stats()
         return client, comp
+
+
+def planned_identity_of(t: TeacherConfig) -> TeacherIdentity:
+    """The teacher's identity without starting it or calling it (the forecast's measured speed, the judge's
+    calibration key)."""
+    if t.embedded_mode:
+        return EmbeddedServer(t.embedded, t.model).identity()
+    return TeacherIdentity(model=t.model, digest=t.revision, endpoint=t.base_url or "")

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tether.errors import TetherError
+from tether.mix.datacard import data_card
 from tether.records import Record
 
 COT_FORMAT = "{reasoning}\n\nAnswer: {answer}"
@@ -337,7 +338,6 @@ def export(
 
     `openai` also writes `openai_preference.jsonl` (DPO) when the mix holds preference rows; the chat file still
     has every row. All rows are checked before the first file is written."""
-    from tether.mix.datacard import data_card
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:

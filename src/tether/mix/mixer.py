@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tether.embed.embedder import workspace_embedder
 from tether.errors import TetherError
+from tether.measure.context import concept_matcher
 from tether.mix.assemble import REPLACE_WARNING, Mode, assemble
 from tether.mix.ceiling import REASON as CEILING
 from tether.mix.ceiling import max_synthetic, select_synthetic
@@ -32,8 +34,9 @@ from tether.mix.leakage import leak_counts, without_leaks
 from tether.mix.provenance import provenance
 from tether.mix.store import MixManifest, mix_rows, previous_mix, save_mix
 from tether.records import Record, Verdict, content_hash, records_to_table
-from tether.seeds.audit import row_text
+from tether.seeds.audit import row_text, seed_concepts
 from tether.seeds.holdout import VALIDATION, FixedHoldout, fixed_holdout
+from tether.seeds.ontology import load_ontology
 from tether.workspace.store import Workspace, new_run_id
 
 log = logging.getLogger(__name__)
@@ -65,9 +68,6 @@ def _concepts(ws: Workspace, rows: list[Record], embedder, man) -> tuple[list[se
     cfg = ws.config
     if cfg.ontology is None:
         return [set() for _ in rows], "no ontology: the ceiling keeps rows by embedding diversity alone"
-    from tether.measure.context import concept_matcher
-    from tether.seeds.audit import seed_concepts
-    from tether.seeds.ontology import load_ontology
 
     onto = load_ontology(cfg.ontology)
     chunks = ws.chunks(man)  # the mixed version's chunks: concept profiles are built from them
@@ -85,7 +85,6 @@ def build_mix(
     reset_holdout: bool = False,
 ) -> MixResult:
     """Assemble, check and store the training set of `generation` from `version`."""
-    from tether.embed.embedder import workspace_embedder
 
     cfg = ws.config
     mode = mode or cfg.mix.mode

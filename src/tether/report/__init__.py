@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tether.report.collect import collect
+from tether.report.html import render
+
 
 def write_report(ws, version: str = "head", out: Path | None = None) -> Path:
     """Collect, render and write the report; returns its path (default `.tether/reports/report-<version>.html`)."""
-    from tether.report.collect import collect
-    from tether.report.html import render
 
     data = collect(ws, version)
     path = out or ws.store / "reports" / f"report-{data['version'][:16]}.html"

@@ -11,7 +11,10 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from tether.evaluate.monitor import collapse_flags, history_table
+from tether.evaluate.stage import history_points, stored_evals
 from tether.filters.stage import funnel_of
+from tether.mix.store import list_mixes
 from tether.records import Record
 from tether.workspace.store import Manifest, Workspace
 
@@ -50,7 +53,6 @@ def funnel(ws: Workspace, man: Manifest, records: list[Record]) -> dict:
 
 
 def provenance(ws: Workspace) -> dict:
-    from tether.mix.store import list_mixes
 
     mixes = list_mixes(ws)
     if not mixes:
@@ -177,8 +179,6 @@ def teacher_and_judge(ws: Workspace) -> dict:
 
 
 def students(ws: Workspace) -> dict:
-    from tether.evaluate.monitor import collapse_flags, history_table
-    from tether.evaluate.stage import history_points, stored_evals
 
     evals = stored_evals(ws)
     compares = sorted((ws.store / "compare").glob("*.json")) if (ws.store / "compare").is_dir() else []

@@ -11,6 +11,7 @@ import datetime as dt
 from html import escape
 from pathlib import Path
 
+from tether.evaluate.compare import ARM_TITLES
 from tether.report import plots
 
 SECTIONS = ("funnel", "provenance", "coverage", "diversity", "budget", "teacher", "students")
@@ -187,8 +188,6 @@ def _students(d: dict) -> str:
     out.append("".join(f'<p class="flag">{x}</p>' for x in lines) or '<p class="ok">No collapse flags.</p>')
     cmp = d.get("compare")
     if cmp:
-        from tether.evaluate.compare import ARM_TITLES
-
         out.append(f"<h3>Did the synthetic data help? ({cmp['steps']} steps each, seed {cmp['seed']})</h3>")
         out.append(_img(plots.compare_chart(cmp["accuracy"], ARM_TITLES), "comparison of students"))
         rows = [

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from tether.config.yamlconf import read_text_file
 from tether.documents import Chunk, Document
+from tether.errors import ConfigError
 from tether.records import Record
 from tether.seeds.ontology import ConceptMatcher, Ontology
 from tether.seeds.tabular import read_jsonl
@@ -98,7 +99,6 @@ def load_heldout(path: Path) -> list[tuple[str, list[str]]]:
     tab = read_jsonl(read_text_file(path, "held-out file"))
     if tab.row_errors:
         line, why = tab.row_errors[0]
-        from tether.errors import ConfigError
 
         raise ConfigError(f"{path}:{line}: {why} ({len(tab.row_errors)} bad rows)")
     return [(s.question or "", s.concepts) for s in tab.seeds]

@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from tether.errors import TetherError
+from tether.llm.embedded import bundled_model
 
 log = logging.getLogger(__name__)
 EMBEDDED = "embedded"
@@ -92,8 +93,6 @@ def convert_gguf(gguf: Path, dest: Path) -> Path:
 def resolve_student(spec: str) -> tuple[Path, str]:
     """(model folder, model id for provenance) of `train.student`: "embedded", or a local model folder."""
     if spec == EMBEDDED:
-        from tether.llm.embedded import bundled_model
-
         gguf = bundled_model("smollm2-135m")
         digest = _sha_prefix(gguf)
         dest = cache_root() / f"{gguf.stem}-{digest}"

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from tether import __version__
-from tether.config import CONFIG_NAME, TetherConfig, load_config
+from tether.config import CONFIG_NAME, TetherConfig, config_hash, load_config
 from tether.documents import (
     CHUNK_SCHEMA,
     DOCUMENT_SCHEMA,
@@ -278,7 +278,6 @@ class Workspace:
         return man
 
     def _config_hash(self) -> str:
-        from tether.config import config_hash
 
         return config_hash(self.config)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from tether.config import EmbedderConfig
+from tether.embed.embedder import open_embedder
 from tether.engine.ray.session import require_ray
 
 BATCH = 256  # texts per actor call
@@ -19,7 +20,6 @@ BATCH = 256  # texts per actor call
 
 class _EmbedActor:
     def __init__(self, cfg: EmbedderConfig):
-        from tether.embed.embedder import open_embedder
 
         self.embedder = open_embedder(cfg)  # no cache: the driver's cache already answered what it could
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from tether.console import console
+from tether.cli.render.console import console
 
 STATUS_STYLE = {"uncovered": "bold red", "thin": "yellow", "covered": "green"}
 

@@ -1,4 +1,4 @@
-"""CLI commands for students: `train`, `eval`, `compare`. Thin, like cli.py; training deps load only when used."""
+"""Commands for students: `train`, `eval`, `compare`; training deps load only when used."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tether.cli_common import WorkspaceOpt, open_workspace
+from tether.cli.common import WorkspaceOpt, open_workspace
 from tether.errors import TetherError
 
 
@@ -18,8 +18,8 @@ def train(
     max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (default: train.max_steps / epochs).")] = None,
 ) -> None:
     """LoRA SFT of the student on a mix, validated on the real-only holdout; the adapter is saved with its mix id."""
-    from tether.console import console
-    from tether.console_train import train_progress, train_report
+    from tether.cli.render.console import console
+    from tether.cli.render.train import train_progress, train_report
     from tether.mix.store import mix_rows, resolve_mix
     from tether.seeds.holdout import VALIDATION, fixed_holdout
     from tether.train.sft import students_dir, train_student
@@ -75,7 +75,7 @@ def eval_(
     force: Annotated[bool, typer.Option("--force", help="Evaluate again even if a stored result exists.")] = False,
 ) -> None:
     """Factual accuracy on the held-out questions (exact / contains / F1, edge vs typical, per concept), perplexity."""
-    from tether.console_train import eval_progress, eval_report, history_report
+    from tether.cli.render.train import eval_progress, eval_report, history_report
     from tether.evaluate.runner import Target
     from tether.evaluate.stage import eval_rows, history_points, run_eval
 
@@ -131,8 +131,8 @@ def compare(
     ] = None,
 ) -> None:
     """Did the synthetic data help? Students on human rows, human + kept, human + all unfiltered; same steps, seed."""
-    from tether.console import console
-    from tether.console_train import compare_report, train_progress
+    from tether.cli.render.console import console
+    from tether.cli.render.train import compare_report, train_progress
     from tether.evaluate.compare import run_compare
 
     ws = open_workspace(workspace)
@@ -141,9 +141,3 @@ def compare(
                           on_progress=on_progress)  # fmt: skip
     compare_report(rep)
     ws.close()
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(train)
-    app.command("eval")(eval_)
-    app.command()(compare)

@@ -9,16 +9,33 @@ files and calls no model, and the planner needs the seeds and chunks it counts.
 
 from __future__ import annotations
 
-from rich.table import Table
+from dataclasses import dataclass
 
-from tether.console import console
+from tether.generate.stage import Prepared, prepare
+from tether.run.pipeline import Stage
+from tether.run.state import RunState, fingerprint
+from tether.seeds.stage import run_ingest
+from tether.train.sft import list_students
+from tether.workspace.store import Workspace
 
 CPU_SECONDS_PER_STEP = 2.0  # SmolLM2-135M, LoRA r=8, batch 4x256, 2 cores (README)
 
 
-def _train_forecast(ws) -> str:
-    from tether.train.sft import list_students
+@dataclass
+class StageForecast:
+    stage: str
+    state: str  # "run" or "skip (unchanged)"
+    forecast: str
 
+
+@dataclass
+class DryRun:
+    stages: list[StageForecast]  # the pipeline's stages in order, then the report
+    prep: Prepared | None  # generation's plan and forecast, when generation is among the stages
+    ingested: str | None = None  # the version ingested first to count seeds and chunks (a workspace with none)
+
+
+def _train_forecast(ws: Workspace) -> str:
     cfg = ws.config.train
     runs = [m for m in list_students(ws.store) if m.get("steps")]
     per_step = runs[-1]["seconds"] / runs[-1]["steps"] if runs else CPU_SECONDS_PER_STEP
@@ -28,7 +45,7 @@ def _train_forecast(ws) -> str:
     return f"no teacher calls; {steps} steps, {time} ({source})"
 
 
-def _filter_forecast(prep) -> str:
+def _filter_forecast(prep: Prepared) -> str:
     """Filter calls from the planner; their tokens, time and cost at generation's per-call averages (judge and
     grounding prompts carry a chunk, a question and an answer: about the size of a generation prompt)."""
     f, fc = prep.filters, prep.forecast
@@ -42,18 +59,16 @@ def _filter_forecast(prep) -> str:
     return note
 
 
-def dry_run(ws, stages, state) -> None:
-    from tether.run.state import fingerprint
-
+def forecast(ws: Workspace, stages: list[Stage]) -> DryRun:
+    """Each stage's state (run, or skip when its fingerprint is unchanged) and forecast; ingests first where the
+    workspace has no version (no model call)."""
+    state = RunState(ws.store)
     cfg = ws.config
+    ingested = None
     if ws.head() is None:
-        from tether.seeds.stage import run_ingest
-
         run_ingest(ws, [])
-        console.print(f"[dim]ingested to count seeds and chunks (no model call): version {ws.head().id[:12]}[/]")
-    t = Table(title="tether run --dry-run: the plan (nothing is spent)")
-    for col in ("stage", "state", "forecast"):
-        t.add_column(col)
+        ingested = ws.head().id
+    rows = []
     upstream = ""
     prep = None
     for st in stages:
@@ -62,8 +77,6 @@ def dry_run(ws, stages, state) -> None:
         upstream = done.output if done else f"(new {st.name})"
         status = "skip (unchanged)" if done else "run"
         if st.name == "generate":
-            from tether.generate.stage import prepare
-
             prep = prepare(ws, cfg.run.budget)
             fc = prep.forecast
             note = f"~{fc.calls} teacher calls, {fc.prompt_tokens + fc.completion_tokens:,} tokens"
@@ -81,10 +94,6 @@ def dry_run(ws, stages, state) -> None:
             note = f"held-out questions answered by the base{' and trained' if trained else ''} student{judge}"
         else:
             note = "no model calls"
-        t.add_row(st.name, status, note)
-    t.add_row("report", "run", "no model calls: one HTML file")
-    console.print(t)
-    if prep is not None:
-        from tether.console import plan_report
-
-        plan_report(prep)
+        rows.append(StageForecast(st.name, status, note))
+    rows.append(StageForecast("report", "run", "no model calls: one HTML file"))
+    return DryRun(rows, prep, ingested)

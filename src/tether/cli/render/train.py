@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tether.console import console
+from tether.cli.render.console import console
 
 
 @contextlib.contextmanager

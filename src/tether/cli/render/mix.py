@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from tether.console import console
+from tether.cli.render.console import console
 
 MAX_CONCEPTS = 20
 

@@ -1,4 +1,4 @@
-"""CLI commands for training sets: `mix`, `mixes`, `export`. Thin, like cli.py."""
+"""Commands for training sets: `mix`, `mixes`, `export`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tether.cli_common import WorkspaceOpt, open_workspace
+from tether.cli.common import WorkspaceOpt, open_workspace
 
 
 def mix(
@@ -27,8 +27,8 @@ def mix(
     out: Annotated[Path | None, typer.Option("--export", help="Also export the mix into this folder.")] = None,
 ) -> None:
     """Assemble generation G's training set: human anchor + kept synthetic rows, leak-checked, under the ceiling."""
-    from tether.console import console
-    from tether.console_mix import export_report, mix_report
+    from tether.cli.render.console import console
+    from tether.cli.render.mix import export_report, mix_report
     from tether.errors import ConfigError
     from tether.mix.assemble import MODES
     from tether.mix.mixer import build_mix
@@ -53,7 +53,7 @@ def mix(
 
 def mixes(workspace: WorkspaceOpt = Path(".")) -> None:
     """List the stored training sets: generation, mode, rows, AI share, anchor, leaks removed, ceiling drops."""
-    from tether.console_mix import mixes_table
+    from tether.cli.render.mix import mixes_table
     from tether.mix.store import list_mixes
 
     ws = open_workspace(workspace)
@@ -72,7 +72,7 @@ def export(
     system: Annotated[str | None, typer.Option(help="System prompt put before every conversation.")] = None,
 ) -> None:
     """Export a mix as Parquet (datasets), OpenAI chat JSONL, ShareGPT and Alpaca JSON, with its data card."""
-    from tether.console_mix import export_report
+    from tether.cli.render.mix import export_report
     from tether.mix.export_mix import export_mix
     from tether.mix.store import resolve_mix
 
@@ -81,9 +81,3 @@ def export(
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     export_report(export_mix(ws, man, out, fmts, system))
     ws.close()
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(mix)
-    app.command()(mixes)
-    app.command()(export)

@@ -1,4 +1,4 @@
-"""CLI commands for diversity and coverage: `measure`, `diff`, `fill`, `ontology suggest`. Thin, like cli.py."""
+"""Commands for diversity and coverage: `measure`, `diff`, `fill`, `ontology suggest`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tether.cli_common import WorkspaceOpt, open_workspace
+from tether.cli.common import WorkspaceOpt, open_workspace
 from tether.errors import TetherError
 
 
@@ -20,8 +20,8 @@ def measure(
     as_json: Annotated[bool, typer.Option("--json", help="Print the measurement as JSON.")] = False,
 ) -> None:
     """Diversity (DCScore, Vendi, distinct-n), embedding and concept coverage of a version; stored in its manifest."""
-    from tether.console import console
-    from tether.console_measure import measurement_report
+    from tether.cli.render.console import console
+    from tether.cli.render.measure import measurement_report
     from tether.measure.stage import measure_version
 
     ws = open_workspace(workspace)
@@ -41,8 +41,8 @@ def diff(
     show_all: Annotated[bool, typer.Option("--all", help="Also list unchanged metrics.")] = False,
 ) -> None:
     """Deltas of metrics and counts between two versions (unmeasured versions are measured first)."""
-    from tether.console import console
-    from tether.console_measure import diff_report
+    from tether.cli.render.console import console
+    from tether.cli.render.measure import diff_report
     from tether.measure.stage import diff as run_diff
 
     ws = open_workspace(workspace)
@@ -61,9 +61,9 @@ def fill(
 ) -> None:
     """Generate new questions aimed at uncovered and thin concepts, filter, re-measure; until every concept has
     enough kept rows or the budget is spent. Says why a concept stays thin."""
-    from tether.console import console
-    from tether.console_measure import fill_filtered, fill_report, fill_round
-    from tether.llm.progress import teacher_progress
+    from tether.cli.render.console import console
+    from tether.cli.render.measure import fill_filtered, fill_report, fill_round
+    from tether.cli.render.teacher import teacher_progress
     from tether.run.fill import run_fill
 
     ws = open_workspace(workspace)
@@ -91,9 +91,9 @@ def ontology_suggest(
 ) -> None:
     """Draft an ontology from the ingested documents: clusters of chunk embeddings, named from their headings and
     distinctive terms. Written for you to edit; set as `ontology:` in tether.yaml when none is configured."""
+    from tether.cli.render.console import console
+    from tether.cli.render.measure import suggestion_report
     from tether.config import CONFIG_NAME, set_null_path
-    from tether.console import console
-    from tether.console_measure import suggestion_report
     from tether.embed.embedder import workspace_embedder
     from tether.measure.suggest import suggest_ontology, write_ontology_yaml
 
@@ -121,18 +121,10 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file to write.")] = None,
 ) -> None:
     """One self-contained HTML report: funnel, provenance, coverage, diversity, budget, judge, students."""
-    from tether.console import console
+    from tether.cli.render.console import console
     from tether.report import write_report
 
     ws = open_workspace(workspace)
     path = write_report(ws, version, out)
     console.print(f"report: {path} (one file, opens offline)")
     ws.close()
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(report)
-    app.command()(measure)
-    app.command()(diff)
-    app.command()(fill)
-    app.add_typer(ontology_app, name="ontology")

@@ -1,4 +1,5 @@
-"""What every CLI module shares: the `--workspace` option and opening a workspace with its config checked."""
+"""What every command module shares: the `--workspace` and `--budget` options, and opening a workspace with its
+config checked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (made by `tether init`).")]
+BudgetOpt = Annotated[int, typer.Option("--budget", "-b", help="Teacher calls to spend (cache hits are free).")]
 
 
 def open_workspace(workspace: Path):

@@ -1,0 +1,6 @@
+"""`python -m tether.cli`: the same as the `tether` command."""
+
+from tether.cli import main
+
+if __name__ == "__main__":
+    main()
