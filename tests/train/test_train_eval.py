@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE, commit_rows, example_workspace
 from tether.config import TrainConfig
 from tether.records import Record
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace
-
-from .conftest import EXAMPLE, commit_rows, example_workspace
 
 pytest.importorskip("torch")
 pytest.importorskip("trl")

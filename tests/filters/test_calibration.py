@@ -23,7 +23,7 @@ from tether.testing.fake_openai import FakeOpenAI
 from tether.text.facts import extract_facts
 from tether.workspace.store import Workspace
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brindlemoor"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brindlemoor"
 
 
 def test_scores() -> None:

@@ -191,7 +191,7 @@ def test_destruction_fails(code):
 @linux_only
 @root_only
 def test_cannot_write_outside_its_directory(code):
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     targets = [Path("/etc") / f"tether-sandbox-{os.getpid()}", repo / f"tether-sandbox-{os.getpid()}"]
     try:
         # PermissionError (uid drop), or FileNotFoundError when the path lies under the sandbox's private /tmp

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _sim():

