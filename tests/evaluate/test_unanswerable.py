@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import EXAMPLE
 from tether.evaluate.monitor import EvalPoint, collapse_flags, history_table
 from tether.evaluate.unanswerable import abstains, build_unanswerable, invent
-from tether.filters.question import mentions
+from tether.text.names import mentions
 
 CORPUS = [p.read_text(encoding="utf-8") for p in sorted((EXAMPLE / "docs").iterdir())]
 HELDOUT = [json.loads(line) for line in (EXAMPLE / "heldout" / "heldout.jsonl").read_text().splitlines() if line]

@@ -216,6 +216,32 @@ def test_compare_trains_three_students_on_one_budget(ws, tiny):
     assert set(rep["answers_stated"]) == set(ARMS) and rep["questions"] > 0
 
 
+def test_compare_trains_a_fourth_student_without_the_false_premise_rows(tmp_path, tiny):
+    """A mix holding false-premise rows (strategy unanswerable) gets the arm (b-) = (b) without them, so that (b)
+    against (b-) shows what they change, in accuracy and, paired over the same invented-name questions, in
+    hallucination."""
+    from tether.evaluate.compare import ANSWERABLE, run_compare
+    from tether.generate.unanswerable import STRATEGY, false_premise_rows
+    from tether.mix.mixer import build_mix
+    from tether.records import Verdict
+
+    own = example_workspace(tmp_path / "w")
+    head = own.head()
+    declined = false_premise_rows(own.human_records(head), [c.text for c in own.chunks(head)], 0.2, generation=1)
+    declined = [r.model_copy(update={"verdicts": {"facts": Verdict(keep=True)}}) for r in declined]
+    assert declined
+    commit_rows(own, declined)
+    build_mix(own, 1)
+    rep = run_compare(own, 1, steps=2, student_dir=tiny)
+    u = rep["false_premise_rows"]["kept"]
+    assert u > 0 and rep["false_premise_rows"][ANSWERABLE] == 0
+    assert rep["rows"]["kept"] == rep["rows"][ANSWERABLE] + u
+    assert f"kept-{ANSWERABLE}" in rep["differences"] and rep["training"][ANSWERABLE]["steps"] == 2
+    assert f"kept-{ANSWERABLE}" in rep["hallucination_differences"]
+    assert rep["hallucination"][ANSWERABLE]["n"] > 0
+    assert all(r.strategy == STRATEGY for r in declined)
+
+
 def test_answers_stated_counts_held_out_answers_some_training_row_states():
     import json
 

@@ -178,6 +178,13 @@ class GenerateConfig(_Strict):
         "remote teacher, no for the embedded one (its 0.5B dropped 0 of 19 new questions and judged at chance)",
     )
     templates: dict[str, Path] = Field(default_factory=dict, description="override prompt templates by name")
+    unanswerable: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="false-premise rows per training seed (strategy unanswerable, no teacher call): the seed's "
+        "question with a name no document mentions, answered by declining it and giving the seed's answer",
+    )
 
     @model_validator(mode="after")
     def _mix_positive(self) -> GenerateConfig:
@@ -325,7 +332,6 @@ def set_null_path(config_file: Path, key: str, value: Path) -> bool:
 
 def config_hash(cfg: TetherConfig) -> str:
     """Hash of the effective config: a manifest records it so a changed setting is visible across versions."""
-
     return content_hash(cfg.model_dump(mode="json"), n=16)
 
 

@@ -25,6 +25,7 @@ from tether.errors import TetherError
 from tether.evaluate.metrics import contains_answer, normalize_answer, paired_bootstrap
 from tether.evaluate.runner import Target
 from tether.evaluate.stage import golds, run_eval
+from tether.generate.unanswerable import STRATEGY as UNANSWERABLE
 from tether.mix.assemble import assemble
 from tether.mix.export import check_exportable
 from tether.mix.leakage import without_leaks
@@ -36,9 +37,13 @@ from tether.train.student import resolve_student
 from tether.workspace.store import Workspace
 
 ARMS = ("human", "kept", "unfiltered")
+# (b) without its false-premise rows (strategy `unanswerable`): trained only when the mix holds some, so that
+# (b) against it shows what declining an invented name costs in accuracy and saves in hallucination (issue 23)
+ANSWERABLE = "answerable"
 ARM_TITLES = {
     "base": "base student (no training)",
     "human": "(a) human rows only",
+    ANSWERABLE: "(b-) human + kept synthetic, no false-premise rows",
     "kept": "(b) human + kept synthetic",
     "unfiltered": "(c) human + all synthetic, unfiltered",
 }
@@ -57,8 +62,8 @@ def _usable(r: Record) -> bool:
 
 
 def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
-    """The three training sets of the comparison, all drawn from the mix's version and checked against the holdout."""
-
+    """The training sets of the comparison, all drawn from the mix's version and checked against the holdout: three,
+    and (b) without its false-premise rows when it holds some."""
     train = mix_rows(ws, mix)
     human = [r for r in train if r.origin == "human"]
     held = fixed_holdout(ws, save=False)
@@ -68,7 +73,15 @@ def arm_rows(ws: Workspace, mix: MixManifest) -> dict[str, list[Record]]:
     unfiltered, _ = without_leaks(
         synthetic, held.rows, workspace_embedder(ws), ws.config.mix.leakage, {r.id: r for r in records}
     )
-    return {"human": human, "kept": train, "unfiltered": human + unfiltered}
+    arms = {"human": human, "kept": train, "unfiltered": human + unfiltered}
+    if any(r.strategy == UNANSWERABLE for r in train):
+        arms[ANSWERABLE] = [r for r in train if r.strategy != UNANSWERABLE]
+    return arms
+
+
+def _hallucinated(result: dict) -> list[float]:
+    """Per unanswerable question of an evaluation: 1 when the student answered instead of declining."""
+    return [0.0 if it["abstained"] else 1.0 for it in result.get("unanswerable_items") or []]
 
 
 def stated(rows: list[Record], questions: list[Record]) -> list[bool]:
@@ -118,7 +131,6 @@ def run_compare(
     on_progress: Callable[[dict], None] | None = None,
 ) -> dict:
     """Train and evaluate the three students (and the base); store and return the comparison."""
-
     cfg = ws.config
     mix = resolve_mix(ws, "latest", generation)
     steps = steps or cfg.eval.compare_steps
@@ -136,7 +148,9 @@ def run_compare(
     say(f"evaluating {ARM_TITLES['base']}")
     results = {"base": run_eval(ws, Target("base", student_id, label="base"), base_dir=base_dir)}
     runs = {}
-    for arm in ARMS:
+    trained_arms = [a for a in ARM_TITLES if a in arms]
+    pairs = [*PAIRS, (ANSWERABLE, "kept")] if ANSWERABLE in arms else list(PAIRS)
+    for arm in trained_arms:
         say(f"training {ARM_TITLES[arm]}: {len(arms[arm])} rows, {steps} steps")
         run = train_student(
             arms[arm],
@@ -153,7 +167,8 @@ def run_compare(
         say(f"evaluating {ARM_TITLES[arm]}")
         target = Target("adapter", student_id, adapter=run.meta["id"], label=f"compare:{arm}")
         results[arm] = run_eval(ws, target, base_dir=base_dir, adapter_dir=run.dir)
-    trained = {a: results[a] for a in ARMS}
+    trained = {a: results[a] for a in trained_arms}
+    every = ("base", *trained_arms)
     report = {
         "mix": mix.id,
         "generation": mix.generation,
@@ -161,21 +176,28 @@ def run_compare(
         "seed": tcfg.seed,
         "student": student_id,
         "metric": metric,
-        "rows": {a: len(arms[a]) for a in ARMS},
-        "synthetic_rows": {a: sum(r.origin == "synthetic" for r in arms[a]) for a in ARMS},
-        "answers_stated": {a: answers_stated(arms[a], questions) for a in ARMS},
+        "rows": {a: len(arms[a]) for a in trained_arms},
+        "synthetic_rows": {a: sum(r.origin == "synthetic" for r in arms[a]) for a in trained_arms},
+        "false_premise_rows": {a: sum(r.strategy == UNANSWERABLE for r in arms[a]) for a in trained_arms},
+        "answers_stated": {a: answers_stated(arms[a], questions) for a in trained_arms},
         "questions": len(results["base"]["items"]),
-        "accuracy": {a: results[a]["summary"]["all"].get(metric) for a in ("base", *ARMS)},
-        "edge": {a: results[a]["summary"]["edge"].get(metric) for a in ("base", *ARMS)},
-        "typical": {a: results[a]["summary"]["typical"].get(metric) for a in ("base", *ARMS)},
-        "perplexity": {a: results[a].get("perplexity") for a in ("base", *ARMS)},
-        "hallucination": {a: results[a].get("hallucination") for a in ("base", *ARMS)},
-        "differences": {f"{b}-{a}": _paired(results[a], results[b], metric, resamples) for a, b in PAIRS},
+        "accuracy": {a: results[a]["summary"]["all"].get(metric) for a in every},
+        "edge": {a: results[a]["summary"]["edge"].get(metric) for a in every},
+        "typical": {a: results[a]["summary"]["typical"].get(metric) for a in every},
+        "perplexity": {a: results[a].get("perplexity") for a in every},
+        "hallucination": {a: results[a].get("hallucination") for a in every},
+        "differences": {f"{b}-{a}": _paired(results[a], results[b], metric, resamples) for a, b in pairs},
+        # paired over the same unanswerable questions; negative: the second arm hallucinates less
+        "hallucination_differences": {
+            f"{b}-{a}": paired_bootstrap(_hallucinated(results[a]), _hallucinated(results[b]), n_resamples=resamples)
+            for a, b in pairs
+            if _hallucinated(results[a])
+        },
         "by_concept": _concepts(trained, metric),
         "training": {
-            a: {k: runs[a][k] for k in ("id", "steps", "train_loss", "best_eval_loss", "seconds")} for a in ARMS
+            a: {k: runs[a][k] for k in ("id", "steps", "train_loss", "best_eval_loss", "seconds")} for a in trained_arms
         },
-        "evals": {a: results[a]["key"] for a in ("base", *ARMS)},
+        "evals": {a: results[a]["key"] for a in every},
         "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     cid = content_hash({k: report[k] for k in ("mix", "steps", "seed", "student", "evals")}, n=16)

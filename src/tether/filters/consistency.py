@@ -26,11 +26,15 @@ def describe(facts: list[Fact], limit: int = 6) -> str:
 
 
 def claim_text(rec: Record) -> str:
-    """What a row asserts: the answer (every assistant turn of a conversation) and any reasoning trace."""
+    """What a row asserts: the answer (every assistant turn of a conversation) and any reasoning trace. A sentence
+    that declines a false premise (`meta["declined"]`: "There is no Quayford ward in the documents.") asserts
+    nothing to look up."""
     if rec.messages and rec.response is None:
         parts = [m.content for m in rec.messages if m.role == "assistant"]
     else:
         parts = [rec.answer()]
+    if declined := rec.meta.get("declined"):
+        parts = [p.replace(declined, "") for p in parts]
     if rec.reasoning:
         parts.append(rec.reasoning)
     return "\n".join(parts)

@@ -50,16 +50,12 @@ from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
 from tether.text.focus import focus_sentences, states_nothing
+from tether.text.names import NOT_NAMES, mentions
 
 if TYPE_CHECKING:
     from tether.embed.embedder import Embedder
     from tether.filters.registry import BuildContext
 
-# capitalised words that open or fill a question without naming anything
-NOT_NAMES = frozenset(
-    "what which who whom whose when where why how is are was were do does did can could should would will may must "
-    "if in on at for the a an to of by and or i i'm i've i'd i'll my yes no".split()
-)
 # words a question may share with a demonstration without having copied it
 _COMMON = frozenset("many much one time times s form forms carry submit close closes first".split())
 # share of the documents a name must occur in to be the domain's (the town, the language), not one document's
@@ -91,14 +87,6 @@ def premise_terms(question: str) -> list[str]:
         if tok[0].isdigit() or (i > 0 and tok[0].isupper() and tok.lower() not in NOT_NAMES):
             out.append(tok)
     return out
-
-
-def mentions(text: str, term: str) -> bool:
-    """`term` occurs in `text` as a whole word (case-insensitive), singular or plural ("Warden Services" asks
-    about the Warden Service)."""
-    t = term.lower()
-    forms = {t, t[:-1]} if t.endswith("s") and len(t) > 3 else {t, t + "s"}
-    return any(re.search(rf"(?<![\w]){re.escape(f)}(?![\w])", text, re.I) for f in forms)
 
 
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.+)$", re.M)
@@ -205,7 +193,9 @@ class QuestionFilter:
                 detail = f"asks about the text it was written from ('{words_}'), not about the domain"
                 out[i] = Verdict(keep=False, reason="refers_to_prompt", detail=detail)
                 continue
-            if self.premise and (v := self.premise_verdict(rec, chunk) or self.borrowed_verdict(rec, chunk)):
+            # a false-premise row names something no chunk has on purpose, and its answer declines it
+            premise = self.premise and not rec.meta.get("declined")
+            if premise and (v := self.premise_verdict(rec, chunk) or self.borrowed_verdict(rec, chunk)):
                 out[i] = v
                 continue
             out[i] = Verdict(keep=True)

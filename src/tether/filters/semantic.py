@@ -39,7 +39,6 @@ class EmbeddingDedup(SetFilter):
         backend: Literal["auto", "faiss", "numpy"] = "auto",
         leak_threshold: float | None = None,
     ):
-
         self.embedder, self.threshold, self.backend = embedder, threshold, backend
         self.leak_threshold = threshold if leak_threshold is None else leak_threshold
         self.reference = [r for r in reference if normalize(r)]

@@ -286,7 +286,6 @@ class Funnel:
 
 def write_records_file(path: Path) -> tuple[Callable[[pa.Table], None], Callable[[], tuple[int, dict]]]:
     """A batch writer for a records file: (write(table), close() -> (rows, record counts))."""
-
     writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
     counts: dict[str, Counter] = {}
     rows = 0

@@ -97,7 +97,6 @@ def filter_forecast(
 
 def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration | None]:
     """The stored calibration of each model filter for the configured judge (model + digest) and template."""
-
     templates = load_templates(ws.config.generate.templates)
     ident = planned_identity_of(judge_config(ws.config))
     store = CalibrationStore(ws.store)

@@ -30,6 +30,7 @@ from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, 
 from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
+from tether.generate.unanswerable import false_premise_rows
 from tether.llm.accounting import UsageStats
 from tether.llm.client import TeacherClient, TeacherError
 from tether.llm.teacher import open_teacher, planned_identity_of
@@ -93,7 +94,6 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if head is None:
         raise TetherError(f"{ws.root} has no versions yet: run `tether ingest` first")
     # validation seeds never reach the teacher: a row restating one would only be removed as a holdout leak
-
     validation = set(fixed_holdout(ws, save=False).holdout.validation)
     seeds = [r for r in ws.human_records(head) if r.id not in validation]
     chunks = ws.chunks(head)
@@ -125,7 +125,6 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
     if cfg.ontology is not None:
         onto = load_ontology(cfg.ontology)
         domain = onto.domain or domain
-
         matcher, _ = best_matcher(ws, onto, chunks)  # the reason, if keywords only, is logged
         for s, cs in zip(seeds, seed_concepts(seeds, matcher, set(onto.names())), strict=True):
             s.concepts = sorted(set(s.concepts) | cs)  # concepts flow into synthetic rows and prompts
@@ -178,7 +177,6 @@ async def gen_context(
         ident = client.identity
         teacher = teacher_record(ident)
         templates = load_templates(cfg.generate.templates)
-
         g = cfg.generate
         style = seed_style(seeds, answer_mode(g.answers, weak_teacher(cfg)))
         yield (
@@ -286,19 +284,22 @@ def run_generate(
     (Ray: `tether.engine.ray`) runs the same jobs there; otherwise they run here, on asyncio."""
     budget = prep.plan.budget
     run_id = new_run_id()
-
     fixed_holdout(ws)  # the holdout the plan left out of the prompts is fixed from the first generation on
     if engine.generate is not None:
         with engine.session():
             new, usage = engine.generate(ws, prep, budget, generation, run_id)
     else:
         new, usage = asyncio.run(_execute(ws, prep, budget, generation, run_id, progress))
+    corpus = [c.text for c in prep.chunks.values()]
+    declined = false_premise_rows(prep.seeds, corpus, ws.config.generate.unanswerable, run_id, generation)
+    new = [*new, *declined]
     notes = {
         "budget": budget,
         "generation": generation,
         "br": prep.plan.br if prep.plan.br is not None else "unbounded (no seeds)",
         "mix": ", ".join(f"{s.strategy}={s.share:.2f}" for s in prep.plan.strategies),
         "engine": engine.name,
+        "unanswerable": len(declined),  # false-premise rows, made without a teacher call
         # the forecast the plan was made with, so reports can show plan against actual
         "planned_calls": prep.forecast.calls,
         "planned_tokens": prep.forecast.prompt_tokens + prep.forecast.completion_tokens,

@@ -338,7 +338,6 @@ def export(
 
     `openai` also writes `openai_preference.jsonl` (DPO) when the mix holds preference rows; the chat file still
     has every row. All rows are checked before the first file is written."""
-
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown export format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")

@@ -68,7 +68,6 @@ def _concepts(ws: Workspace, rows: list[Record], embedder, man) -> tuple[list[se
     cfg = ws.config
     if cfg.ontology is None:
         return [set() for _ in rows], "no ontology: the ceiling keeps rows by embedding diversity alone"
-
     onto = load_ontology(cfg.ontology)
     chunks = ws.chunks(man)  # the mixed version's chunks: concept profiles are built from them
     matcher = concept_matcher(ws, onto, chunks, embedder)
@@ -85,7 +84,6 @@ def build_mix(
     reset_holdout: bool = False,
 ) -> MixResult:
     """Assemble, check and store the training set of `generation` from `version`."""
-
     cfg = ws.config
     mode = mode or cfg.mix.mode
     cap = cfg.mix.ceiling if ceiling == "config" else ceiling

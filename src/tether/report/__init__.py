@@ -11,7 +11,6 @@ from tether.report.html import render
 
 def write_report(ws, version: str = "head", out: Path | None = None) -> Path:
     """Collect, render and write the report; returns its path (default `.tether/reports/report-<version>.html`)."""
-
     data = collect(ws, version)
     path = out or ws.store / "reports" / f"report-{data['version'][:16]}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -193,6 +193,7 @@ def _students(d: dict) -> str:
         rows = [
             [ARM_TITLES[a], cmp["rows"].get(a, "-"), _ci(cmp["accuracy"][a]), cmp["perplexity"].get(a)]
             for a in ARM_TITLES
+            if a in cmp["accuracy"]
         ]
         out.append(_table(["student", "training rows", "accuracy", "perplexity"], rows))
         diffs = [

@@ -99,7 +99,6 @@ def load_heldout(path: Path) -> list[tuple[str, list[str]]]:
     tab = read_jsonl(read_text_file(path, "held-out file"))
     if tab.row_errors:
         line, why = tab.row_errors[0]
-
         raise ConfigError(f"{path}:{line}: {why} ({len(tab.row_errors)} bad rows)")
     return [(s.question or "", s.concepts) for s in tab.seeds]
 

