@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import example_workspace
+from tether.filters.base import asserted
 from tether.filters.consistency import claim_text
 from tether.filters.registry import build_context, build_filters
 from tether.filters.stage import apply_filters
@@ -41,6 +42,8 @@ def test_rows_name_something_no_chunk_has_and_keep_the_seed_answer(tmp_path: Pat
             seed.source,
         )
         assert invented not in claim_text(r)  # the facts filter looks up only what the documents should say
+        assert asserted(r).endswith(seed.answer().strip())
+        assert invented not in asserted(r)  # grounding's lexical support too
     again = false_premise_rows(seeds, corpus, 1.0, run_id="other")
     assert [r.id for r in again] == [r.id for r in rows]  # deterministic: same seeds and corpus, same rows
     assert len(false_premise_rows(seeds, corpus, 0.1)) == round(0.1 * len(seeds))

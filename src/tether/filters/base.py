@@ -26,6 +26,14 @@ class AsyncFilter(Protocol):
     async def ajudge(self, records: list[Record]) -> list[Verdict | None]: ...
 
 
+def asserted(rec: Record) -> str:
+    """The row's answer without a sentence that declines a false premise (`meta["declined"]`: "There is no
+    Quayford ward in the documents."): the part of the answer the documents must support."""
+    answer = rec.answer()
+    declined = rec.meta.get("declined")
+    return answer.replace(declined, "").strip() if declined else answer
+
+
 def live(rec: Record) -> bool:
     """Rows a filter should look at: synthetic and not yet dropped (human rows are the anchor, never filtered)."""
     return rec.origin == "synthetic" and rec.kept

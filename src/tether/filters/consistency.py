@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from tether.documents import Chunk, Document
-from tether.filters.base import live
+from tether.filters.base import asserted, live
 from tether.records import Record, Verdict
 from tether.seeds.seed_source import AUTO_SOURCE_MIN
 from tether.text import content_tokens, normalize
@@ -32,9 +32,7 @@ def claim_text(rec: Record) -> str:
     if rec.messages and rec.response is None:
         parts = [m.content for m in rec.messages if m.role == "assistant"]
     else:
-        parts = [rec.answer()]
-    if declined := rec.meta.get("declined"):
-        parts = [p.replace(declined, "") for p in parts]
+        parts = [asserted(rec)]
     if rec.reasoning:
         parts.append(rec.reasoning)
     return "\n".join(parts)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, field_validator
 
 from tether.documents import Chunk
-from tether.filters.base import live
+from tether.filters.base import asserted, live
 from tether.filters.trust import Trust
 from tether.llm.client import TeacherClient
 from tether.prompts.context import context_block
@@ -241,7 +241,7 @@ class GroundingFilter:
         return True, "judge: supported, quote verified"
 
     async def one(self, rec: Record, chunk: Chunk) -> Verdict:
-        s = support(rec.answer(), chunk.text)
+        s = support(asserted(rec), chunk.text)
         rec.scores["lexical_support"] = round(s, 4)
         if s >= self.lexical_pass:
             return Verdict(keep=True, detail=f"lexical support {s:.2f}")

@@ -30,6 +30,9 @@ from typing import Any
 from tether.engine.ray.session import require_ray
 from tether.errors import TetherError
 from tether.generate.stage import Prepared, teacher_record
+from tether.generate.strategies import GenContext, run_job
+from tether.llm.cache import RequestCache
+from tether.llm.client import TeacherClient
 from tether.llm.teacher import teacher_endpoint
 from tether.records import Record
 from tether.workspace.store import Workspace
@@ -78,10 +81,6 @@ class TeacherActor:
         self.lock = asyncio.Lock()
 
     async def _open(self):
-        from tether.generate.strategies import GenContext
-        from tether.llm.cache import RequestCache
-        from tether.llm.client import TeacherClient
-
         s = self.spec
         cfg = s.teacher_cfg.model_copy(
             update={"concurrency": s.teacher_cfg.concurrency.model_copy(update={"max_in_flight": s.in_flight})}
@@ -102,8 +101,6 @@ class TeacherActor:
 
     async def __call__(self, batch: dict) -> Any:
         import numpy as np
-
-        from tether.generate.strategies import run_job
 
         async with self.lock:
             if self.client is None:
