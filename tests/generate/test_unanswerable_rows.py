@@ -48,6 +48,11 @@ def test_rows_name_something_no_chunk_has_and_keep_the_seed_answer(tmp_path: Pat
     assert [r.id for r in again] == [r.id for r in rows]  # deterministic: same seeds and corpus, same rows
     assert len(false_premise_rows(seeds, corpus, 0.1)) == round(0.1 * len(seeds))
     assert false_premise_rows(seeds, corpus, 0.0) == []
+    more = false_premise_rows(seeds, corpus, 3.0)  # then a second and a third near-miss of each seed
+    named = len({r.parents[0] for r in more})  # seeds whose question names something
+    assert named < len(more) <= 3 * named and len(false_premise_rows(seeds, corpus, named / len(seeds))) == named
+    assert len({r.meta["invented"] for r in more}) == len(more) == len({r.id for r in more})
+    assert not any(mentions(text, r.meta["invented"]) for r in more for text in corpus)
 
 
 def test_filters_keep_right_rows_and_drop_ones_whose_facts_are_wrong(tmp_path: Path) -> None:

@@ -181,9 +181,10 @@ class GenerateConfig(_Strict):
     unanswerable: float = Field(
         0.1,
         ge=0,
-        le=1,
+        le=3,
         description="false-premise rows per training seed (strategy unanswerable, no teacher call): the seed's "
-        "question with a name no document mentions, answered by declining it and giving the seed's answer",
+        "question with a name no document mentions, answered by declining it and giving the seed's answer; above "
+        "the share of seeds that name something, up to 3 near-misses of each",
     )
 
     @model_validator(mode="after")

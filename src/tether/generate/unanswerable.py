@@ -30,6 +30,8 @@ STRATEGY = "unanswerable"
 # who wrote these rows: tether's own rule, not a model (provenance must not credit the teacher)
 RULE_TEACHER = Teacher(model="tether:false-premise", version=__version__)
 DECLINE = "There is no {invented} in the documents."
+# near-misses of one seed at most: a second and third name teach the reply, not the one invented word
+MAX_VARIANTS = 3
 
 
 def decline(invented: str, replaced: str, answer: str) -> str:
@@ -44,34 +46,39 @@ def _order(seed: Record) -> str:
 def false_premise_rows(
     seeds: Sequence[Record], corpus: Sequence[str], share: float, run_id: str = "", generation: int = 1
 ) -> list[Record]:
-    """Up to round(share * seeds) rows, one per seed whose question names something the invention can change."""
+    """Up to round(share * seeds) rows from the seeds whose question names something the invention can change: one
+    per such seed, then (share above their count) a second near-miss of each, and so on, at most MAX_VARIANTS."""
     want = round(share * len(seeds))
     rows: list[Record] = []
-    for seed in sorted(seeds, key=_order):
-        if len(rows) >= want:
+    usable = [s for s in sorted(seeds, key=_order) if s.question() and s.answer()]
+    for variant in range(MAX_VARIANTS):
+        made_any = False
+        for seed in usable:
+            if len(rows) >= want:
+                return rows
+            made = invent(seed.question(), corpus, variant)
+            if made is None:
+                continue
+            made_any = True
+            rows.append(_row(seed, *made, run_id, generation))
+        if not made_any:
             break
-        question, answer = seed.question(), seed.answer()
-        if not question or not answer:
-            continue
-        made = invent(question, corpus)
-        if made is None:
-            continue
-        new_q, replaced, invented = made
-        rows.append(
-            Record(
-                prompt=new_q,
-                response=decline(invented, replaced, answer),
-                origin="synthetic",
-                teacher=RULE_TEACHER,
-                strategy=STRATEGY,
-                parents=[seed.id],
-                source=seed.source,
-                concepts=list(seed.concepts),
-                generation=generation,
-                run_id=run_id,
-                # `declined`: the sentence that denies the premise; the facts filter checks the rest of the answer,
-                # the question filter lets the invented name through (it was checked absent from every chunk)
-                meta={"replaced": replaced, "invented": invented, "declined": DECLINE.format(invented=invented)},
-            )
-        )
     return rows
+
+
+def _row(seed: Record, new_q: str, replaced: str, invented: str, run_id: str, generation: int) -> Record:
+    return Record(
+        prompt=new_q,
+        response=decline(invented, replaced, seed.answer()),
+        origin="synthetic",
+        teacher=RULE_TEACHER,
+        strategy=STRATEGY,
+        parents=[seed.id],
+        source=seed.source,
+        concepts=list(seed.concepts),
+        generation=generation,
+        run_id=run_id,
+        # `declined`: the sentence that denies the premise; the facts filter checks the rest of the answer, the
+        # question filter lets the invented name through (it was checked absent from every chunk)
+        meta={"replaced": replaced, "invented": invented, "declined": DECLINE.format(invented=invented)},
+    )

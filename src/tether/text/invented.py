@@ -68,9 +68,10 @@ def _near_misses(word: str, key: str) -> Iterable[str]:
             yield stem + ending
 
 
-def invent(question: str, corpus: Sequence[str]) -> tuple[str, str, str] | None:
+def invent(question: str, corpus: Sequence[str], variant: int = 0) -> tuple[str, str, str] | None:
     """(new question, the replaced words, the invented words) with the question's most specific name changed to a
-    near-miss no text of `corpus` mentions; None when the question names nothing or every candidate exists."""
+    near-miss no text of `corpus` mentions; None when the question names nothing or every candidate exists.
+    `variant` k gives the k-th such near-miss instead of the first (another ending, other digits), or None."""
     toks = _WORD.findall(question)
     spans = _names(question)
     if not spans:
@@ -92,6 +93,7 @@ def invent(question: str, corpus: Sequence[str]) -> tuple[str, str, str] | None:
             if any(mentions(text, other) or mentions(text, invented) for text in corpus):
                 continue
             new_q, n = re.subn(rf"(?<![\w]){re.escape(word)}(?![\w])", other, question, count=1)
-            if n:
+            if n and variant == 0:
                 return new_q, phrase, invented
+            variant -= n
     return None
