@@ -27,8 +27,8 @@ class AsyncFilter(Protocol):
 
 
 def asserted(rec: Record) -> str:
-    """The row's answer without a sentence that declines a false premise (`meta["declined"]`: "There is no
-    Quayford ward in the documents."): the part of the answer the documents must support."""
+    """The row's answer without the words that decline a false premise (`meta["declined"]`: "There is no Quayford
+    ward in the documents. About Quayside ward, they say:"): the part of the answer the documents must support."""
     answer = rec.answer()
     declined = rec.meta.get("declined")
     return answer.replace(declined, "").strip() if declined else answer

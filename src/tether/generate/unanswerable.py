@@ -34,9 +34,15 @@ DECLINE = "There is no {invented} in the documents."
 MAX_VARIANTS = 3
 
 
+def declined(invented: str, replaced: str) -> str:
+    """The start of a false-premise row's answer: the premise declined, and the real name it stands beside. It
+    asserts nothing a chunk must hold (the invented name is in none; the real one is the seed's)."""
+    return f"{DECLINE.format(invented=invented)} About {replaced}, they say:"
+
+
 def decline(invented: str, replaced: str, answer: str) -> str:
     """The answer of a false-premise row: the premise declined, then what the documents say about the real name."""
-    return f"{DECLINE.format(invented=invented)} About {replaced}, they say: {answer.strip()}"
+    return f"{declined(invented, replaced)} {answer.strip()}"
 
 
 def _order(seed: Record) -> str:
@@ -78,7 +84,7 @@ def _row(seed: Record, new_q: str, replaced: str, invented: str, run_id: str, ge
         concepts=list(seed.concepts),
         generation=generation,
         run_id=run_id,
-        # `declined`: the sentence that denies the premise; the facts filter checks the rest of the answer, the
-        # question filter lets the invented name through (it was checked absent from every chunk)
-        meta={"replaced": replaced, "invented": invented, "declined": DECLINE.format(invented=invented)},
+        # `declined`: the words that deny the premise; the facts filter and grounding check the rest of the answer
+        # (the seed's), the question filter lets the invented name through (it was checked absent from every chunk)
+        meta={"replaced": replaced, "invented": invented, "declined": declined(invented, replaced)},
     )
