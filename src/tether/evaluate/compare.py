@@ -169,6 +169,7 @@ def run_compare(
         results[arm] = run_eval(ws, target, base_dir=base_dir, adapter_dir=run.dir)
     trained = {a: results[a] for a in trained_arms}
     every = ("base", *trained_arms)
+    hallucinated = {a: _hallucinated(results[a]) for a in every}
     report = {
         "mix": mix.id,
         "generation": mix.generation,
@@ -189,9 +190,9 @@ def run_compare(
         "differences": {f"{b}-{a}": _paired(results[a], results[b], metric, resamples) for a, b in pairs},
         # paired over the same unanswerable questions; negative: the second arm hallucinates less
         "hallucination_differences": {
-            f"{b}-{a}": paired_bootstrap(_hallucinated(results[a]), _hallucinated(results[b]), n_resamples=resamples)
+            f"{b}-{a}": paired_bootstrap(hallucinated[a], hallucinated[b], n_resamples=resamples)
             for a, b in pairs
-            if _hallucinated(results[a])
+            if hallucinated[a]
         },
         "by_concept": _concepts(trained, metric),
         "training": {

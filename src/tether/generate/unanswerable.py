@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from tether import __version__
 from tether.records import Record, Teacher
-from tether.text.invented import invent
+from tether.text.invented import inventions
 
 STRATEGY = "unanswerable"
 # who wrote these rows: tether's own rule, not a model (provenance must not credit the teacher)
@@ -40,11 +40,6 @@ def declined(invented: str, replaced: str) -> str:
     return f"{DECLINE.format(invented=invented)} About {replaced}, they say:"
 
 
-def decline(invented: str, replaced: str, answer: str) -> str:
-    """The answer of a false-premise row: the premise declined, then what the documents say about the real name."""
-    return f"{declined(invented, replaced)} {answer.strip()}"
-
-
 def _order(seed: Record) -> str:
     return hashlib.sha256(f"unanswerable:{seed.id}".encode()).hexdigest()
 
@@ -56,26 +51,26 @@ def false_premise_rows(
     per such seed, then (share above their count) a second near-miss of each, and so on, at most MAX_VARIANTS."""
     want = round(share * len(seeds))
     rows: list[Record] = []
-    usable = [s for s in sorted(seeds, key=_order) if s.question() and s.answer()]
-    for variant in range(MAX_VARIANTS):
-        made_any = False
-        for seed in usable:
+    # one lazy stream of near-misses per seed, drawn breadth first: a seed's later ones only when the share asks
+    streams = [(s, inventions(s.question(), corpus)) for s in sorted(seeds, key=_order) if s.question() and s.answer()]
+    for _ in range(MAX_VARIANTS):
+        live = []
+        for seed, stream in streams:
             if len(rows) >= want:
                 return rows
-            made = invent(seed.question(), corpus, variant)
-            if made is None:
-                continue
-            made_any = True
-            rows.append(_row(seed, *made, run_id, generation))
-        if not made_any:
-            break
+            made = next(stream, None)
+            if made is not None:
+                rows.append(_row(seed, *made, run_id, generation))
+                live.append((seed, stream))
+        streams = live
     return rows
 
 
 def _row(seed: Record, new_q: str, replaced: str, invented: str, run_id: str, generation: int) -> Record:
+    prefix = declined(invented, replaced)
     return Record(
         prompt=new_q,
-        response=decline(invented, replaced, seed.answer()),
+        response=f"{prefix} {seed.answer().strip()}",
         origin="synthetic",
         teacher=RULE_TEACHER,
         strategy=STRATEGY,
@@ -86,5 +81,5 @@ def _row(seed: Record, new_q: str, replaced: str, invented: str, run_id: str, ge
         run_id=run_id,
         # `declined`: the words that deny the premise; the facts filter and grounding check the rest of the answer
         # (the seed's), the question filter lets the invented name through (it was checked absent from every chunk)
-        meta={"replaced": replaced, "invented": invented, "declined": declined(invented, replaced)},
+        meta={"replaced": replaced, "invented": invented, "declined": prefix},
     )

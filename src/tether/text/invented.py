@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from tether.text.names import NOT_NAMES, mentions
 
@@ -68,14 +68,19 @@ def _near_misses(word: str, key: str) -> Iterable[str]:
             yield stem + ending
 
 
-def invent(question: str, corpus: Sequence[str], variant: int = 0) -> tuple[str, str, str] | None:
+def invent(question: str, corpus: Sequence[str]) -> tuple[str, str, str] | None:
     """(new question, the replaced words, the invented words) with the question's most specific name changed to a
-    near-miss no text of `corpus` mentions; None when the question names nothing or every candidate exists.
-    `variant` k gives the k-th such near-miss instead of the first (another ending, other digits), or None."""
+    near-miss no text of `corpus` mentions; None when the question names nothing or every candidate exists."""
+    return next(inventions(question, corpus), None)
+
+
+def inventions(question: str, corpus: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """Every such near-miss of the question, best first (the most specific name, then its other endings or digits),
+    computed as they are asked for: the corpus is scanned for the question's names once."""
     toks = _WORD.findall(question)
     spans = _names(question)
     if not spans:
-        return None
+        return
 
     spread = {(a, b): sum(mentions(text, " ".join(toks[a:b])) for text in corpus) for a, b in spans}
     for a, b in sorted(spans, key=lambda s: (spread[s], s[0])):
@@ -93,7 +98,5 @@ def invent(question: str, corpus: Sequence[str], variant: int = 0) -> tuple[str,
             if any(mentions(text, other) or mentions(text, invented) for text in corpus):
                 continue
             new_q, n = re.subn(rf"(?<![\w]){re.escape(word)}(?![\w])", other, question, count=1)
-            if n and variant == 0:
-                return new_q, phrase, invented
-            variant -= n
-    return None
+            if n:
+                yield new_q, phrase, invented
