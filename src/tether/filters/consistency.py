@@ -26,9 +26,8 @@ def describe(facts: list[Fact], limit: int = 6) -> str:
 
 
 def claim_text(rec: Record) -> str:
-    """What a row asserts: the answer (every assistant turn of a conversation) and any reasoning trace. A sentence
-    that declines a false premise (`meta["declined"]`: "There is no Quayford ward in the documents.") asserts
-    nothing to look up."""
+    """What a row asserts: the answer (every assistant turn of a conversation) and any reasoning trace. The words
+    that decline a false premise (`meta["declined"]`, see `filters.base.asserted`) assert nothing to look up."""
     if rec.messages and rec.response is None:
         parts = [m.content for m in rec.messages if m.role == "assistant"]
     else:
