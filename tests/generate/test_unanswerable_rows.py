@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import example_workspace
-from tether.filters.base import asserted
+from tether.filters.base import asserted, asserts_seed
 from tether.filters.consistency import claim_text
+from tether.filters.judged import GroundingFilter
 from tether.filters.registry import build_context, build_filters
-from tether.filters.stage import apply_filters
+from tether.filters.stage import apply_filters, model_work
 from tether.generate.unanswerable import RULE_TEACHER, STRATEGY, false_premise_rows
+from tether.prompts.templates import load_templates
+from tether.records import write_records
 from tether.text.names import mentions
 
 
@@ -78,3 +81,42 @@ def test_filters_keep_right_rows_and_drop_ones_whose_facts_are_wrong(tmp_path: P
     assert len(kept_right) == len(rows), [(r.prompt, r.verdicts) for r in rows if not r.kept]
     assert len(dropped_wrong) == len(wrong)
     assert all(not r.verdicts["facts"].keep for r in dropped_wrong)  # the facts filter caught each changed number
+
+
+class _NoCalls:
+    """A model that must not be asked: grounding keeps a row asserting its seed's answer without a call."""
+
+    calls = 0
+
+    async def chat(self, *args, **kwargs):
+        self.calls += 1
+        raise AssertionError("grounding asked the model about a row that asserts only its seed's answer")
+
+    async def map(self, jobs, on_done=None):
+        return [await job() for job in jobs]
+
+
+def test_grounding_keeps_rows_asserting_their_seed_answer_unasked(tmp_path: Path) -> None:
+    ws = example_workspace(tmp_path / "w")
+    head = ws.head()
+    seeds = ws.human_records(head)
+    chunks = {c.chunk_id: c for c in ws.chunks(head)}
+    rows = false_premise_rows(seeds, [c.text for c in chunks.values()], 1.0)
+    t = load_templates({})
+    no_calls = _NoCalls()
+    verdicts = asyncio.run(GroundingFilter(no_calls, t["grounding"], "town", chunks).ajudge(rows))
+    assert no_calls.calls == 0 and all(v is not None and v.keep for v in verdicts)
+    below = [v for v, r in zip(verdicts, rows, strict=True) if r.scores["lexical_support"] < 0.8]
+    assert below and all("seed's human answer" in v.detail for v in below)  # kept for that, not for word support
+    # the funnel's look-ahead agrees: these rows give grounding no work, so its first calibration is not run for them
+    path = tmp_path / "rows.parquet"
+    write_records(path, rows)
+    assert model_work(path, chunks, 0.8) == {"judge"}
+    # an answer changed after the row was made no longer matches the digest: grounding asks about it again
+    r = next(r for r in rows if r.scores["lexical_support"] < 0.8)
+    edited = r.model_copy(update={"response": r.response.replace("they say:", "they say: not")}, deep=True)
+    assert not asserts_seed(edited.meta, asserted(edited))
+    write_records(path, [edited])
+    assert model_work(path, chunks, 0.8) == {"judge", "grounding"}
+    with pytest.raises(AssertionError, match="grounding asked"):
+        asyncio.run(GroundingFilter(no_calls, t["grounding"], "town", chunks).ajudge([edited]))

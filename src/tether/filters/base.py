@@ -7,6 +7,7 @@ funnel: each row is charged to the first filter that dropped it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Protocol
 
 from tether.records import Record, Verdict
@@ -29,9 +30,32 @@ class AsyncFilter(Protocol):
 def asserted(rec: Record) -> str:
     """The row's answer without the words that decline a false premise (`meta["declined"]`: "There is no Quayford
     ward in the documents. About Quayside ward, they say:"): the part of the answer the documents must support."""
-    answer = rec.answer()
-    declined = rec.meta.get("declined")
+    return without_declined(rec.answer(), rec.meta)
+
+
+def without_declined(answer: str, meta: dict[str, str]) -> str:
+    """`asserted` over an answer and its row's meta (as the funnel reads them from Parquet columns)."""
+    declined = meta.get("declined")
     return answer.replace(declined, "").strip() if declined else answer
+
+
+# meta key of a row whose asserted part is its parent seed's human answer, word for word (false-premise rows); its
+# value is that answer's digest, so an answer edited since (or a row that merely claims it) is not taken on trust.
+# The human anchor is never filtered, so grounding keeps such a row without asking a model about it.
+ASSERTS = "asserts_seed_answer"
+
+
+def answer_digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+
+
+def asserts_seed(meta: dict[str, str] | list | None, asserted_text: str) -> bool:
+    """Does a row (its `meta`, as a dict or Parquet's key/value pairs, and its `asserted` text) assert only its
+    seed's human answer, unchanged since the row was made?"""
+    if not meta:
+        return False
+    digest = (meta if isinstance(meta, dict) else dict(meta)).get(ASSERTS)
+    return digest is not None and digest == answer_digest(asserted_text)
 
 
 def live(rec: Record) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, field_validator
 
 from tether.documents import Chunk
-from tether.filters.base import asserted, live
+from tether.filters.base import asserted, asserts_seed, live
 from tether.filters.trust import Trust
 from tether.llm.client import TeacherClient
 from tether.prompts.context import context_block
@@ -245,6 +245,8 @@ class GroundingFilter:
         rec.scores["lexical_support"] = round(s, 4)
         if s >= self.lexical_pass:
             return Verdict(keep=True, detail=f"lexical support {s:.2f}")
+        if asserts_seed(rec.meta, asserted(rec)):
+            return Verdict(keep=True, detail=f"asserts only its seed's human answer (lexical support {s:.2f})")
         evidence_ok = s >= self.lexical_min
         lex = f"lexical {s:.2f} ({'>=' if evidence_ok else '<'} {self.lexical_min:g})"
         if self.client is None or not self.trust.ask:

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from tether.documents import Chunk
 from tether.engine.seam import LOCAL, Engine
 from tether.errors import TetherError
-from tether.filters.base import DROP, forget, write_verdicts
+from tether.filters.base import DROP, asserts_seed, forget, without_declined, write_verdicts
 from tether.filters.calibration import calibrate_missing, uncalibrated
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config, needs_model
@@ -157,13 +157,14 @@ def unasked_model_filters(source: Path, ctx: BuildContext) -> list[str]:
 def model_work(source: Path, chunks: dict[str, Chunk], lexical_pass: float, batch_rows: int = 16_384) -> set[str]:
     """Which model filters would ask the model about some row of the records file `source`: the judge, any live
     synthetic row; grounding, only one with a chunk and word support below `lexical_pass` (extractive answers,
-    sentences of their chunk, never are). Read from the Parquet columns batch by batch, as the funnel reads them
-    (no Records), stopping once both are known to be needed."""
+    sentences of their chunk, never are) that does not assert only its seed's answer (false-premise rows). Read
+    from the Parquet columns batch by batch, as the funnel reads them (no Records), stopping once both are known
+    to be needed."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     found: set[str] = set()
-    columns = ["origin", "prompt", "response", "messages", "source", "verdicts"]
+    columns = ["origin", "prompt", "response", "messages", "source", "verdicts", "meta"]
     for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows, columns=columns):
         table = pa.Table.from_batches([batch])
         synthetic = pc.equal(table.column("origin"), "synthetic").to_numpy(zero_copy_only=False)
@@ -173,10 +174,15 @@ def model_work(source: Path, chunks: dict[str, Chunk], lexical_pass: float, batc
         found.add("judge")
         prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
         messages, sources = table.column("messages").to_pylist(), table.column("source").to_pylist()
+        metas = table.column("meta").to_pylist()
         for i in rows:
             src = sources[i]
             chunk = chunks.get(src["chunk_id"]) if src and src["chunk_id"] else None
             answer = columns_qa(prompts[i], responses[i], messages[i])[1]
+            meta = dict(metas[i] or [])
+            answer = without_declined(answer, meta)
+            if asserts_seed(meta, answer):
+                continue  # grounding keeps it unasked (GroundingFilter.one)
             if chunk is not None and support(answer, chunk.text) < lexical_pass:
                 found.add("grounding")
                 return found

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import TetherError
+from tether.filters.base import ASSERTS
 from tether.records import Message, Record, Teacher, records_to_table
 from tether.seeds.seed_source import qa_text, resolve_source
 from tether.seeds.tabular import RawSeed, TabularResult, classify_row, jsonl_rows, read_csv
@@ -159,7 +160,9 @@ def parse_file(path: Path) -> Parsed:
 def to_record(seed: RawSeed, teacher: Teacher, generation: int, meta: dict[str, str], ws_sources: tuple) -> Record:
     docs, chunks_by_doc = ws_sources
     source, how = resolve_source(seed, qa_text(seed), docs, chunks_by_doc)
-    meta = {**meta, "source_match": how, **{k: v[:500] for k, v in seed.extra.items()}}
+    # a file's own columns never set a key tether's filters read (a row cannot claim to assert a seed's answer)
+    extra = {k: v[:500] for k, v in seed.extra.items() if k not in (ASSERTS, "declined")}
+    meta = {**meta, "source_match": how, **extra}
     msgs = seed.messages
     if msgs is not None and [m.role for m in msgs] == ["user", "assistant"]:
         seed = RawSeed(seed.line, msgs[0].content, msgs[1].content, concepts=seed.concepts)

@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Sequence
 
 from tether import __version__
+from tether.filters.base import ASSERTS, answer_digest
 from tether.records import Record, Teacher
 from tether.text.invented import inventions
 
@@ -80,6 +81,7 @@ def _row(seed: Record, new_q: str, replaced: str, invented: str, run_id: str, ge
         generation=generation,
         run_id=run_id,
         # `declined`: the words that deny the premise; the facts filter and grounding check the rest of the answer
-        # (the seed's), the question filter lets the invented name through (it was checked absent from every chunk)
-        meta={"replaced": replaced, "invented": invented, "declined": prefix},
+        # (the seed's), the question filter lets the invented name through (it was checked absent from every chunk);
+        # ASSERTS: what is left is the seed's human answer word for word, which grounding need not ask about
+        meta={"replaced": replaced, "invented": invented, "declined": prefix, ASSERTS: answer_digest(seed.answer())},
     )
