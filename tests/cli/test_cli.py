@@ -79,8 +79,9 @@ def test_example_domain_flow(tmp_path: Path) -> None:
     m = json.loads(tether("measure", "--no-map", "--json", "-w", "w", cwd=tmp_path).stdout)
     assert m["diversity"]["human"]["rows"] == 50 and m["diversity"]["synthetic"]["rows"] == 0
     assert 1 < m["diversity"]["human"]["dcscore"]["0.1"] <= 50 and m["concepts"]["beekeeping"]["status"] == "uncovered"
+    assert sum(m["question_types"]["human"].values()) == 50 and m["question_types"]["human"]["number"] > 0
     p = tether("measure", "-w", "w", cwd=tmp_path)  # from the vector cache; draws the map
-    assert p.returncode == 0 and "DCScore" in p.stdout and "map-" in p.stdout
+    assert p.returncode == 0 and "DCScore" in p.stdout and "map-" in p.stdout and "Question types" in p.stdout
 
 
 def test_teacher_check_unreachable_endpoint(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ def test_defaults_and_every_key_in_rendered_config(tmp_path: Path) -> None:
         ("ingest:\n  formats: [md, epub]\n", r"t.yaml:2: 'ingest.formats.1'"),
         ("ingest: [\n", r"t.yaml:2: invalid YAML"),
         ("- a\n- b\n", r"expected a mapping"),
+        (
+            "generate:\n  question_types: {number: 0.5, essay: 0.5}\n",
+            r"t.yaml:2: 'generate.question_types.essay.\[key\]': input should be 'fact', 'number'",
+        ),
+        ("generate:\n  question_types: {number: -1}\n", r"t.yaml:2: 'generate.question_types': .*non-negative"),
     ],
 )
 def test_config_errors_are_one_line_and_name_the_key(text: str, expected: str) -> None:

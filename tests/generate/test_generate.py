@@ -53,6 +53,7 @@ def test_planner_weak_teacher_prefers_rephrasing_and_config_overrides() -> None:
         "augment": 0.0,
         "rephrase": 0.5,
         "new_questions": 0.5,
+        "multi_hop": 0.0,
     }
     plan = make_plan(100, 50, GenerateConfig(), False, have_chunks=False)
     assert plan.rows("new_questions") == 0 and "no document chunks" in plan.rationale

@@ -46,6 +46,8 @@ def test_report_has_every_section_and_says_what_did_not_run(report):
         assert f'id="section-{name}"' in html
     assert "Not run yet" in html and "tether eval --base" in html  # no student evaluated in this workspace
     assert "AI-generated share: " in html
+    assert "<th>question type</th>" in html  # beside concept coverage
+    assert "<h3>by question type</h3>" in html  # in the mix's provenance
     assert "<b>&</b>" not in html and "&lt;b&gt;&amp;&lt;/b&gt;" in html  # row text is escaped
     assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) >= 4
     assert "http://" not in html and "https://" not in html  # opens offline

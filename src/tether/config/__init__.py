@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tether.config.base import Strict as _Strict
 from tether.config.filters import (
@@ -72,6 +72,7 @@ __all__ = [
     "FillConfig",
     "FilterName",
     "FiltersConfig",
+    "FocusType",
     "Format",
     "GenerateConfig",
     "GroundingConfig",
@@ -145,7 +146,9 @@ class AuditConfig(_Strict):
     well_covered: int = Field(3, ge=1, description="seeds a concept needs to count as well covered")
 
 
-Strategy = Literal["augment", "rephrase", "new_questions"]
+Strategy = Literal["augment", "rephrase", "new_questions", "multi_hop"]
+# question types a new question's focus sentence can steer toward (tether.text.typed_focus.STEERABLE)
+FocusType = Literal["fact", "number", "yes_no", "comparison", "procedure"]
 
 
 class GenerateConfig(_Strict):
@@ -187,11 +190,25 @@ class GenerateConfig(_Strict):
         "the share of seeds that name something, up to 3 near-misses of each",
     )
 
+    question_types: dict[FocusType, float] | None = Field(
+        None,
+        description="steer new questions toward a mix of question types, e.g. {number: 0.5, procedure: 0.3, "
+        "yes_no: 0.2}: each chunk's focus sentences are ordered so those likely to yield each type come in "
+        "proportion; null: no steering",
+    )
+
     @model_validator(mode="after")
     def _mix_positive(self) -> GenerateConfig:
         if self.mix is not None and (any(v < 0 for v in self.mix.values()) or sum(self.mix.values()) <= 0):
             raise ValueError("generate.mix needs non-negative shares with a positive sum")
         return self
+
+    @field_validator("question_types")
+    @classmethod
+    def _type_shares_positive(cls, shares: dict[str, float] | None) -> dict[str, float] | None:
+        if shares is not None and (any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0):
+            raise ValueError("needs non-negative shares with a positive sum, e.g. {number: 0.5, procedure: 0.5}")
+        return shares
 
 
 class EmbedderConfig(_Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from tether.documents import Chunk
 from tether.records import Record, Verdict
 
 
@@ -56,6 +57,22 @@ def asserts_seed(meta: dict[str, str] | list | None, asserted_text: str) -> bool
         return False
     digest = (meta if isinstance(meta, dict) else dict(meta)).get(ASSERTS)
     return digest is not None and digest == answer_digest(asserted_text)
+
+
+# meta key of a row that needs two passages (`multi_hop`): the chunk id of its second one, beside `source`
+SECOND_CHUNK = "second_chunk"
+
+
+def row_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
+    """The text a row's answer must stand on: its source chunk, joined with its second passage when it has one
+    (a question that needs two), so every filter that reads "the chunk" reads both."""
+    first = chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
+    second = chunks.get(rec.meta.get(SECOND_CHUNK, ""))
+    if first is None or second is None or second.chunk_id == first.chunk_id:
+        return first
+    return first.model_copy(
+        update={"chunk_id": f"{first.chunk_id}+{second.chunk_id}", "text": f"{first.text}\n\n{second.text}"}
+    )
 
 
 def live(rec: Record) -> bool:

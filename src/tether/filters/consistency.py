@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from tether.documents import Chunk, Document
-from tether.filters.base import asserted, live
+from tether.filters.base import asserted, live, row_chunk
 from tether.records import Record, Verdict
 from tether.seeds.seed_source import AUTO_SOURCE_MIN
 from tether.text import content_tokens, normalize
@@ -65,7 +65,7 @@ class EvidenceFinder:
     def chunk_for(self, rec: Record) -> tuple[Chunk | None, str]:
         """(chunk, how): the row's own source chunk, its seed's, or the best match (how = source/seed/matched)."""
         if rec.source and rec.source.chunk_id in self.chunks:
-            return self.chunks[rec.source.chunk_id], "source"
+            return row_chunk(rec, self.chunks), "source"  # both passages of a question that needs two
         for pid in rec.parents:
             p = self.by_id.get(pid)
             if p is not None and p.source and p.source.chunk_id in self.chunks:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, field_validator
 
 from tether.documents import Chunk
-from tether.filters.base import asserted, asserts_seed, live
+from tether.filters.base import asserted, asserts_seed, live, row_chunk
 from tether.filters.trust import Trust
 from tether.llm.client import TeacherClient
 from tether.prompts.context import context_block
@@ -57,7 +57,8 @@ class Supported(BaseModel):
 
 
 def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
-    return chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
+    """The row's chunk, both passages joined for a question that needs two (`filters.base.row_chunk`)."""
+    return row_chunk(rec, chunks)
 
 
 def quote_in_text(quote: str, text: str) -> float:

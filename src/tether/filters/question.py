@@ -44,7 +44,7 @@ import numpy as np
 
 from tether.documents import Chunk
 from tether.embed.embedder import CACHE_NAME, open_embedder
-from tether.filters.base import live
+from tether.filters.base import SECOND_CHUNK, live
 from tether.filters.judged import source_chunk
 from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 # words a question may share with a demonstration without having copied it
 _COMMON = frozenset("many much one time times s form forms carry submit close closes first".split())
+# strategies whose question the teacher wrote from a text (not a seed's question or a paraphrase of one)
+WRITTEN_QUESTIONS = frozenset({"new_question", "multi_hop"})
 # share of the documents a name must occur in to be the domain's (the town, the language), not one document's
 DOMAIN_WIDE = 0.2
 _TOKEN = re.compile(r"[A-Za-z][\w'’-]*|\d(?:[\d.,:]*\d)?")
@@ -145,6 +147,8 @@ class QuestionFilter:
     def premise_verdict(self, rec: Record, chunk: Chunk) -> Verdict | None:
         """off_chunk_question / false_premise for a name or number the row's document does not have."""
         doc = self.doc_text.get(chunk.doc_id, chunk.text)
+        if (second := self.chunks.get(rec.meta.get(SECOND_CHUNK, ""))) is not None:
+            doc += "\n" + self.doc_text.get(second.doc_id, second.text)  # a question that needs two passages
         missing = [t for t in premise_terms(rec.question()) if not mentions(doc, t)]
         if not missing:
             return None
@@ -189,7 +193,7 @@ class QuestionFilter:
                 detail = f"the answer is no statement a question could ask about: '{rec.answer()[:60]}'"
                 out[i] = Verdict(keep=False, reason="answer_not_a_statement", detail=detail)
                 continue
-            if rec.strategy == "new_question" and (words_ := refers_to_prompt(rec.question())):
+            if rec.strategy in WRITTEN_QUESTIONS and (words_ := refers_to_prompt(rec.question())):
                 detail = f"asks about the text it was written from ('{words_}'), not about the domain"
                 out[i] = Verdict(keep=False, reason="refers_to_prompt", detail=detail)
                 continue

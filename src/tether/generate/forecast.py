@@ -96,6 +96,12 @@ def _job_tokens(
             c += comp["rephrase"]
         return p, c
     assert job.chunk is not None
+    if job.strategy == "multi_hop":
+        assert job.second is not None
+        msgs = t["multi_hop"].render(
+            domain=domain, chunk=job.chunk.text, chunk2=job.second.text, focus=job.focus, focus2=job.focus2
+        )
+        return _tok(msgs), comp["new_question_extract"]  # the question alone, as for an extractive new question
     examples, _ = examples_block(job.examples, t)
     focus, name = job_focus(job), question_template(job, extractive)
     p = _tok(

@@ -15,7 +15,7 @@ from tether.records import Record, Teacher
 
 @dataclass
 class Job:
-    strategy: str  # augment / rephrase / new_questions
+    strategy: str  # augment / rephrase / new_questions / multi_hop
     index: int  # sample (augment) or variant (rephrase, new questions) number: part of the cache key
     seed: Record | None = None
     chunk: Chunk | None = None
@@ -24,6 +24,8 @@ class Job:
     preference: bool = False
     examples: list[Record] = field(default_factory=list)  # few-shot seeds for new questions
     focus: str = ""  # new questions: the chunk's sentence this question is about (text/focus.py)
+    second: Chunk | None = None  # multi_hop: the second passage (`chunk` is the first)
+    focus2: str = ""  # multi_hop: the second passage's sentence
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 from tether.config import GenerateConfig
 from tether.documents import Chunk
 from tether.generate.job import GenContext, Job, spread
+from tether.generate.multi_hop import Link, multi_hop_jobs
 from tether.generate.planner import Plan
 from tether.generate.strategies import run_new_question
 from tether.records import Record
@@ -151,7 +152,7 @@ def new_question_jobs(
                     concept=concept,
                     preference=g.preference_share > 0 and spread(i, g.preference_share),
                     examples=few_shot(pool, concept, i, g.few_shot, chunk.doc_id),
-                    focus=focus_for(chunk.text, nxt[chunk.chunk_id], g.questions_per_fact),
+                    focus=focus_for(chunk.text, nxt[chunk.chunk_id], g.questions_per_fact, g.question_types),
                 )
             )
             nxt[chunk.chunk_id] += 1  # a chunk listed twice continues its numbering: no repeated request
@@ -180,6 +181,7 @@ def build_jobs(
     g: GenerateConfig,
     chunk_concepts: dict[str, list[str]] | None = None,
     seed_counts: dict[str, int] | None = None,
+    links: Sequence[Link] = (),
 ) -> list[Job]:
     n = len(seeds)
     augment = [
@@ -190,7 +192,8 @@ def build_jobs(
     order = chunk_order(chunks, chunk_concepts or {}, seed_counts or {}, seeded_chunks(seeds))
     counts = question_counts([c for c, _ in order], plan.rows("new_questions"), g.questions_per_fact)
     new = new_question_jobs([c for c, _ in order], counts, seeds, g, [t for _, t in order])
-    return by_chunk(interleave([augment, rephrase, new]), g)
+    hops = multi_hop_jobs(links, plan.rows("multi_hop"))
+    return by_chunk(interleave([augment, rephrase, new, hops]), g)
 
 
 def job_chunk(job: Job, g: GenerateConfig) -> str | None:

@@ -20,7 +20,12 @@ from tether.records import Record, kept_mask
 from tether.workspace.store import Workspace
 
 # row strategy (as stored) -> planner strategy
-STRATEGY_OF = {"augment_answers": "augment", "rephrase": "rephrase", "new_question": "new_questions"}
+STRATEGY_OF = {
+    "augment_answers": "augment",
+    "rephrase": "rephrase",
+    "new_question": "new_questions",
+    "multi_hop": "multi_hop",
+}
 MIN_ROWS = 10  # fewer filtered rows of a strategy than this: its rate is too noisy, the typical rate is used
 ASSUMED_REACH = 0.5  # before a filter run: share of generated rows assumed to reach the model filters
 

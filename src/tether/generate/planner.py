@@ -26,14 +26,15 @@ from pydantic import BaseModel
 
 from tether.config import GenerateConfig, Strategy
 
-STRATEGIES: tuple[Strategy, ...] = ("augment", "rephrase", "new_questions")
+STRATEGIES: tuple[Strategy, ...] = ("augment", "rephrase", "new_questions", "multi_hop")
 BR_LOW, BR_HIGH = 12.0, 50.0
-MIX_LOW = {"augment": 0.70, "rephrase": 0.20, "new_questions": 0.10}
-MIX_HIGH = {"augment": 0.10, "rephrase": 0.15, "new_questions": 0.75}
+# questions that need two passages come only once there are calls to spare beyond one question per fact
+MIX_LOW = {"augment": 0.70, "rephrase": 0.20, "new_questions": 0.10, "multi_hop": 0.0}
+MIX_HIGH = {"augment": 0.10, "rephrase": 0.15, "new_questions": 0.65, "multi_hop": 0.10}
 
 # Share of generated rows the quality filters typically drop, per strategy: an estimate for the forecast until
 # this workspace's own filter runs have measured it. New questions lose most (unanswerable, ungrounded).
-TYPICAL_LOSS = {"augment": 0.15, "rephrase": 0.20, "new_questions": 0.35}
+TYPICAL_LOSS = {"augment": 0.15, "rephrase": 0.20, "new_questions": 0.35, "multi_hop": 0.35}
 # Structured calls that need one more parse attempt (budget reserved for them so the plan stays within budget).
 PARSE_RETRY_ALLOWANCE = 0.10
 
@@ -58,8 +59,9 @@ def choose_mix(br: float, weak: bool) -> tuple[dict[str, float], str]:
 
 def cover_uncovered(mix: dict[str, float], uncovered: float) -> str:
     """Raise the new-question share (in place) to the share of fact-bearing chunks no seed comes from, capped at
-    MIX_HIGH's; the other strategies shrink in proportion. Returns the rationale's addition ('' when unchanged)."""
-    floor = min(max(uncovered, 0.0), MIX_HIGH["new_questions"])
+    MIX_HIGH's share of questions from chunks (new and multi-hop); the other strategies shrink in proportion.
+    Returns the rationale's addition ('' when unchanged)."""
+    floor = min(max(uncovered, 0.0), MIX_HIGH["new_questions"] + MIX_HIGH["multi_hop"])  # questions from chunks
     if mix["new_questions"] >= floor - 1e-9:
         return ""
     rest = 1.0 - mix["new_questions"]
@@ -77,6 +79,8 @@ def calls_per_row(strategy: str, g: GenerateConfig) -> float:
         return g.best_of * (1 + PARSE_RETRY_ALLOWANCE * structured)
     if strategy == "rephrase":
         return (1 + PARSE_RETRY_ALLOWANCE) + g.best_of  # paraphrase (structured) + answer(s)
+    if strategy == "multi_hop":
+        return 1 + PARSE_RETRY_ALLOWANCE  # the question (structured); the answer is the two sentences
     structured = 1 + (1 if g.self_check else 0)  # question+answer, self-check
     return structured * (1 + PARSE_RETRY_ALLOWANCE) + g.preference_share
 
@@ -115,14 +119,16 @@ def make_plan(
     extractive: bool = False,
     barren: dict[str, str] | None = None,
     uncovered: float = 0.0,
+    links: int | None = None,
 ) -> Plan:
     """The strategy mix and rows for a budget.
 
     With extractive answers, a seed question has one right answer in its chunk, so more than one augmented answer
     per seed would repeat it: augmentation is capped at one row per seed and the rest of its share goes to the
     other strategies. `barren` names strategies this workspace measured to keep (almost) no rows, with the reason:
-    the planner's mix gives them nothing (a configured mix is left alone). Budget no strategy can use is left
-    unspent, and the rationale says so."""
+    the planner's mix gives them nothing (a configured mix is left alone). `links`: chunk pairs a multi-hop
+    question can join (`generate.multi_hop.find_links`; None: not counted), at most one row each. Budget no
+    strategy can use is left unspent, and the rationale says so."""
     barren = barren or {}
     if seeds <= 0:
         if not have_chunks:
@@ -130,7 +136,7 @@ def make_plan(
                 "nothing to generate from: no seed examples and no document chunks (run `tether ingest` on a folder "
                 "of documents; seed examples are optional)"
             )
-        return _documents_only(budget, g, weak, barren)
+        return _documents_only(budget, g, weak, barren, links)
     br = budget / seeds
     if g.mix is not None:
         total = sum(g.mix.values())
@@ -141,9 +147,9 @@ def make_plan(
         source = "planner"
         if have_chunks:
             why += cover_uncovered(mix, uncovered)
-    if not have_chunks and mix["new_questions"] > 0:
-        moved = mix.pop("new_questions")
-        mix["new_questions"] = 0.0
+    if not have_chunks and mix["new_questions"] + mix["multi_hop"] > 0:
+        moved = mix["new_questions"] + mix["multi_hop"]
+        mix["new_questions"] = mix["multi_hop"] = 0.0
         mix["augment"] += moved
         why += "; no document chunks: new questions need chunks, share moved to augmentation"
     if source == "planner":
@@ -156,16 +162,19 @@ def make_plan(
                 why += f"; {s} {reason}: its share moved to {', '.join(live) or 'nothing'}"
     per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
     caps = {"augment": seeds} if extractive else {}
+    if links is not None:
+        caps["multi_hop"] = links
+        if mix["multi_hop"] > 0 and links == 0:
+            why += "; no two chunks name the same thing: no multi-hop questions"
     caps.update({s: 0 for s in barren if source == "planner"})
     if extractive and budget * mix["augment"] / per_row["augment"] > seeds:
         keep = seeds * per_row["augment"] / budget
         live = [
             t
             for t in STRATEGIES
-            if t != "augment" and caps.get(t, budget) > 0 and (t != "new_questions" or have_chunks)
+            if t != "augment" and caps.get(t, budget) > 0 and (t not in ("new_questions", "multi_hop") or have_chunks)
         ]
-        if source == "config":
-            live = [t for t in live if mix[t] > 0]  # the user's mix: never add a strategy they left out
+        live = [t for t in live if mix[t] > 0]  # never add a strategy the mix left out (multi-hop at a low BR)
         for t in live:
             mix[t] += (mix["augment"] - keep) / len(live)
         why += "; extractive answers: at most one augmented answer per seed (more would copy the same sentence)" + (
@@ -175,25 +184,31 @@ def make_plan(
     return _fill(budget, seeds, round(br, 2), weak, source, why, mix, per_row, caps)
 
 
-def _documents_only(budget: int, g: GenerateConfig, weak: bool, barren: dict[str, str]) -> Plan:
-    """No seeds: every call goes to new questions from chunks. A mix in tether.yaml that leaves them out gets
-    nothing (the user's mix is never overridden); a measured low keep rate is said, not acted on, since no other
-    strategy could take the budget."""
+def _documents_only(
+    budget: int, g: GenerateConfig, weak: bool, barren: dict[str, str], links: int | None = None
+) -> Plan:
+    """No seeds: every call goes to questions written from chunks: new questions, and multi-hop ones when
+    generate.mix asks for them. A mix in tether.yaml that leaves both out gets nothing (the user's mix is never
+    overridden); a measured low keep rate is said, not acted on, since no other strategy could take the budget."""
     why = "no seeds: new questions from chunks only (answer augmentation and rephrasing need seed questions)"
     source = "config" if g.mix is not None else "planner"
-    share = 1.0
-    if g.mix is not None and g.mix.get("new_questions", 0.0) <= 0:
-        share = 0.0
-        why += "; generate.mix in tether.yaml gives new questions no share: nothing to generate"
-    elif g.mix is not None:
-        why += "; generate.mix in tether.yaml: only its new-question share can be used, it gets the whole budget"
+    mix = {"augment": 0.0, "rephrase": 0.0, "new_questions": 1.0, "multi_hop": 0.0}
+    if g.mix is not None:
+        chunked = {s: g.mix.get(s, 0.0) for s in ("new_questions", "multi_hop")}
+        total = sum(chunked.values())
+        if total <= 0:
+            mix["new_questions"] = 0.0
+            why += "; generate.mix in tether.yaml gives new questions no share: nothing to generate"
+        else:
+            mix.update({s: v / total for s, v in chunked.items()})
+            why += "; generate.mix in tether.yaml: only its shares of questions from chunks can be used"
     elif weak:
         why += "; weak teacher: its usual rephrasing share needs seeds too"
-    if share and "new_questions" in barren:
+    if mix["new_questions"] and "new_questions" in barren:
         why += f"; note: new_questions {barren['new_questions']} (seed examples would open the other strategies)"
-    mix = {"augment": 0.0, "rephrase": 0.0, "new_questions": share}
     per_row = {s: calls_per_row(s, g) for s in STRATEGIES}
-    return _fill(budget, 0, None, weak, source, why, mix, per_row, {"augment": 0, "rephrase": 0})
+    caps = {"augment": 0, "rephrase": 0, **({"multi_hop": links} if links is not None else {})}
+    return _fill(budget, 0, None, weak, source, why, mix, per_row, caps)
 
 
 def _fill(

@@ -27,6 +27,7 @@ from tether.filters.registry import domain_name
 from tether.generate.forecast import Forecast, load_speed, make_forecast, save_speed
 from tether.generate.jobs import build_jobs, seeded_chunks
 from tether.generate.measured import MIN_ROWS, FilterForecast, filter_forecast, measured_rates
+from tether.generate.multi_hop import find_links
 from tether.generate.planner import Plan, make_plan
 from tether.generate.strategies import GenContext, Job, run_job
 from tether.generate.style import AnswerStyle, answer_mode, seed_style
@@ -106,6 +107,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         for s, rate in rates.keep.items()
         if rate < BARREN_RATE
     }
+    links = find_links(chunks)
     try:
         plan = make_plan(
             budget,
@@ -116,6 +118,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
             extractive=mode == "extractive",
             barren=barren,
             uncovered=uncovered_share(seeds, chunks),
+            links=len(links),
         )
     except ValueError as e:
         raise TetherError(str(e)) from None
@@ -130,7 +133,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
             s.concepts = sorted(set(s.concepts) | cs)  # concepts flow into synthetic rows and prompts
             seed_counts.update(cs)
         chunk_concepts = dict(zip([c.chunk_id for c in chunks], matcher.match([c.text for c in chunks]), strict=True))
-    jobs = build_jobs(plan, seeds, chunks, g, chunk_concepts, dict(seed_counts))
+    jobs = build_jobs(plan, seeds, chunks, g, chunk_concepts, dict(seed_counts), links)
     templates = load_templates(g.templates)
     by_id = {c.chunk_id: c for c in chunks}
     context = {}

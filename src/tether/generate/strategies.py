@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from tether.documents import Chunk
 from tether.generate.job import GenContext, Job, extractive
+from tether.generate.multi_hop import run_multi_hop
 from tether.generate.questions import (
     asks_for_focus,
     copied_example,
@@ -256,7 +257,12 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
     return _record(ctx, job, kind="qa", prompt=q, response=a, verdicts=verdicts, scores=scores, meta=meta, **base)
 
 
-RUNNERS = {"augment": run_augment, "rephrase": run_rephrase, "new_questions": run_new_question}
+RUNNERS = {
+    "augment": run_augment,
+    "rephrase": run_rephrase,
+    "new_questions": run_new_question,
+    "multi_hop": run_multi_hop,
+}
 
 
 async def run_job(ctx: GenContext, job: Job) -> Record:

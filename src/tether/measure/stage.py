@@ -6,6 +6,9 @@ What is measured, and on which rows:
 - embedding coverage: the share of real rows (seeds, held-out questions, chunks) with a kept synthetic row within
   `coverage_radius`, and drift, the synthetic rows far from every real one;
 - concept coverage: human and kept synthetic rows per ontology concept, with its status;
+- question types: human and kept synthetic rows per type of question (fact, number, yes/no, comparison,
+  procedure, unanswerable, multi-hop; `tether.text.question_types`), beside concept coverage: the same concepts
+  asked only as "How much ...?" teach less than the seeds' mix of kinds;
 - the 2-D map (PNG) of chunks, human and synthetic rows by concept.
 
 Embeddings come from the workspace cache, so measuring a version twice embeds nothing the second time.
@@ -27,6 +30,7 @@ from tether.measure.diversity import dcscore, distinct_n, vendi
 from tether.measure.projection import concept_map
 from tether.seeds.audit import load_heldout, row_text
 from tether.seeds.ontology import load_ontology
+from tether.text.question_types import type_counts
 from tether.workspace.store import Manifest, Workspace
 
 
@@ -46,6 +50,7 @@ class Measurement(BaseModel):
     drift_examples: list[str] = []  # ids of kept synthetic rows farthest from all real data
     concepts: dict[str, dict[str, int | str]] = {}  # name -> human, synthetic, chunks, status
     concept_status: dict[str, int] = {}  # status -> concepts
+    question_types: dict[str, dict[str, int]] = {}  # "human", "synthetic" (kept) -> question type -> rows
     map_png: str | None = None
 
     def flat(self) -> dict[str, float]:
@@ -67,6 +72,9 @@ class Measurement(BaseModel):
         for name, c in self.concepts.items():
             for k in ("human", "synthetic"):
                 out[f"concept.{name}.{k}"] = float(c[k])
+        for part, counts in self.question_types.items():
+            for qtype, n in counts.items():
+                out[f"question_type.{part}.{qtype}"] = float(n)
         return out
 
 
@@ -114,6 +122,7 @@ def measure_version(
         diversity=diversity,
         coverage=coverage,
         drift_examples=drift_examples,
+        question_types={"human": type_counts(human), "synthetic": type_counts(synthetic)},
     )
     if cfg.ontology is not None:
         ontology = load_ontology(cfg.ontology)

@@ -1,4 +1,5 @@
-"""The provenance report of a training set: what it is made of, by origin, teacher, strategy, concept and generation.
+"""The provenance report of a training set: what it is made of, by origin, teacher, strategy, question type,
+concept and generation.
 
 The AI-generated share is its first line, always: the number a reader of a dataset most needs and most often has
 to work out. Shares are of the training rows; a row tagged with two concepts counts under both, so concept shares
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from tether.records import Record
+from tether.text.question_types import TYPES, record_type
 
 NO_CONCEPT = "(none)"
 
@@ -42,6 +44,12 @@ def provenance(rows: Sequence[Record], concepts: Sequence[Iterable[str]] | None 
         "by_origin": _table((r.origin for r in rows), n),
         "by_teacher": _table((teacher_name(r) for r in rows), n),
         "by_strategy": _table((r.strategy or "-" for r in rows), n),
+        # what kinds of question the set asks (fact, number, yes/no, ...), in TYPES order
+        "by_question_type": dict(sorted(_table((record_type(r) for r in rows), n).items(), key=_type_order)),
         "by_generation": dict(sorted(_table((r.generation for r in rows), n).items(), key=lambda kv: int(kv[0]))),
         "by_concept": _table((c for t in tags for c in (t or [NO_CONCEPT])), n),
     }
+
+
+def _type_order(item: tuple[str, object]) -> int:
+    return TYPES.index(item[0]) if item[0] in TYPES else len(TYPES)

@@ -29,6 +29,7 @@ FIELDS: dict[str, set[str]] = {
     "rephrase": {"domain", "question", "variant"},
     "new_question": {"domain", "chunk", "focus", "examples", "concept_line", "variant", "length_hint"},
     "new_question_extract": {"domain", "chunk", "focus", "concept_line"},
+    "multi_hop": {"domain", "chunk", "chunk2", "focus", "focus2"},
     "self_check": {"domain", "chunk", "question", "answer"},
     "judge": {"domain", "question", "answer", "context_block"},
     "grounding": {"domain", "chunk", "question", "answer"},

@@ -104,6 +104,7 @@ def coverage_and_diversity(ws: Workspace, man: Manifest) -> tuple[dict, dict]:
         "version": cur.id,
         "concepts": m.get("concepts") or {},
         "status": m.get("concept_status") or {},
+        "question_types": m.get("question_types") or {},  # absent from versions measured before it existed
         "embedding": m.get("coverage") or {},
         "map_png": map_png if map_png and Path(map_png).is_file() else None,
     }

@@ -104,7 +104,9 @@ def _provenance(d: dict) -> str:
         _img(plots.shares_chart(prov["by_origin"], "By origin", d["ceiling"]), "shares by origin"),
         _img(plots.shares_chart(prov["by_strategy"], "By strategy"), "shares by strategy"),
     ]
-    for what in ("by_teacher", "by_generation"):
+    for what in ("by_teacher", "by_question_type", "by_generation"):
+        if what not in prov:  # a mix built before question types were counted
+            continue
         out.append(f"<h3>{escape(what.replace('_', ' '))}</h3>")
         out.append(
             _table([what[3:], "rows", "share"], [[k, v["rows"], f"{v['share']:.1%}"] for k, v in prov[what].items()])
@@ -121,6 +123,12 @@ def _coverage(d: dict) -> str:
            + ", ".join(f"{k} {v}" for k, v in d["status"].items()) + " concepts.</p>"]  # fmt: skip
     rows = [[c, v.get("human"), v.get("synthetic"), v.get("chunks"), v.get("status")] for c, v in d["concepts"].items()]
     out.append(_table(["concept", "human", "synthetic", "chunks", "status"], rows))
+    types = d.get("question_types") or {}
+    if types:
+        parts = [p for p in ("human", "synthetic") if p in types]
+        order = list(types[parts[0]]) if parts else []
+        header = ["question type", *("synthetic (kept)" if p == "synthetic" else p for p in parts)]
+        out.append(_table(header, [[t, *(types[p].get(t, 0) for p in parts)] for t in order]))
     emb = {k: v for k, v in d["embedding"].items() if isinstance(v, int | float)}
     out.append(_table(["embedding coverage", "value"], [[k, v] for k, v in emb.items()]))
     if d["map_png"]:

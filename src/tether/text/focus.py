@@ -15,16 +15,23 @@ sampling seed of the call).
 With extractive answers the focus sentence is the answer (the teacher writes only the question): a question
 written for a sentence has that sentence as its answer by construction, where the teacher's own answer was often
 another sentence of the chunk (Qwen2.5-0.5B: 4 of 9 kept rows answered a different fact).
+
+With `generate.question_types` set (a mix of question types), the first pass over a chunk's sentences is
+reordered so that the sentences likely to yield each type come in proportion to its share
+(`tether.text.typed_focus.order_by_types`); the walk still visits every sentence, and the repeats of the
+fact-bearing ones stay as they are. Unset, the order is the one above.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 
 from tether.text import points_elsewhere, words
 from tether.text.facts import extract_facts
 from tether.text.sentences import sentences
+from tether.text.typed_focus import order_by_types
 
 _NUMBERED_HEADING = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+[A-Z]")
 MIN_WORDS = 5  # shorter "sentences" are headings, labels or list fragments: nothing to ask about
@@ -88,13 +95,22 @@ def _fact_sentences(text: str) -> tuple[str, ...]:
     return tuple(s for s in _focus(text) if extract_facts(s))
 
 
-def focus_walk(text: str, per_fact: int = 1) -> tuple[str, ...]:
+def focus_walk(text: str, per_fact: int = 1, question_types: Mapping[str, float] | None = None) -> tuple[str, ...]:
     """The order in which a chunk's questions visit its sentences: every focus sentence once, then the fact-bearing
-    ones `per_fact - 1` more times (a chunk with no fact-bearing sentence is walked once)."""
-    return _focus(text) + _fact_sentences(text) * max(per_fact - 1, 0)
+    ones `per_fact - 1` more times (a chunk with no fact-bearing sentence is walked once). `question_types` (type
+    -> share, `generate.question_types`) reorders the first pass toward that mix of question types; None keeps
+    the order of `focus_sentences`."""
+    first = _focus(text) if not question_types else _typed(text, tuple(sorted(question_types.items())))
+    return first + _fact_sentences(text) * max(per_fact - 1, 0)
 
 
-def focus_for(text: str, index: int, per_fact: int = 1) -> str:
+@functools.lru_cache(maxsize=256)
+def _typed(text: str, shares: tuple[tuple[str, float], ...]) -> tuple[str, ...]:
+    """The focus sentences ordered toward a mix of question types, cached: every job of a chunk asks for it."""
+    return tuple(order_by_types(_focus(text), dict(shares)))
+
+
+def focus_for(text: str, index: int, per_fact: int = 1, question_types: Mapping[str, float] | None = None) -> str:
     """The sentence the `index`-th question of a chunk (0-based, the job's variant) is about."""
-    walk = focus_walk(text, per_fact)
+    walk = focus_walk(text, per_fact, question_types)
     return walk[index % len(walk)]

@@ -38,6 +38,8 @@ def measurement_report(m) -> None:  # m: tether.measure.stage.Measurement
         console.print(f"  [dim]farthest: {', '.join(i[:12] for i in m.drift_examples[:5])} (tether show / lineage)[/]")
     if m.concepts:
         concept_table(m.concepts)
+    if m.question_types:
+        question_type_table(m.question_types)
     if m.map_png:
         console.print(f"2-D map: {m.map_png}")
 
@@ -52,6 +54,23 @@ def concept_table(concepts: dict[str, dict], title: str = "Concept coverage") ->
         st = str(c["status"])
         t.add_row(name, str(c["human"]), str(c["synthetic"]), str(c["chunks"]), f"[{STATUS_STYLE[st]}]{st}[/]")
     console.print(t)
+
+
+def question_type_table(counts: dict[str, dict[str, int]]) -> None:
+    """Rows per question type, human and kept synthetic, with each one's share of its column."""
+    parts = [p for p in ("human", "synthetic") if p in counts]
+    totals = {p: sum(counts[p].values()) for p in parts}
+    t = Table(title="Question types", caption="decided by rules over the question's words (README, tether measure)")
+    t.add_column("type")
+    for p in parts:
+        t.add_column(p + (" (kept)" if p == "synthetic" else ""), justify="right")
+    for qtype in counts[parts[0]] if parts else []:
+        t.add_row(qtype, *(_count_share(counts[p].get(qtype, 0), totals[p]) for p in parts))
+    console.print(t)
+
+
+def _count_share(n: int, total: int) -> str:
+    return f"{n} ({n / total:.0%})" if total else str(n)
 
 
 def diff_report(a, b, deltas, show_all: bool = False) -> None:  # a, b: Manifest; deltas: list[Delta]

@@ -76,6 +76,8 @@ def mix_report(res) -> None:  # res: tether.mix.mixer.MixResult
     console.print(_shares("Rows by origin", prov["by_origin"]))
     console.print(_shares("Rows by teacher", prov["by_teacher"]))
     console.print(_shares("Rows by strategy", prov["by_strategy"]))
+    if "by_question_type" in prov:  # absent from mixes built before question types were counted
+        console.print(_shares("Rows by question type", prov["by_question_type"]))
     console.print(_shares("Rows by generation", prov["by_generation"]))
     console.print(
         _shares(
