@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tether.cli.common import BudgetOpt, WorkspaceOpt, open_workspace
+from tether.errors import TetherError
 
 
 def plan(budget: BudgetOpt, workspace: WorkspaceOpt = Path(".")) -> None:
@@ -29,6 +30,13 @@ def generate(
     ),
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local one).")] = None,
     actors: Annotated[int, typer.Option(help="Ray engine: teacher actors (the in-flight cap is shared).")] = 2,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="plan: the planner's strategy mix | mistakes: paraphrases and new questions for the facts the "
+            "latest `tether probe` found the student missing."
+        ),
+    ] = "plan",
 ) -> None:
     """Generate synthetic rows with the planned strategies; writes a new version (never exceeds the budget)."""
     from tether.cli.render.console import console
@@ -37,6 +45,19 @@ def generate(
     from tether.generate.stage import prepare, run_generate
     from tether.run.engines import open_engine
 
+    if target not in ("plan", "mistakes"):
+        raise TetherError(f"--target {target!r}: use plan (the planner's mix) or mistakes (after `tether probe`)")
+    if target == "mistakes":
+        from tether.cli.render.probe import mistakes_report
+        from tether.run.mistakes import generate_for_mistakes
+
+        if engine != "local":
+            raise TetherError("--target mistakes runs on the local engine (its jobs are few: one per missed fact)")
+        ws = open_workspace(workspace)
+        rep = generate_for_mistakes(ws, budget, generation, lambda c, n: teacher_progress(c, n, "generate", console))
+        mistakes_report(rep)
+        ws.close()
+        return
     chosen = open_engine(engine, address, actors)
     ws = open_workspace(workspace)
     prep = prepare(ws, budget)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tether import __version__
-from tether.cli import filters, generate, measure, mix, run, seeds, train, workspace
+from tether.cli import filters, generate, measure, mix, probe, run, seeds, train, workspace
 from tether.errors import TetherError
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command()(mix.export)
 app.command()(train.train)
 app.command("eval")(train.eval_)
 app.command()(train.compare)
+app.command()(probe.probe)
 app.command("run")(run.run)
 
 

@@ -97,6 +97,12 @@ class EvalConfig(_Strict):
         description="held-out questions with an invented entity (no document has it) asked beside the real ones: "
         "the share answered instead of declined is the hallucination rate (0: none)",
     )
+    probe: int = Field(
+        200,
+        ge=1,
+        description="`tether probe`: training rows asked back at most (one per chunk first), to find the facts the "
+        "student did not learn; `tether generate --target mistakes` aims the next budget at them",
+    )
     collapse: CollapseConfig = Field(default_factory=CollapseConfig)
 
 
