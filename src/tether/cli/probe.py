@@ -52,3 +52,19 @@ def probe(
                             adapter_dir=students_dir(ws.store) / meta["id"], on_done=on_done, force=force)  # fmt: skip
     probe_report(res, str(ws.root))
     ws.close()
+
+
+def improve(
+    budget: Annotated[int, typer.Option(help="Teacher calls for generation per round.")],
+    workspace: WorkspaceOpt = Path("."),
+    rounds: Annotated[int, typer.Option(help="Rounds at most (each trains a student).")] = 3,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps per student (default: train.max_steps).")] = None,
+) -> None:
+    """Probe the latest student, generate for its mistakes, filter, mix, train, probe again; stop when it stops
+    learning."""
+    from tether.cli.render.probe import improve_progress, improve_report
+    from tether.run.improve import improve as run_improve
+
+    ws = open_workspace(workspace)
+    improve_report(run_improve(ws, budget, rounds, steps, on_round=improve_progress))
+    ws.close()

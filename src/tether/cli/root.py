@@ -44,6 +44,7 @@ app.command()(train.train)
 app.command("eval")(train.eval_)
 app.command()(train.compare)
 app.command()(probe.probe)
+app.command()(probe.improve)
 app.command("run")(run.run)
 
 

@@ -47,3 +47,26 @@ def mistakes_report(rep) -> None:  # rep: tether.run.mistakes.MistakesReport
         console.print(f"version {rep.version.id} (next: tether filter, tether mix --generation G+1, tether train)")
     else:
         console.print("no new rows (every request came back as rows already in the workspace)")
+
+
+def improve_progress(stage: str, info: dict) -> None:
+    if stage == "probe":
+        console.print(f"probe: knows {info['known']} of {info['n']} training facts")
+    else:
+        console.print(f"generation {info['generation']}: {info['generated']} rows generated, mix of {info['rows']}")
+
+
+def improve_report(rep) -> None:  # rep: tether.run.improve.ImproveReport
+    t = Table(title=f"tether improve: probe facts known (of {rep.probe_n}), starting at {rep.start_known}")
+    for col in ("round", "generation", "teacher calls", "rows", "mix rows", "student", "known"):
+        t.add_column(col, justify="right")
+    for r in rep.rounds:
+        t.add_row(str(r.round), str(r.generation), str(r.calls), str(r.rows), str(r.mix_rows), r.student[:12],
+                  str(r.probe_known))  # fmt: skip
+    console.print(t)
+    why = {
+        "all_known": "the student knows every probed fact",
+        "no_gain": "the last round did not raise the probe accuracy",
+        "rounds": "the rounds ran out",
+    }[rep.stopped]
+    console.print(f"stopped: {why}")
