@@ -63,6 +63,7 @@ class Prepared:
     style: AnswerStyle
     filters: FilterForecast
     kept_source: str  # where the "kept after filters" numbers come from
+    false_premise: int = 0  # false-premise rows asked for (generate.unanswerable x seeds), made without a call
 
 
 def teacher_record(ident: TeacherIdentity) -> Teacher:
@@ -156,7 +157,8 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         if typical:
             kept_source += f"; typical rates for {', '.join(typical)} (fewer than {MIN_ROWS} of its rows measured)"
     filters = filter_forecast(ws, sum(sp.rows for sp in plan.strategies), seeds, rates, plan.rows("new_questions"))
-    return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain, style, filters, kept_source)
+    wanted = round(g.unanswerable * len(seeds))  # at most: only seeds whose question names something count
+    return Prepared(head, seeds, by_id, plan, jobs, templates, fc, domain, style, filters, kept_source, wanted)
 
 
 @contextlib.asynccontextmanager

@@ -65,6 +65,11 @@ def plan_report(prep, brief: bool = False) -> None:  # prep: tether.generate.sta
         f"{fc.completion_tokens:,}",
     )
     console.print(t)
+    if prep.false_premise:
+        console.print(
+            f"false-premise rows (strategy unanswerable): up to {prep.false_premise}, made from the seeds without a "
+            "teacher call (generate.unanswerable)"
+        )
     console.print(f"kept after filters: {prep.kept_source}")
     f = prep.filters
     if f.calls or f.calibration_calls:
