@@ -66,6 +66,10 @@ class FactsConfig(_Strict):
     seed_agreement: bool = Field(
         True, description="an answer to a seed's question must share at least one fact of the seed's answer"
     )
+    negation: bool = Field(
+        True,
+        description="drop an answer that restates a clause of its chunk negated (contradicts_chunk; text/negation.py)",
+    )
 
 
 class QuestionConfig(_Strict):

@@ -18,6 +18,7 @@ from tether.records import Record, Verdict
 from tether.seeds.seed_source import AUTO_SOURCE_MIN
 from tether.text import content_tokens, normalize
 from tether.text.facts import Evidence, Fact, extract_facts
+from tether.text.negation import contradiction
 
 
 def describe(facts: list[Fact], limit: int = 6) -> str:
@@ -197,8 +198,10 @@ class FactConsistencyFilter:
         keep_unverifiable: bool = False,
         answer_type: bool = True,
         seed_agreement: bool = True,
+        negation: bool = True,
     ):
         self.finder = finder
+        self.negation = negation
         self.kinds = kinds  # None = every kind of fact
         self.keep_unverifiable = keep_unverifiable
         self.answer_type = answer_type
@@ -208,7 +211,7 @@ class FactConsistencyFilter:
     def from_config(cls, ctx) -> FactConsistencyFilter:  # ctx: tether.filters.registry.BuildContext
         c = ctx.cfg.filters.facts
         finder = EvidenceFinder(ctx.chunks, ctx.documents, ctx.records, ctx.domain, c.match_source)
-        return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type, c.seed_agreement)
+        return cls(finder, set(c.kinds), c.unverifiable == "keep", c.answer_type, c.seed_agreement, c.negation)
 
     def checked(self, facts: list[Fact]) -> list[Fact]:
         return [f for f in facts if self.kinds is None or f.kind in self.kinds]
@@ -230,6 +233,10 @@ class FactConsistencyFilter:
         rec.scores["fact_support"] = round(1 - len(bad) / len(facts), 4) if facts else 1.0
         if bad:
             return Verdict(keep=False, reason="unsupported_fact", detail=f"not in {what}: {describe(bad)}"[:400])
+        if self.negation and (flipped := self.contradicted(rec, claim)):
+            said, source = flipped
+            detail = f"'{said[:120]}' says the opposite of its chunk: '{source[:160]}'"
+            return Verdict(keep=False, reason="contradicts_chunk", detail=detail)
         if self.seed_agreement and (missed := self.seed_gap(rec, Evidence.of_facts(claim, claimed))):
             return Verdict(
                 keep=False,
@@ -239,6 +246,12 @@ class FactConsistencyFilter:
         if not facts:
             return Verdict(keep=True, detail="no checkable facts")
         return Verdict(keep=True, detail=f"{len(facts)} facts, all in {what}")
+
+    def contradicted(self, rec: Record, claim: str) -> tuple[str, str] | None:
+        """(the answer's clause, the chunk's clause) when the answer restates a clause of its chunk negated
+        (`text.negation`): the facts all match and the claim is the opposite."""
+        chunk, how = self.finder.chunk_for(rec)
+        return contradiction(claim, self.finder.source_text(rec, chunk, how)) if chunk is not None else None
 
     def seed_gap(self, rec: Record, answer: Evidence) -> list[Fact]:
         """The seed answer's own facts, when the row answers the seed's question and shares none of them.
