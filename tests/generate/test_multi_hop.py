@@ -16,10 +16,11 @@ from tests.conftest import EXAMPLE
 from tether.config import GenerateConfig, render_default_config
 from tether.filters.base import SECOND_CHUNK
 from tether.filters.registry import build_context, build_filters
-from tether.filters.stage import apply_filters
+from tether.filters.stage import apply_filters, model_work
 from tether.generate.multi_hop import STRATEGY, find_links
 from tether.generate.planner import make_plan
 from tether.generate.stage import prepare, run_generate
+from tether.records import write_records
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
 from tether.text import words
@@ -113,6 +114,10 @@ def test_multi_hop_rows_answer_with_both_sentences_and_are_checked_against_both(
         assert r.source.chunk_id == a.chunk_id and r.meta[SECOND_CHUNK] == b.chunk_id
         assert r.answer() == f"{r.meta['focus']} {r.meta['focus2']}"
         assert within(r.meta["focus"], a.text) and within(r.meta["focus2"], b.text)
+    # grounding reads both passages too: the answer is words of the two, so no model is needed (nor calibrated)
+    path = tmp_path / "kept.parquet"
+    write_records(path, kept)
+    assert model_work(path, chunks, ws.config.filters.grounding.lexical_pass) == {"judge"}
     # the facts filter reads both passages: right rows stay, a changed number in the second sentence is caught
     wrong = []
     for r in kept:

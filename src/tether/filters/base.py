@@ -66,8 +66,13 @@ SECOND_CHUNK = "second_chunk"
 def row_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
     """The text a row's answer must stand on: its source chunk, joined with its second passage when it has one
     (a question that needs two), so every filter that reads "the chunk" reads both."""
-    first = chunks.get(rec.source.chunk_id) if rec.source and rec.source.chunk_id else None
-    second = chunks.get(rec.meta.get(SECOND_CHUNK, ""))
+    return chunk_of(rec.source.chunk_id if rec.source else None, rec.meta, chunks)
+
+
+def chunk_of(chunk_id: str | None, meta: dict[str, str], chunks: dict[str, Chunk]) -> Chunk | None:
+    """`row_chunk` from a row's source chunk id and meta (as the funnel reads them from Parquet columns)."""
+    first = chunks.get(chunk_id) if chunk_id else None
+    second = chunks.get(meta.get(SECOND_CHUNK, ""))
     if first is None or second is None or second.chunk_id == first.chunk_id:
         return first
     return first.model_copy(

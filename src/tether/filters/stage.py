@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from tether.documents import Chunk
 from tether.engine.seam import LOCAL, Engine
 from tether.errors import TetherError
-from tether.filters.base import DROP, asserts_seed, forget, without_declined, write_verdicts
+from tether.filters.base import DROP, asserts_seed, chunk_of, forget, without_declined, write_verdicts
 from tether.filters.calibration import calibrate_missing, uncalibrated
 from tether.filters.planted import MIN_SEEDS, no_seeds_note
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config, needs_model
@@ -177,9 +177,9 @@ def model_work(source: Path, chunks: dict[str, Chunk], lexical_pass: float, batc
         metas = table.column("meta").to_pylist()
         for i in rows:
             src = sources[i]
-            chunk = chunks.get(src["chunk_id"]) if src and src["chunk_id"] else None
-            answer = columns_qa(prompts[i], responses[i], messages[i])[1]
             meta = dict(metas[i] or [])
+            chunk = chunk_of(src["chunk_id"] if src else None, meta, chunks)  # both passages of a multi-hop row
+            answer = columns_qa(prompts[i], responses[i], messages[i])[1]
             answer = without_declined(answer, meta)
             if asserts_seed(meta, answer):
                 continue  # grounding keeps it unasked (GroundingFilter.one)
