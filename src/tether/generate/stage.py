@@ -108,21 +108,27 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         for s, rate in rates.keep.items()
         if rate < BARREN_RATE
     }
-    links = find_links(chunks)
-    try:
-        plan = make_plan(
-            budget,
-            len(seeds),
-            g,
-            weak,
-            have_chunks=bool(chunks),
-            extractive=mode == "extractive",
-            barren=barren,
-            uncovered=uncovered_share(seeds, chunks),
-            links=len(links),
-        )
-    except ValueError as e:
-        raise TetherError(str(e)) from None
+
+    def plan_for(links: int | None) -> Plan:
+        try:
+            return make_plan(
+                budget,
+                len(seeds),
+                g,
+                weak,
+                have_chunks=bool(chunks),
+                extractive=mode == "extractive",
+                barren=barren,
+                uncovered=uncovered_share(seeds, chunks),
+                links=links,
+            )
+        except ValueError as e:
+            raise TetherError(str(e)) from None
+
+    plan, links = plan_for(None), []
+    if plan.rows("multi_hop"):  # the chunk pairs are looked for only when the mix gives multi-hop questions rows
+        links = find_links(chunks)
+        plan = plan_for(len(links))
     chunk_concepts: dict[str, list[str]] = {}
     seed_counts: Counter[str] = Counter()
     domain = cfg.project
