@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tether.errors import TetherError
 from tether.evaluate.metrics import bootstrap_ci
-from tether.evaluate.runner import LocalModel, Target, endpoint_answers
+from tether.evaluate.runner import Target, answer_all
 from tether.records import Record, content_hash
 from tether.text.facts import Evidence, Fact, extract_facts
 from tether.workspace.store import Workspace
@@ -142,17 +142,18 @@ def run_probe(
     path = probe_path(ws, key)
     if path.is_file() and not force:
         return json.loads(path.read_text("utf-8"))
-    questions = [p.question for p in probes]
-    if endpoint is not None:
-        answers, model_id = endpoint_answers(
-            endpoint, ws.store / "cache.sqlite", questions, cfg.train.system, cfg.eval.max_new_tokens, on_done
-        )
-        target.model = model_id
-    else:
-        if base_dir is None:
-            raise TetherError("nothing to probe: give a trained student or an endpoint")
-        model = LocalModel(base_dir, adapter_dir)
-        answers = model.answer(questions, cfg.train.system, cfg.eval.max_new_tokens, cfg.eval.batch_size, on_done)
+    answers, _ = answer_all(
+        [p.question for p in probes],
+        target,
+        system=cfg.train.system,
+        max_new_tokens=cfg.eval.max_new_tokens,
+        batch_size=cfg.eval.batch_size,
+        cache=ws.store / "cache.sqlite",
+        base_dir=base_dir,
+        adapter_dir=adapter_dir,
+        endpoint=endpoint,
+        on_done=on_done,
+    )
     items = []
     for p, a in zip(probes, answers, strict=True):
         missing = missing_facts(a, p)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config import TeacherConfig
+from tether.errors import TetherError
 from tether.llm.teacher import open_teacher
 from tether.train.data import eval_prompt
 from tether.train.student import quiet_hf, require_training
@@ -184,3 +185,27 @@ def judge_same_fact(
             return list(await client.map([lambda i=i: one(*i) for i in items]))
 
     return asyncio.run(go())
+
+
+def answer_all(
+    questions: Sequence[str],
+    target: Target,
+    *,
+    system: str | None,
+    max_new_tokens: int,
+    batch_size: int,
+    cache: Path | None,
+    base_dir: Path | None = None,
+    adapter_dir: Path | None = None,
+    endpoint: TeacherConfig | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> tuple[list[str], LocalModel | None]:
+    """Greedy answers of a local model (`base_dir` [+ `adapter_dir`]) or an `endpoint` to `questions`, and the
+    local model (for perplexity; None for an endpoint, whose model id is written into `target`)."""
+    if endpoint is not None:
+        answers, target.model = endpoint_answers(endpoint, cache, questions, system, max_new_tokens, on_done)
+        return answers, None
+    if base_dir is None:
+        raise TetherError("nothing to ask: give a model folder, an adapter, or an endpoint")
+    model = LocalModel(base_dir, adapter_dir)
+    return model.answer(list(questions), system, max_new_tokens, batch_size, on_done), model

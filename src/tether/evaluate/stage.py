@@ -27,7 +27,7 @@ from pathlib import Path
 from tether.errors import TetherError
 from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
-from tether.evaluate.runner import LocalModel, Target, endpoint_answers, judge_same_fact
+from tether.evaluate.runner import Target, answer_all, judge_same_fact
 from tether.evaluate.unanswerable import Unanswerable, abstains, build_unanswerable
 from tether.records import Record, content_hash
 from tether.seeds.holdout import EVALUATION, FixedHoldout, fixed_holdout
@@ -146,16 +146,19 @@ def run_eval(
     questions = [r.question() for r in rows] + [u.question for u in unanswerable]
     started = time.monotonic()
     perplexity = None
-    if endpoint is not None:
-        answers, model_id = endpoint_answers(
-            endpoint, ws.store / "cache.sqlite", questions, cfg.train.system, cfg.eval.max_new_tokens, on_done
-        )
-        target.model = model_id
-    else:
-        if base_dir is None:
-            raise TetherError("nothing to evaluate: give a model folder, an adapter, or an endpoint")
-        model = LocalModel(base_dir, adapter_dir)
-        answers = model.answer(questions, cfg.train.system, cfg.eval.max_new_tokens, cfg.eval.batch_size, on_done)
+    answers, model = answer_all(
+        questions,
+        target,
+        system=cfg.train.system,
+        max_new_tokens=cfg.eval.max_new_tokens,
+        batch_size=cfg.eval.batch_size,
+        cache=ws.store / "cache.sqlite",
+        base_dir=base_dir,
+        adapter_dir=adapter_dir,
+        endpoint=endpoint,
+        on_done=on_done,
+    )
+    if model is not None:  # a local model also gives the perplexity of the gold answers
         perplexity = model.perplexity([(r.question(), r.answer()) for r in rows], cfg.train.system, cfg.eval.batch_size)
     answers, declined = answers[: len(rows)], answers[len(rows) :]
     judged: list[float | None] = [None] * len(rows)
