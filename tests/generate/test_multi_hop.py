@@ -17,13 +17,13 @@ from tether.config import GenerateConfig, render_default_config
 from tether.filters.base import SECOND_CHUNK
 from tether.filters.registry import build_context, build_filters
 from tether.filters.stage import apply_filters, model_work
-from tether.generate.multi_hop import STRATEGY, find_links
+from tether.generate.multi_hop import STRATEGY, find_links, why_not
 from tether.generate.planner import make_plan
 from tether.generate.stage import prepare, run_generate
 from tether.records import write_records
 from tether.seeds.stage import run_ingest
 from tether.testing.fake_openai import FakeOpenAI
-from tether.text import words
+from tether.text import content_tokens, words
 from tether.text.names import mentions
 from tether.workspace.store import Workspace
 
@@ -61,7 +61,9 @@ def hop_teacher():
         if turn == 2:
             return json.dumps({"question": "What is the fee for it, and when does it apply?"})
         shared = [w for w in re.findall(r"[A-Z][\w-]+", two) if w in one.split() and w not in ("A", "The")]
-        return json.dumps({"question": f"What do the rules say about {' '.join(shared)}, and where?"})
+        a, b = content_tokens(one), content_tokens(two)
+        w1, w2 = (min((w for w in x - y if w.isalpha()), default="") for x, y in ((a, b), (b, a)))
+        return json.dumps({"question": f"What do the rules say about {' '.join(shared)}: {w1} and {w2}?"})
 
     return reply
 
@@ -84,10 +86,23 @@ def test_links_join_two_chunks_by_a_name_both_sentences_hold(tmp_path: Path) -> 
     assert find_links(chunks) == links  # deterministic
 
 
+def test_questions_must_ask_about_both_sentences() -> None:
+    """The 0.5B's questions from a first run on the example domain (issue 23): about one sentence, not two."""
+    one = "Whole-home lets are not permitted at all in the Cinder Row Heritage Area."
+    two = "Any tree in the Cinder Row Heritage Area with a trunk girth of 30 cm or more is protected."
+    q = "Which trees are protected in the Cinder Row Heritage Area?"
+    assert why_not(q, one, two, [])[0] == "one_passage"
+    both = "Are whole-home lets permitted in the Cinder Row Heritage Area, and which trees are protected there?"
+    assert why_not(both, one, two, []) is None
+    assert why_not("What about the Quay?", one, two, [])[0] == "not_a_question"
+
+
 def test_planner_gives_multi_hop_calls_only_where_chunks_link() -> None:
     g = GenerateConfig()
     high = make_plan(50 * 200, 50, g, False, have_chunks=True, links=1000)
     assert high.rows("multi_hop") > 0 and high.calls <= 50 * 200
+    weak = make_plan(50 * 200, 50, g, True, have_chunks=True, links=1000)
+    assert weak.rows("multi_hop") == 0 and "a weak teacher asks about one passage" in weak.rationale
     assert make_plan(100, 50, g, False, have_chunks=True, links=1000).rows("multi_hop") == 0  # BR 2: none
     none = make_plan(50 * 200, 50, g, False, have_chunks=True, links=0)
     assert none.rows("multi_hop") == 0 and "no two chunks name the same thing" in none.rationale
@@ -106,7 +121,7 @@ def test_multi_hop_rows_answer_with_both_sentences_and_are_checked_against_both(
     assert len(rows) == 24
     chunks = {c.chunk_id: c for c in ws.chunks(ws.head())}
     reasons = {r.verdicts["generate"].reason for r in rows if not r.kept}
-    assert reasons == {"copied_example", "not_a_question"}
+    assert {"copied_example", "not_a_question"} <= reasons
     kept = [r for r in rows if r.kept]
     assert len(kept) >= 8  # half the replies name the link (a few links are codes the fake teacher misses)
     for r in kept:
