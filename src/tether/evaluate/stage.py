@@ -25,6 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tether.errors import TetherError
+from tether.evaluate.abstention import PROMPT as ABSTENTION_PROMPT
+from tether.evaluate.abstention import judged_abstentions
 from tether.evaluate.metrics import bootstrap_ci, score_answer
 from tether.evaluate.monitor import EvalPoint
 from tether.evaluate.runner import Target, answer_all, judge_same_fact
@@ -34,6 +36,7 @@ from tether.seeds.holdout import EVALUATION, FixedHoldout, fixed_holdout
 from tether.workspace.store import Workspace
 
 EVALS = "evals"
+ABSTENTION_PROMPT_HASH = content_hash(ABSTENTION_PROMPT, n=12)
 METRICS = ("contains", "exact", "f1")
 
 
@@ -81,6 +84,8 @@ def _key(target: Target, holdout_object: str, ws: Workspace, unanswerable: list[
     }
     if unanswerable:
         settings["unanswerable"] = content_hash([u.question for u in unanswerable], n=16)
+        if e.judge:  # a stored result from before the judge also read abstentions is not this evaluation
+            settings["abstention"] = ABSTENTION_PROMPT_HASH
     return content_hash(settings, n=16)
 
 
@@ -198,6 +203,14 @@ def run_eval(
                 "abstained": abstains(a, u.invented or None),
             }
         )
+    abstention_judge = None
+    if cfg.eval.judge and extra:  # the judge reads the replies the patterns took for answers, once calibrated
+        originals = {r.meta.get("heldout_id", r.id): r.answer() for r in held_rows}
+        judge_cfg = cfg.filters.judge.endpoint or cfg.teacher
+        abstention_judge = judged_abstentions(judge_cfg, ws.store / "cache.sqlite", extra, originals)
+    hallucinated = hallucination(items + extra, cfg.eval.bootstrap)
+    if abstention_judge is not None:
+        hallucinated["judge"] = abstention_judge
     result = {
         "key": key,
         "target": asdict(target),
@@ -205,7 +218,7 @@ def run_eval(
         "metric": cfg.eval.metric,
         "settings": {"max_new_tokens": cfg.eval.max_new_tokens, "system": cfg.train.system, "judge": cfg.eval.judge},
         "summary": summarise(items, cfg.eval.metric, cfg.eval.bootstrap),
-        "hallucination": hallucination(items + extra, cfg.eval.bootstrap),
+        "hallucination": hallucinated,
         "perplexity": perplexity,
         "items": items,
         "unanswerable_items": extra,

@@ -111,6 +111,13 @@ def hallucination_lines(res: dict) -> None:
         f"declined, of {h['n']} questions no document answers; declined {h.get('declined_answerable', 0):.0%} of "
         "the answerable ones"
     )
+    if (j := h.get("judge")) is not None:
+        use = (
+            f"its verdicts count: {j['declines_found']} declines the patterns missed"
+            if j["trusted"]
+            else "not trusted, the patterns alone decide"
+        )
+        console.print(f"abstention judge: {j['accuracy']:.0%} right on {j['n']} planted replies; {use}")
     for it in [it for it in res.get("unanswerable_items", []) if not it["abstained"]][:2]:
         made = f" ({it['invented']!r} is invented)" if it.get("invented") else ""
         console.print(f"  [dim]{it['question'][:70]!r} → {it['prediction'][:70]!r}{made}[/]")
