@@ -131,15 +131,15 @@ def test_generation_targets_exactly_the_missed_rows(tmp_path: Path) -> None:
             focus = r.meta["focus"]
             assert any(focus == answer_sentence(by_id[m].answer(), chunks[r.source.chunk_id].text) for m in missed)
             assert " ".join(words(focus)) in " ".join(words(chunks[r.source.chunk_id].text))
-    # a small budget reaches every miss once (a paraphrase) before any gets a second row
+    # a small budget reaches every miss once (a new question first) before any gets a second row
     with FakeOpenAI() as srv:
         ws2 = example(tmp_path / "w2", srv.base_url)
         (ws2.store / "probes").mkdir(parents=True, exist_ok=True)
         stored = f"{res['key']}.json"
         (ws2.store / "probes" / stored).write_text((ws.store / "probes" / stored).read_text())
-        one_each = math.ceil(len(missed) * calls_per_row("rephrase", ws2.config.generate))
+        one_each = math.ceil(len(missed) * calls_per_row("new_questions", ws2.config.generate))
         small = generate_for_mistakes(ws2, budget=one_each)
-    assert small.by_strategy["rephrase"] == len(missed) and not small.by_strategy["new_question"]
+    assert small.by_strategy["new_question"] == len(missed) and not small.by_strategy["rephrase"]
 
 
 def test_probe_cli_over_an_endpoint(tmp_path: Path) -> None:

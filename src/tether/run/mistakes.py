@@ -6,12 +6,16 @@ whose facts the reply did not state. A fact a student saw once in one wording is
 (measured on the example domain: one wording of each fact-bearing sentence scored 0.07 held-out accuracy, three
 rewordings of each question 0.42; README, Evaluation), so each missed row gets, in turn:
 
-1. a paraphrase of its question, answered again from its chunk (strategy `rephrase`, parent: the missed row), and
-2. a new question written for the sentence that states its answer (strategy `new_question`, focus: that sentence),
+1. a new question written for the sentence that states its answer (strategy `new_question`, focus: that
+   sentence), and
+2. a paraphrase of its question, answered again from its chunk (strategy `rephrase`, parent: the missed row),
 
 round-robin over the missed rows until the budget is spent, so a small budget reaches every miss once before any
-gets a second. Job numbers continue after the rows each parent and chunk already has, so every request is new
-(and a crashed run's calls come back from the cache). The rows go through the same filters as any others.
+gets a second. New questions come first: on the example domain with the 0.5B teacher, 5 of 12 targeted new
+questions were kept and 1 of 22 paraphrases (15 handed the question back unchanged). A workspace whose filter
+runs measured paraphrases as barren (the planner's rule, `generate.stage.BARREN_RATE`) gets none. Job numbers
+continue after the rows each parent and chunk already has, so every request is new (and a crashed run's calls
+come back from the cache). The rows go through the same filters as any others.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from dataclasses import dataclass, field
 from tether.errors import TetherError
 from tether.evaluate.probe import latest_probe
 from tether.generate.jobs import few_shot
+from tether.generate.measured import measured_rates
 from tether.generate.planner import calls_per_row
-from tether.generate.stage import commit_generated, gen_context, run_jobs
+from tether.generate.stage import BARREN_RATE, commit_generated, gen_context, run_jobs
 from tether.generate.strategies import Job
 from tether.records import Record
 from tether.text import support
@@ -32,7 +37,7 @@ from tether.text.focus import focus_sentences
 from tether.text.sentences import snap_to_text
 from tether.workspace.store import Manifest, Workspace
 
-# a missed row gets at most this many new rows (paraphrases and new questions, alternating)
+# a missed row gets at most this many new rows (new questions and paraphrases, alternating)
 MAX_PER_MISS = 6
 
 
@@ -77,13 +82,15 @@ def mistake_jobs(ws: Workspace, probe: dict, budget: int) -> list[Job]:
         r.source.chunk_id for r in records if r.strategy == "new_question" and r.source and r.source.chunk_id
     )
     cost = {"rephrase": calls_per_row("rephrase", g), "new_questions": calls_per_row("new_questions", g)}
+    rates = measured_rates(ws)
+    kinds = ["new_questions"] + (["rephrase"] if rates.keep.get("rephrase", 1.0) >= BARREN_RATE else [])
     jobs: list[Job] = []
     spent = 0.0
     for depth in range(MAX_PER_MISS):
         for it in missed:
             row = by_id[it["row_id"]]
             chunk = chunks.get(it["chunk_id"])
-            if depth % 2 == 0:
+            if kinds[depth % len(kinds)] == "rephrase":
                 job = Job("rephrase", paraphrased[row.id], seed=row)
             elif chunk is not None:
                 concept = row.concepts[0] if row.concepts else None
