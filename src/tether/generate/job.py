@@ -1,4 +1,4 @@
-"""What one teacher call is asked to do (`Job`) and what every call shares (`GenContext`)."""
+"""What one teacher call is asked to do (`Job`), what every call shares (`GenContext`), and the row a job makes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from tether.config import GenerateConfig
 from tether.documents import Chunk
 from tether.generate.style import AnswerStyle
 from tether.llm.client import TeacherClient
+from tether.llm.types import Completion
 from tether.prompts.templates import Template
-from tether.records import Record, Teacher
+from tether.records import Record, Teacher, Verdict
 
 
 @dataclass
@@ -54,3 +55,20 @@ def spread(i: int, share: float) -> bool:
 def extractive(ctx: GenContext, chunk: Chunk | None) -> bool:
     """Extractive answers need a text to copy from; without one the answer is free (and checked against the seed)."""
     return ctx.style.mode == "extractive" and chunk is not None
+
+
+def job_record(ctx: GenContext, job: Job, **fields: object) -> Record:
+    """The synthetic row a job made, with the provenance every strategy's rows carry."""
+    meta = {"job_index": str(job.index), **{k: str(v) for k, v in (fields.pop("meta", None) or {}).items()}}
+    if job.concept:
+        meta["target_concept"] = job.concept
+    return Record(
+        origin="synthetic", teacher=ctx.teacher, run_id=ctx.run_id, generation=ctx.generation, meta=meta, **fields
+    )
+
+
+def failed_record(ctx: GenContext, job: Job, prompt: str, comp: Completion, step: str, **fields: object) -> Record:
+    """A job's row when the teacher's reply failed at `step`: what came back, with a `generate` verdict saying why."""
+    verdict = Verdict(keep=False, reason=comp.error or "failed", detail=f"{step}: {comp.error_detail or ''}".strip())
+    meta = {**(fields.pop("meta", None) or {}), "failed_step": step, "finish_reason": comp.finish_reason or ""}
+    return job_record(ctx, job, prompt=prompt, response=comp.text, verdicts={"generate": verdict}, meta=meta, **fields)

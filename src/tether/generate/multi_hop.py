@@ -30,10 +30,10 @@ from pydantic import BaseModel
 from tether.documents import Chunk
 from tether.filters.base import SECOND_CHUNK
 from tether.filters.question import DOMAIN_WIDE
-from tether.generate.job import GenContext, Job
+from tether.generate.job import GenContext, Job, failed_record, job_record
 from tether.generate.questions import copied_example, not_a_question
 from tether.prompts.templates import demonstrations
-from tether.records import Record, Source, Verdict
+from tether.records import Record, Source
 from tether.text import content_tokens
 from tether.text.facts import MONTHS, WEEKDAYS, extract_facts
 from tether.text.focus import focus_sentences
@@ -116,33 +116,23 @@ async def run_multi_hop(ctx: GenContext, job: Job) -> Record:
     msgs = t.render(domain=ctx.domain, chunk=a.text, chunk2=b.text, focus=job.focus, focus2=job.focus2)
     source = Source(doc_id=a.doc_id, chunk_id=a.chunk_id, start=a.start, end=a.end)
     meta = {
-        "job_index": str(job.index),
         "template": f"multi_hop:{t.hash}",
         "focus": job.focus,
         "focus2": job.focus2,
         SECOND_CHUNK: b.chunk_id,
         "extractive": "the two focus sentences",
     }
-    base = {
-        "origin": "synthetic",
-        "teacher": ctx.teacher,
-        "run_id": ctx.run_id,
-        "generation": ctx.generation,
-        "strategy": STRATEGY,
-        "parents": [a.chunk_id, b.chunk_id],
-        "source": source,
-    }
+    base = {"strategy": STRATEGY, "parents": [a.chunk_id, b.chunk_id], "source": source}
     comp = await ctx.client.chat(msgs, schema=Question, sample=job.index, tag=meta["template"])
-    q = comp.parsed["question"].strip() if comp.parsed is not None else ""
-    why = why_not(q, job.focus, job.focus2, demonstrations(t)) if comp.parsed is not None else None
-    if comp.parsed is None or why is not None:
-        reason, detail = (comp.error or "failed", comp.error_detail) if comp.parsed is None else why  # type: ignore[misc]
-        verdict = Verdict(keep=False, reason=reason, detail=f"multi_hop: {detail or ''}".strip())
-        meta["finish_reason"] = comp.finish_reason or ""
-        prompt = q or f"(multi-hop question from chunks {a.chunk_id[:8]} and {b.chunk_id[:8]})"
-        return Record(prompt=prompt, response=comp.text, verdicts={"generate": verdict}, meta=meta, **base)
+    if comp.parsed is None:
+        unnamed = f"(multi-hop question from chunks {a.chunk_id[:8]} and {b.chunk_id[:8]})"
+        return failed_record(ctx, job, unnamed, comp, STRATEGY, meta=meta, **base)
+    q = comp.parsed["question"].strip()
+    if (why := why_not(q, job.focus, job.focus2, demonstrations(t))) is not None:
+        comp.error, comp.error_detail = why
+        return failed_record(ctx, job, q, comp, STRATEGY, meta=meta, **base)
     answer = f"{job.focus.strip()} {job.focus2.strip()}"
-    return Record(prompt=q, response=answer, meta=meta, **base)
+    return job_record(ctx, job, prompt=q, response=answer, meta=meta, **base)
 
 
 def why_not(question: str, focus: str, focus2: str, shown: list[str]) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from tether.documents import Chunk
-from tether.generate.job import GenContext, Job, extractive
+from tether.generate.job import GenContext, Job, extractive, failed_record, job_record
 from tether.generate.multi_hop import run_multi_hop
 from tether.generate.questions import (
     asks_for_focus,
@@ -50,21 +50,6 @@ class Reasoned(BaseModel):
 class Check(BaseModel):
     answerable: bool
     evidence: str = ""
-
-
-def _record(ctx: GenContext, job: Job, **fields: object) -> Record:
-    meta = {"job_index": str(job.index), **{k: str(v) for k, v in (fields.pop("meta", None) or {}).items()}}
-    if job.concept:
-        meta["target_concept"] = job.concept
-    return Record(
-        origin="synthetic", teacher=ctx.teacher, run_id=ctx.run_id, generation=ctx.generation, meta=meta, **fields
-    )
-
-
-def _failed(ctx: GenContext, job: Job, prompt: str, comp: Completion, step: str, **fields: object) -> Record:
-    verdict = Verdict(keep=False, reason=comp.error or "failed", detail=f"{step}: {comp.error_detail or ''}".strip())
-    meta = {**(fields.pop("meta", None) or {}), "failed_step": step, "finish_reason": comp.finish_reason or ""}
-    return _record(ctx, job, prompt=prompt, response=comp.text, verdicts={"generate": verdict}, meta=meta, **fields)
 
 
 async def answer(ctx: GenContext, question: str, chunk: Chunk | None, sample: int) -> tuple[Completion, dict]:
@@ -120,11 +105,11 @@ async def run_augment(ctx: GenContext, job: Job) -> Record:
         comp = await ctx.client.chat(msgs, schema=Reasoned, sample=job.index, tag=f"cot:{t.hash}")
         meta = {"template": f"answer_cot:{t.hash}", "finish_reason": comp.finish_reason or ""}
         if comp.parsed is None:
-            return _failed(ctx, job, q, comp, "cot", kind="cot", meta=meta, **base)
+            return failed_record(ctx, job, q, comp, "cot", kind="cot", meta=meta, **base)
         final = snapped(ctx, comp.parsed["answer"], chunk, meta)
         if final is None:
             return _not_in_text(ctx, job, q, comp.parsed["answer"], meta, kind="cot", **base)
-        return _record(
+        return job_record(
             ctx,
             job,
             kind="cot",
@@ -142,17 +127,17 @@ async def _answered(ctx: GenContext, job: Job, question: str, chunk: Chunk | Non
     ans, ameta = await answer(ctx, question, chunk, job.index)
     meta = {"template": ameta["answer_template"], **ameta, **meta, "finish_reason": ans.finish_reason or ""}
     if not ans.ok:
-        return _failed(ctx, job, question, ans, "answer", meta=meta, **base)
+        return failed_record(ctx, job, question, ans, "answer", meta=meta, **base)
     final = snapped(ctx, ans.text, chunk, meta)
     if final is None:
         return _not_in_text(ctx, job, question, ans.text, meta, **base)
-    return _record(ctx, job, kind="qa", prompt=question, response=final, meta=meta, **base)
+    return job_record(ctx, job, kind="qa", prompt=question, response=final, meta=meta, **base)
 
 
 def _not_in_text(ctx: GenContext, job: Job, question: str, text: str, meta: dict, **fields: object) -> Record:
     """An extractive answer that is no sentence of its chunk: kept as a row with the reason, never as an answer."""
     verdict = Verdict(keep=False, reason="not_in_text", detail=meta.get("extractive"))
-    return _record(
+    return job_record(
         ctx, job, prompt=question, response=text.strip(), verdicts={"generate": verdict}, meta=meta, **fields
     )
 
@@ -171,16 +156,16 @@ async def run_rephrase(ctx: GenContext, job: Job) -> Record:
     )
     meta = {"template": f"rephrase:{t.hash}"}
     if comp.parsed is None:
-        return _failed(ctx, job, q, comp, "rephrase", meta=meta, **base)
+        return failed_record(ctx, job, q, comp, "rephrase", meta=meta, **base)
     new_q = comp.parsed["question"].strip()
     if not new_q or normalize(new_q) == normalize(q):
         comp.error, comp.error_detail = "rephrase_unchanged", "paraphrase is empty or identical to the seed"
-        return _failed(ctx, job, new_q or q, comp, "rephrase", meta=meta, **base)
+        return failed_record(ctx, job, new_q or q, comp, "rephrase", meta=meta, **base)
     kept_words = support(q, new_q)
     if kept_words < MIN_PARAPHRASE_OVERLAP:  # checked before paying for an answer to the wrong question
         comp.error = "rephrase_drifted"
         comp.error_detail = f"keeps {kept_words:.0%} of the seed's content words (< {MIN_PARAPHRASE_OVERLAP:.0%})"
-        return _failed(ctx, job, new_q, comp, "rephrase", meta=meta, **base)
+        return failed_record(ctx, job, new_q, comp, "rephrase", meta=meta, **base)
     return await _answered(ctx, job, new_q, ctx.seed_chunk(seed), meta, base)
 
 
@@ -200,17 +185,18 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
     # a question only when its answer is the focus sentence: half the tokens of a question and an answer
     comp = await ctx.client.chat(msgs, schema=Paraphrase if focused else QA, sample=job.index, tag=meta["template"])
     if comp.parsed is None:
-        return _failed(ctx, job, f"(new question from chunk {chunk.chunk_id})", comp, "new_question", meta=meta, **base)
+        unnamed = f"(new question from chunk {chunk.chunk_id})"
+        return failed_record(ctx, job, unnamed, comp, "new_question", meta=meta, **base)
     meta["finish_reason"] = comp.finish_reason or ""
     q = comp.parsed["question"].strip()
     # checked before paying for a self-check
     if (copied := copied_example(q, shown_questions(t, job.examples, ctx.templates))) is not None:
         comp.error, comp.error_detail = "copied_example", f"the question repeats an example of the prompt: {copied}"
-        return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
+        return failed_record(ctx, job, q, comp, "new_question", meta=meta, **base)
     focus = meta.get("focus", "")
     if (why := not_a_question(q, focus)) is not None:
         comp.error, comp.error_detail = "not_a_question", why
-        return _failed(ctx, job, q, comp, "new_question", meta=meta, **base)
+        return failed_record(ctx, job, q, comp, "new_question", meta=meta, **base)
     if focused:
         # the question was written for this sentence: it is the answer, in the text's own words
         a: str | None = focus
@@ -241,7 +227,7 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
     if job.preference:
         rej, _ = await answer(ctx, q, None, job.index)  # same question without the text: the dispreferred answer
         if rej.ok and normalize(rej.text) != normalize(a):
-            return _record(
+            return job_record(
                 ctx,
                 job,
                 kind="preference",
@@ -254,7 +240,7 @@ async def run_new_question(ctx: GenContext, job: Job) -> Record:
                 **base,
             )
         meta["preference"] = f"no rejected answer ({rej.error or 'identical to chosen'})"
-    return _record(ctx, job, kind="qa", prompt=q, response=a, verdicts=verdicts, scores=scores, meta=meta, **base)
+    return job_record(ctx, job, kind="qa", prompt=q, response=a, verdicts=verdicts, scores=scores, meta=meta, **base)
 
 
 RUNNERS = {
