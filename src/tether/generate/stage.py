@@ -108,6 +108,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
         for s, rate in rates.keep.items()
         if rate < BARREN_RATE
     }
+    uncovered = uncovered_share(seeds, chunks)
 
     def plan_for(links: int | None) -> Plan:
         try:
@@ -119,7 +120,7 @@ def prepare(ws: Workspace, budget: int) -> Prepared:
                 have_chunks=bool(chunks),
                 extractive=mode == "extractive",
                 barren=barren,
-                uncovered=uncovered_share(seeds, chunks),
+                uncovered=uncovered,
                 links=links,
             )
         except ValueError as e:
@@ -214,6 +215,21 @@ async def run_jobs(
     with progress(ctx.client, len(jobs)) if progress else contextlib.nullcontext(None) as on_done:
         rows = await ctx.client.map([lambda j=j: run_job(ctx, j) for j in jobs], on_done=on_done)
     return rows, ctx.client.finish_stats()
+
+
+def run_job_list(
+    ws: Workspace, jobs: list[Job], budget: int, generation: int, progress: ProgressFactory | None = None
+) -> tuple[list[Record], dict, str]:
+    """(rows, usage, run id): jobs built outside the planner (gap filling, a probe's misses) through the teacher
+    under `budget` calls."""
+
+    async def go() -> tuple[list[Record], dict, str]:
+        async with gen_context(ws, generation, need_seeds=False) as (ctx, _):
+            ctx.client.budget = budget
+            rows, stats = await run_jobs(ctx, jobs, progress)
+            return rows, stats.as_dict(), ctx.run_id
+
+    return asyncio.run(go())
 
 
 async def _execute(

@@ -14,7 +14,6 @@ teacher calls come back from the cache when it is run again.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from tether.errors import TetherError
 from tether.filters.stage import FilterReport, run_filters
 from tether.generate.jobs import new_question_jobs
 from tether.generate.planner import calls_per_row
-from tether.generate.stage import commit_generated, gen_context, run_jobs
+from tether.generate.stage import commit_generated, run_job_list
 from tether.generate.strategies import Job
 from tether.measure.concepts import ConceptCoverageReport, concept_coverage
 from tether.measure.context import concept_matcher
@@ -105,14 +104,6 @@ def _jobs(ws: Workspace, cov: ConceptCoverageReport, per_concept: int, keep_rate
     return jobs[:remaining]
 
 
-async def _generate(ws: Workspace, jobs: list[Job], budget: int, generation: int, progress):
-    """(rows, usage, run id): the jobs through the teacher under `budget` calls."""
-    async with gen_context(ws, generation, need_seeds=False) as (ctx, _):
-        ctx.client.budget = budget
-        rows, stats = await run_jobs(ctx, jobs, progress)
-        return rows, stats.as_dict(), ctx.run_id
-
-
 def run_fill(
     ws: Workspace,
     per_concept: int | None = None,
@@ -154,7 +145,7 @@ def run_fill(
             break
         if on_round:
             on_round(rnd, cov, len(jobs))
-        rows, usage, run_id = asyncio.run(_generate(ws, jobs, gen_budget, generation, progress))
+        rows, usage, run_id = run_job_list(ws, jobs, gen_budget, generation, progress)
         for j, r in zip(jobs, rows, strict=True):
             tally.asked[j.concept or ""] += 1
             tally.rows[j.concept or ""].append(r.id)

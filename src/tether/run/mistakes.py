@@ -20,7 +20,6 @@ come back from the cache). The rows go through the same filters as any others.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,7 +28,7 @@ from tether.evaluate.probe import latest_probe
 from tether.generate.jobs import few_shot
 from tether.generate.measured import measured_rates
 from tether.generate.planner import calls_per_row
-from tether.generate.stage import BARREN_RATE, commit_generated, gen_context, run_jobs
+from tether.generate.stage import BARREN_RATE, commit_generated, run_job_list
 from tether.generate.strategies import Job
 from tether.records import Record
 from tether.text import support
@@ -84,6 +83,11 @@ def mistake_jobs(ws: Workspace, probe: dict, budget: int) -> list[Job]:
     cost = {"rephrase": calls_per_row("rephrase", g), "new_questions": calls_per_row("new_questions", g)}
     rates = measured_rates(ws)
     kinds = ["new_questions"] + (["rephrase"] if rates.keep.get("rephrase", 1.0) >= BARREN_RATE else [])
+    focus = {  # the sentence each miss's new questions are written for, found once per miss
+        it["row_id"]: answer_sentence(by_id[it["row_id"]].answer(), chunks[it["chunk_id"]].text)
+        for it in missed
+        if it["chunk_id"] in chunks
+    }
     jobs: list[Job] = []
     spent = 0.0
     for depth in range(MAX_PER_MISS):
@@ -100,7 +104,7 @@ def mistake_jobs(ws: Workspace, probe: dict, budget: int) -> list[Job]:
                     chunk=chunk,
                     concept=concept,
                     examples=few_shot(seeds, concept, len(jobs), g.few_shot, chunk.doc_id),
-                    focus=answer_sentence(row.answer(), chunk.text),
+                    focus=focus[row.id],
                 )
             else:
                 continue
@@ -134,14 +138,7 @@ def generate_for_mistakes(ws: Workspace, budget: int, generation: int = 1, progr
             f"the probe's {missed} missed rows are not in the head version (or the budget pays for no call): "
             "run `tether probe` again on the latest student"
         )
-
-    async def go() -> tuple[list[Record], dict, str]:
-        async with gen_context(ws, generation, need_seeds=False) as (ctx, _):
-            ctx.client.budget = budget
-            rows, stats = await run_jobs(ctx, jobs, progress)
-            return rows, stats.as_dict(), ctx.run_id
-
-    rows, usage, run_id = asyncio.run(go())
+    rows, usage, run_id = run_job_list(ws, jobs, budget, generation, progress)
     notes = {"target": "mistakes", "probe": probe["key"], "missed": missed, "budget": budget, "generation": generation}
     man, created, _ = commit_generated(ws, head, rows, run_id, "generate", notes, usage)
     report.rows, report.usage, report.version, report.created = rows, usage, man, created
