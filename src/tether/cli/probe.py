@@ -25,7 +25,6 @@ def probe(
     """Which facts of its training rows the student does not state when asked (next: generate --target mistakes)."""
     from tether.cli.render.probe import probe_report
     from tether.cli.render.train import eval_progress
-    from tether.cli.train import _student_meta
     from tether.evaluate.probe import run_probe
     from tether.evaluate.runner import Target
     from tether.mix.store import mix_rows, resolve_mix
@@ -42,14 +41,15 @@ def probe(
             res = run_probe(ws, Target("endpoint", model, label=base_url), mix_rows(ws, man), man.id, limit=n,
                             endpoint=endpoint, on_done=on_done, force=force)  # fmt: skip
     else:
-        from tether.train.sft import students_dir
+        from tether.evaluate.runner import student_target
+        from tether.train.sft import find_student, students_dir
 
-        meta = _student_meta(ws, student)
+        meta = find_student(ws.store, student)
         man = resolve_mix(ws, mix_id or meta["mix"])
-        target = Target("adapter", meta["student"], adapter=meta["id"], label=meta.get("label") or "")
+        target, base_dir, adapter_dir = student_target(meta, students_dir(ws.store))
         with eval_progress(n) as on_done:
-            res = run_probe(ws, target, mix_rows(ws, man), man.id, limit=n, base_dir=Path(meta["base_dir"]),
-                            adapter_dir=students_dir(ws.store) / meta["id"], on_done=on_done, force=force)  # fmt: skip
+            res = run_probe(ws, target, mix_rows(ws, man), man.id, limit=n, base_dir=base_dir, adapter_dir=adapter_dir,
+                            on_done=on_done, force=force)  # fmt: skip
     probe_report(res, str(ws.root))
     ws.close()
 

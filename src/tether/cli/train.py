@@ -45,23 +45,6 @@ def train(
     ws.close()
 
 
-def _student_meta(ws, ref: str) -> dict:
-    """A trained student by id prefix, or 'latest': the newest `tether train` run (comparison students excluded)."""
-    from tether.train.sft import list_students
-
-    runs = list_students(ws.store)
-    if ref == "latest":
-        own = [m for m in runs if not m.get("label")]
-        if not own:
-            raise TetherError("no trained student yet (run `tether train`)")
-        return own[-1]
-    hits = [m for m in runs if m["id"].startswith(ref)]
-    if len(hits) != 1:
-        what = "no" if not hits else "more than one"
-        raise TetherError(f"{what} trained student matches '{ref}' (see .tether/students/, or run `tether train`)")
-    return hits[0]
-
-
 def eval_(
     workspace: WorkspaceOpt = Path("."),
     student: Annotated[str | None, typer.Option(help="A trained student (id prefix, or 'latest').")] = None,
@@ -110,13 +93,12 @@ def eval_(
             res = run_eval(ws, Target("base", sid, label="base", generation=0), base_dir=base_dir, on_done=on_done,
                            force=force)  # fmt: skip
         else:
-            from tether.train.sft import students_dir
+            from tether.evaluate.runner import student_target
+            from tether.train.sft import find_student, students_dir
 
-            meta = _student_meta(ws, student or "latest")
-            target = Target("adapter", meta["student"], adapter=meta["id"], label=meta.get("label") or "",
-                            generation=None if meta.get("label") else meta["generation"])  # fmt: skip
-            res = run_eval(ws, target, base_dir=Path(meta["base_dir"]), adapter_dir=students_dir(ws.store) / meta["id"],
-                           on_done=on_done, force=force)  # fmt: skip
+            target, base_dir, adapter_dir = student_target(find_student(ws.store, student or "latest"),
+                                                           students_dir(ws.store))  # fmt: skip
+            res = run_eval(ws, target, base_dir=base_dir, adapter_dir=adapter_dir, on_done=on_done, force=force)
     eval_report(res)
     ws.close()
 

@@ -38,6 +38,15 @@ class Target:
         return {"kind": self.kind, "model": self.model, "adapter": self.adapter}
 
 
+def student_target(meta: dict, students_root: Path) -> tuple[Target, Path, Path]:
+    """A trained student (its `tether_train.json` metadata) as what is asked: its Target (with its training
+    generation, for the history, unless it is a comparison student), its base model folder and its adapter."""
+    label = meta.get("label") or ""
+    generation = None if label else meta["generation"]
+    target = Target("adapter", meta["student"], adapter=meta["id"], label=label, generation=generation)
+    return target, Path(meta["base_dir"]), students_root / meta["id"]
+
+
 class LocalModel:
     """A transformers causal LM, optionally with a LoRA adapter merged in, on the best available device."""
 

@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tether.errors import TetherError
 from tether.evaluate.probe import run_probe
-from tether.evaluate.runner import Target
+from tether.evaluate.runner import student_target
 from tether.filters.stage import run_filters
 from tether.mix.mixer import build_mix
 from tether.mix.store import MixManifest, mix_rows, resolve_mix
 from tether.run.mistakes import generate_for_mistakes
 from tether.seeds.holdout import VALIDATION, fixed_holdout
-from tether.train.sft import list_students, students_dir, train_student
+from tether.train.sft import find_student, students_dir, train_student
 from tether.workspace.store import Workspace
 
 
@@ -45,17 +44,9 @@ class ImproveReport:
     rounds: list[ImproveRound] = field(default_factory=list)
 
 
-def _latest_student(ws: Workspace) -> dict:
-    own = [m for m in list_students(ws.store) if not m.get("label")]
-    if not own:
-        raise TetherError("tether improve starts from a trained student: run `tether train` first")
-    return own[-1]
-
-
 def _probe(ws: Workspace, meta: dict, rows: list, mix: MixManifest, limit: int) -> dict:
-    target = Target("adapter", meta["student"], adapter=meta["id"], generation=meta["generation"])
-    return run_probe(ws, target, rows, mix.id, limit=limit, base_dir=Path(meta["base_dir"]),
-                     adapter_dir=students_dir(ws.store) / meta["id"])  # fmt: skip
+    target, base_dir, adapter_dir = student_target(meta, students_dir(ws.store))
+    return run_probe(ws, target, rows, mix.id, limit=limit, base_dir=base_dir, adapter_dir=adapter_dir)
 
 
 def improve(
@@ -71,7 +62,7 @@ def improve(
     student (default: train.max_steps). `on_round(stage, info)` as each step of a round finishes."""
     cfg = ws.config
     tcfg = cfg.train if steps is None else cfg.train.model_copy(update={"max_steps": steps})
-    meta = _latest_student(ws)
+    meta = find_student(ws.store)  # the latest `tether train` run
     first = resolve_mix(ws, meta["mix"])
     probe_rows = mix_rows(ws, first)
     probe = _probe(ws, meta, probe_rows, first, cfg.eval.probe)

@@ -252,3 +252,19 @@ def list_students(store: Path) -> list[dict]:
     root = students_dir(store)
     metas = [json.loads(p.read_text("utf-8")) for p in root.glob(f"*/{META}")] if root.is_dir() else []
     return sorted(metas, key=lambda m: m["created_at"])
+
+
+def find_student(store: Path, ref: str = "latest") -> dict:
+    """A trained student's metadata by id prefix, or 'latest': the newest `tether train` run (comparison students,
+    which carry a label, excluded)."""
+    runs = list_students(store)
+    if ref == "latest":
+        own = [m for m in runs if not m.get("label")]
+        if not own:
+            raise TetherError("no trained student yet (run `tether train`)")
+        return own[-1]
+    hits = [m for m in runs if m["id"].startswith(ref)]
+    if len(hits) != 1:
+        what = "no" if not hits else "more than one"
+        raise TetherError(f"{what} trained student matches '{ref}' (see .tether/students/, or run `tether train`)")
+    return hits[0]
