@@ -167,8 +167,8 @@ def run_eval(
         perplexity = model.perplexity([(r.question(), r.answer()) for r in rows], cfg.train.system, cfg.eval.batch_size)
     answers, declined = answers[: len(rows)], answers[len(rows) :]
     judged: list[float | None] = [None] * len(rows)
+    judge_cfg = cfg.filters.judge.endpoint or cfg.teacher  # asked only with eval.judge
     if cfg.eval.judge:
-        judge_cfg = cfg.filters.judge.endpoint or cfg.teacher
         judged = judge_same_fact(
             judge_cfg,
             ws.store / "cache.sqlite",
@@ -206,7 +206,6 @@ def run_eval(
     abstention_judge = None
     if cfg.eval.judge and extra:  # the judge reads the replies the patterns took for answers, once calibrated
         originals = {r.meta.get("heldout_id", r.id): r.answer() for r in held_rows}
-        judge_cfg = cfg.filters.judge.endpoint or cfg.teacher
         abstention_judge = judged_abstentions(judge_cfg, ws.store / "cache.sqlite", extra, originals)
     hallucinated = hallucination(items + extra, cfg.eval.bootstrap)
     if abstention_judge is not None:

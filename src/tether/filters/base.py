@@ -50,12 +50,10 @@ def answer_digest(text: str) -> str:
     return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
 
 
-def asserts_seed(meta: dict[str, str] | list | None, asserted_text: str) -> bool:
-    """Does a row (its `meta`, as a dict or Parquet's key/value pairs, and its `asserted` text) assert only its
-    seed's human answer, unchanged since the row was made?"""
-    if not meta:
-        return False
-    digest = (meta if isinstance(meta, dict) else dict(meta)).get(ASSERTS)
+def asserts_seed(meta: dict[str, str], asserted_text: str) -> bool:
+    """Does a row (its `meta` and its `asserted` text) assert only its seed's human answer, unchanged since the row
+    was made?"""
+    digest = meta.get(ASSERTS)
     return digest is not None and digest == answer_digest(asserted_text)
 
 

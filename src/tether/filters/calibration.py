@@ -23,8 +23,9 @@ from pydantic import BaseModel
 from tether.config import CalibrationConfig
 from tether.config.yamlconf import read_text_file
 from tether.errors import TetherError
+from tether.filters.base import row_chunk
 from tether.filters.consistency import EvidenceFinder
-from tether.filters.judged import GroundingFilter, LLMJudge, source_chunk
+from tether.filters.judged import GroundingFilter, LLMJudge
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
 from tether.filters.sequential import rounds, settled
@@ -121,7 +122,7 @@ async def grounding_votes(f: GroundingFilter, planted: list[Planted], on_done=No
     assert f.client is not None
 
     async def one(r: Record) -> float | None:
-        chunk = source_chunk(r, f.chunks)
+        chunk = row_chunk(r, f.chunks)
         if chunk is None:
             return None
         opinion, _ = await f.ask(r, chunk)

@@ -104,9 +104,10 @@ class EvidenceFinder:
             return []
         return [p.answer() for pid in rec.parents if (p := self.by_id.get(pid)) is not None and p.origin == "human"]
 
-    def evidence(self, rec: Record) -> tuple[Evidence | None, str]:
-        """(evidence, what it is made of), or (None, why) when there is nothing to check against."""
-        chunk, how = self.chunk_for(rec)
+    def evidence(self, rec: Record, found: tuple[Chunk | None, str] | None = None) -> tuple[Evidence | None, str]:
+        """(evidence, what it is made of), or (None, why) when there is nothing to check against. `found`: the
+        row's `chunk_for`, when the caller already has it."""
+        chunk, how = found or self.chunk_for(rec)
         seeds = self.seed_answers(rec)
         if chunk is None and not seeds:
             return None, "no source chunk, no matching chunk and no seed answer to check against"
@@ -222,7 +223,8 @@ class FactConsistencyFilter:
         facts = self.checked(claimed)
         if self.answer_type and (gap := answer_type_gap(rec.question(), claim, claimed)):
             return Verdict(keep=False, reason="wrong_answer_type", detail=gap)
-        ev, what = self.finder.evidence(rec)
+        found = self.finder.chunk_for(rec)  # read once: the evidence and the negation check both need it
+        ev, what = self.finder.evidence(rec, found)
         if ev is None:
             return Verdict(
                 keep=self.keep_unverifiable,
@@ -233,7 +235,7 @@ class FactConsistencyFilter:
         rec.scores["fact_support"] = round(1 - len(bad) / len(facts), 4) if facts else 1.0
         if bad:
             return Verdict(keep=False, reason="unsupported_fact", detail=f"not in {what}: {describe(bad)}"[:400])
-        if self.negation and (flipped := self.contradicted(rec, claim)):
+        if self.negation and (flipped := self.contradicted(rec, claim, found)):
             said, source = flipped
             detail = f"'{said[:120]}' says the opposite of its chunk: '{source[:160]}'"
             return Verdict(keep=False, reason="contradicts_chunk", detail=detail)
@@ -247,10 +249,10 @@ class FactConsistencyFilter:
             return Verdict(keep=True, detail="no checkable facts")
         return Verdict(keep=True, detail=f"{len(facts)} facts, all in {what}")
 
-    def contradicted(self, rec: Record, claim: str) -> tuple[str, str] | None:
+    def contradicted(self, rec: Record, claim: str, found: tuple[Chunk | None, str]) -> tuple[str, str] | None:
         """(the answer's clause, the chunk's clause) when the answer restates a clause of its chunk negated
-        (`text.negation`): the facts all match and the claim is the opposite."""
-        chunk, how = self.finder.chunk_for(rec)
+        (`text.negation`): the facts all match and the claim is the opposite. `found`: the row's `chunk_for`."""
+        chunk, how = found
         return contradiction(claim, self.finder.source_text(rec, chunk, how)) if chunk is not None else None
 
     def seed_gap(self, rec: Record, answer: Evidence) -> list[Fact]:

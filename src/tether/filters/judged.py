@@ -56,11 +56,6 @@ class Supported(BaseModel):
     quote: str = ""
 
 
-def source_chunk(rec: Record, chunks: dict[str, Chunk]) -> Chunk | None:
-    """The row's chunk, both passages joined for a question that needs two (`filters.base.row_chunk`)."""
-    return row_chunk(rec, chunks)
-
-
 def quote_in_text(quote: str, text: str) -> float:
     """How well the quote occurs in the text: the best share of its words found in a same-length window (1.0 for
     a verbatim quote, whatever its punctuation or case)."""
@@ -158,7 +153,7 @@ class LLMJudge:
             domain=self.domain,
             question=rec.question(),
             answer=rec.answer(),
-            context_block=context_block(source_chunk(rec, self.chunks)),
+            context_block=context_block(row_chunk(rec, self.chunks)),
         )
         tag = f"judge:{self.t.hash}"
         # one judgement is greedy; a vote is sampled (the teacher's temperature) with its own seed
@@ -266,7 +261,7 @@ class GroundingFilter:
 
     async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:
-            chunk = source_chunk(r, self.chunks)
+            chunk = row_chunk(r, self.chunks)
             return await self.one(r, chunk) if live(r) and chunk is not None else None
 
         if self.client is None or not self.trust.ask:

@@ -44,8 +44,7 @@ import numpy as np
 
 from tether.documents import Chunk
 from tether.embed.embedder import CACHE_NAME, open_embedder
-from tether.filters.base import SECOND_CHUNK, live
-from tether.filters.judged import source_chunk
+from tether.filters.base import SECOND_CHUNK, live, row_chunk
 from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
@@ -186,7 +185,7 @@ class QuestionFilter:
         trips: list[tuple[int, str, list[str]]] = []  # (row, answer statement, the statements it competes with)
         retrievals: list[tuple[int, str]] = []  # (row, its chunk): is that the chunk the question is about?
         for i, rec in enumerate(records):
-            chunk = source_chunk(rec, self.chunks) if live(rec) else None
+            chunk = row_chunk(rec, self.chunks) if live(rec) else None
             if chunk is None:
                 continue  # a human row, a dropped row, or a row with no chunk to check its question against
             if rec.meta.get("extractive") and states_nothing(rec.answer()):

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether.documents import Chunk
-from tether.filters.base import live
-from tether.filters.judged import source_chunk
+from tether.filters.base import live, row_chunk
 from tether.llm.client import TeacherClient
 from tether.prompts.context import context_block
 from tether.prompts.templates import Template
@@ -53,7 +52,7 @@ class ReaderFilter:
         """The chunk to read, for a live extractive new question (the rows whose answer is a sentence of it)."""
         if not live(rec) or rec.strategy != "new_question" or not rec.meta.get("extractive"):
             return None
-        return source_chunk(rec, self.chunks)
+        return row_chunk(rec, self.chunks)
 
     async def one(self, rec: Record, chunk: Chunk) -> Verdict:
         assert self.client is not None
