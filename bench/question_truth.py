@@ -89,27 +89,29 @@ def main() -> None:
     ap.add_argument("--domain", type=Path, default=DOMAIN, help="domain folder (docs/, seeds/); 'none' to skip")
     ap.add_argument("--reader", action="store_true", help="also run the reader filter with the embedded teacher")
     ap.add_argument("--planted", action="store_true", help="seed questions on their own and on other chunks")
+    ap.add_argument("--show", action="store_true", help="print the bad rows kept and the good rows dropped")
     args = ap.parse_args()
     if args.planted:
         planted(args.domain)
         return
-    asyncio.run(replay(args.labels, None if str(args.domain) == "none" else args.domain, args.reader))
+    asyncio.run(replay(args.labels, None if str(args.domain) == "none" else args.domain, args.reader, args.show))
 
 
-async def replay(labels: Path, domain: Path | None, reader: bool) -> None:
+async def replay(labels: Path, domain: Path | None, reader: bool, show: bool = False) -> None:
     rows, good, chunks = load(labels)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = context(domain, chunks, Path(tmp))
         if reader:
             async with open_teacher(ctx.cfg.teacher, None) as client:
                 ctx.client = client
-                await report(labels, rows, good, build_filters(ctx, [*FILTERS, "reader"]))
+                await report(labels, rows, good, build_filters(ctx, [*FILTERS, "reader"]), show)
         else:
-            await report(labels, rows, good, build_filters(ctx, FILTERS))
+            await report(labels, rows, good, build_filters(ctx, FILTERS), show)
 
 
-async def report(labels: Path, rows: list[Record], good: list[bool], filters: list) -> None:
+async def report(labels: Path, rows: list[Record], good: list[bool], filters: list, show: bool = False) -> None:
     alive = [True] * len(rows)
+    why: dict[int, str] = {}
     print(f"{labels.name}: {len(rows)} rows, {sum(good)} labelled good")
     print(f"{'filter':<10} {'dropped':>7} {'good dropped':>13} {'bad dropped':>12}  reasons")
     for f in filters:
@@ -122,6 +124,7 @@ async def report(labels: Path, rows: list[Record], good: list[bool], filters: li
         for i in dropped:
             alive[i] = False
             reason = verdicts[i].reason  # type: ignore[union-attr]
+            why[i] = f"{f.name}:{reason}: {verdicts[i].detail}"  # type: ignore[union-attr]
             reasons[reason] = reasons.get(reason, 0) + 1
         g = sum(good[i] for i in dropped)
         print(f"{f.name:<10} {len(dropped):>7} {g:>13} {len(dropped) - g:>12}  {reasons or '-'}")
@@ -133,6 +136,13 @@ async def report(labels: Path, rows: list[Record], good: list[bool], filters: li
         f"{sum(good)} good before filtering, {sum(good) / len(rows):.0%}); good kept {kept_good}/{sum(good)}, "
         f"bad dropped {bad - (len(kept) - kept_good)}/{bad}"
     )
+    if show:
+        for i in kept:
+            if not good[i]:
+                print(f"  bad kept:     {rows[i].question()[:100]} -> {rows[i].answer()[:100]}")
+        for i, reason in why.items():
+            if good[i]:
+                print(f"  good dropped: {rows[i].question()[:100]} -> {rows[i].answer()[:80]}\n      {reason[:160]}")
 
 
 def planted(domain: Path) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tether.documents import Chunk, Document
-from tether.filters.consistency import EvidenceFinder, FactConsistencyFilter, answer_type_gap
+from tether.filters.consistency import EvidenceFinder, FactConsistencyFilter
 from tether.filters.judged import quote_in_text, verify_quote
 from tether.generate.style import AnswerStyle, seed_style
 from tether.records import Record, Source, Teacher
+from tether.text.answer_form import answer_type_gap
 from tether.text.facts import Evidence, extract_facts
 from tether.text.quantities import word_numbers, words_to_number
 from tether.text.sentences import snap_to_text

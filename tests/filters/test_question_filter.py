@@ -242,5 +242,59 @@ def test_an_extractive_answer_must_state_something_but_a_lead_in_with_a_fact_doe
         synthetic("Where are the dog rules?", "See also the Dog Walking section."),
         synthetic("What does the fare table show?", ">>> fares['single'] 3"),
         synthetic("How many councillors sit on the council?", "The Council has 11 councillors from five wards:"),
+        # the announcement of a table, the tail of a doctest call, a list item without its lead-in, a sentence
+        # whose subject is the one before: read alone, each has lost what it is about
+        synthetic("What is the operator precedence?", "The following table summarizes the operator precedence."),
+        synthetic("What is the imaginary part?", "'and the imaginary part {0.imag}.').format(c) 'The number -5.0.'"),
+        synthetic("What is the encoding?", "set is defined by the encoding declaration; it is UTF-8 by default."),
+        synthetic("What is the octal syntax?", "This is for disambiguation with C-style octal literals."),
+        synthetic("What is the first-held year?", "It was first held in 1887 to celebrate the Harbour Steps."),
     ]
-    assert reasons(f.judge(rows)) == ["answer_not_a_statement", "answer_not_a_statement", "keep"]
+    assert reasons(f.judge(rows)) == ["answer_not_a_statement"] * 2 + ["keep"] + ["answer_not_a_statement"] * 4 + [
+        "keep"
+    ]
+    # a chunk that starts mid-sentence: the tail is no focus sentence (the generator does not spend a call on
+    # it), a list item is one
+    encoding = (
+        "set is defined by the encoding declaration; it is UTF-8 by default.\n\nA literal may use:\n\n"
+        "- any ASCII character except the backslash;\n\nThe prefix is case-insensitive and has 2 forms."
+    )
+    assert sorted(focus_sentences(encoding)) == [
+        "The prefix is case-insensitive and has 2 forms.",
+        "any ASCII character except the backslash;",
+    ]
+
+
+def test_the_round_trip_reads_only_statements_of_the_kind_asked_for() -> None:
+    """ "In what year ...?" is nearest a sentence with no year; the chunk's answer is the one that has one."""
+    from tether.embed.embedder import open_embedder
+
+    fair = Chunk(
+        chunk_id="fair",
+        doc_id="d-fair",
+        start=0,
+        end=300,
+        heading=["The Lantern Fair"],
+        text=(
+            "The Lantern Fair is Brindlemoor's largest annual event. It was first held in 1887 to celebrate the "
+            "opening of the Harbour Steps, and it now takes place every year on the third Saturday of September."
+        ),
+    )
+    f = QuestionFilter({"fair": fair}, open_embedder(EmbedderConfig()))
+    year, event = focus_sentences(fair.text)[1], focus_sentences(fair.text)[0]
+    rows = [
+        synthetic("In what year was the Lantern Fair first held?", year, fair),
+        synthetic("What is Brindlemoor's largest annual event?", year, fair),  # the chunk answers it elsewhere
+    ]
+    assert reasons(f.judge(rows)) == ["keep", "answer_elsewhere"]
+    assert "largest annual event" in event
+
+
+def test_the_reader_agrees_when_another_sentence_states_the_same_fact() -> None:
+    from tether.filters.reader import agrees, token_f1
+
+    note = 'Changed in version 3.7: When formatting a number with the "n" type, the function sets the locale.'
+    rule = 'When formatting a number with the "n" type, the function temporarily sets the "LC_CTYPE" locale.'
+    assert agrees(note, rule) and token_f1(note, rule) >= 0.45
+    assert not agrees("Dictionaries and dictionary views are reversible.", "Dictionary order is insertion order.")
+    assert agrees("costs 24 marks per year", "A dog licence costs 24 marks per year.")  # a clause of it

@@ -10,13 +10,12 @@ checker loses some correct arithmetic, which is the price of never keeping an in
 
 from __future__ import annotations
 
-import re
-
 from tether.documents import Chunk, Document
 from tether.filters.base import asserted, live, row_chunk
 from tether.records import Record, Verdict
 from tether.seeds.seed_source import AUTO_SOURCE_MIN
-from tether.text import content_tokens, normalize
+from tether.text import content_tokens
+from tether.text.answer_form import answer_type_gap
 from tether.text.facts import Evidence, Fact, extract_facts
 from tether.text.negation import contradiction
 
@@ -130,63 +129,6 @@ class EvidenceFinder:
         return self._chunk_evidence[key]
 
 
-# questions that ask for a quantity or a clock time, and the answers that give one without a digit
-_QUANTITY_Q = re.compile(
-    r"\bhow (?:many|much|long|old|far|often|late|early)\b|\bwhat (?:percentage|proportion)\b", re.I
-)
-_TIME_Q = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.I)
-_QUANTITY_WORDS = re.compile(
-    r"\b(?:free|no (?:charge|fee|cost|limit)|nothing|none|unlimited|no more than|any number|several|a few|daily|"
-    r"weekly|monthly|yearly|annually|once|twice|half|never)\b",
-    re.I,
-)
-# "how much does it cost / is the fee / do I pay": an amount of money (a currency, a price word before a number) or
-# "free" must be in the answer
-_COST_Q = re.compile(r"\bhow much\b.*\b(cost|costs|fee|fees|charge|charges|price|pay|paid)\b|\bwhat (?:is|are) the "
-                     r"(?:\w+ )?(fee|fees|price|charge|cost)s?\b", re.I)  # fmt: skip
-_FREE = re.compile(r"\b(?:free|no (?:charge|fee|cost)|nothing|costs? nothing|not charged)\b", re.I)
-_PRICED = re.compile(r"\b(?:costs?|fee|price|charge|pay|pays|paid|priced at)\b\D{0,20}\d", re.I)
-_NUMBER_WORDS = (
-    r"(?:no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"hundred|a dozen|several|a few|many|up to|at most|at least)"
-)
-_WHEN_Q = re.compile(r"^\s*(?:when|in (?:what|which) year|on (?:what|which) (?:day|date)s?|what date)\b", re.I)
-_TIME_WORDS = re.compile(r"\b(?:noon|midday|midnight|dawn|dusk|sunrise|sunset|any time|anytime|all day)\b", re.I)
-
-
-def answer_type_gap(question: str, answer: str, facts: list[Fact]) -> str | None:
-    """What the question asks for that the answer does not give at all ("how many" with no number in the answer:
-    an answer to some other question). Only quantity and clock-time questions are checked: "when" may be answered
-    by a condition, "where" by a description."""
-    kinds = {f.kind for f in facts}
-    numeric = [f for f in facts if f.kind in ("number", "time", "date")]
-    asks_number = _QUANTITY_Q.search(question) or _TIME_Q.search(question) or _WHEN_Q.search(question)
-    # "When does the mooring season run from 1 April to 31 October?": the numbers it asks for are its own
-    if asks_number and numeric and all(normalize(f.text) in normalize(question) for f in numeric):
-        return "asks for a number, time or date, and every one the answer gives is already in the question"
-    if _TIME_Q.search(question) and "time" not in kinds and not _TIME_WORDS.search(answer):
-        return "asks for a time; the answer gives none"
-    m = _QUANTITY_Q.search(question)
-    if m and not kinds & {"number", "time", "date"} and not _QUANTITY_WORDS.search(answer):
-        return f"asks '{m.group(0).lower()}'; the answer gives no number or amount"
-    cost = _COST_Q.search(question)
-    money = any(f.kind == "number" and (f.dim or "").startswith("money:") for f in facts)
-    if cost and not money and not _FREE.search(answer) and not _PRICED.search(answer):
-        return "asks about a cost or fee; the answer names no amount of money"
-    # "how many councillors ...?" answered with a sentence about councillors that counts something else
-    # ("each councillor receives 412 marks"): the counted noun must carry a number when the answer names it
-    noun = re.search(r"\bhow many ([a-z]{3,})", question.lower())
-    if noun:
-        stem = noun.group(1).rstrip("s")
-        named = list(re.finditer(rf"\b{re.escape(stem)}s?\b", answer.lower()))
-        counted = re.search(
-            rf"(?:\d[\d,.]*|{_NUMBER_WORDS})\s+(?:[a-z-]+\s+){{0,2}}{re.escape(stem)}s?\b", answer.lower()
-        )
-        if named and not counted:
-            return f"asks how many {noun.group(1)}; the answer names them but counts something else"
-    return None
-
-
 class FactConsistencyFilter:
     name = "facts"
     per_row = True  # a row's verdict depends on that row alone: the Ray engine may judge rows anywhere
@@ -221,7 +163,9 @@ class FactConsistencyFilter:
         claim = claim_text(rec)
         claimed = extract_facts(claim)  # every fact of the answer, read once
         facts = self.checked(claimed)
-        if self.answer_type and (gap := answer_type_gap(rec.question(), claim, claimed)):
+        if self.answer_type and (
+            gap := answer_type_gap(rec.question(), claim, claimed, bool(rec.meta.get("extractive")))
+        ):
             return Verdict(keep=False, reason="wrong_answer_type", detail=gap)
         found = self.finder.chunk_for(rec)  # read once: the evidence and the negation check both need it
         ev, what = self.finder.evidence(rec, found)

@@ -48,7 +48,9 @@ from tether.filters.base import SECOND_CHUNK, live, row_chunk
 from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
 from tether.text import content_tokens, normalize, words
-from tether.text.focus import focus_sentences, states_nothing
+from tether.text.answer_form import answer_type_gap
+from tether.text.facts import extract_facts
+from tether.text.focus import focus_sentences, fragment, states_nothing
 from tether.text.names import NOT_NAMES, mentions
 
 if TYPE_CHECKING:
@@ -192,6 +194,10 @@ class QuestionFilter:
                 detail = f"the answer is no statement a question could ask about: '{rec.answer()[:60]}'"
                 out[i] = Verdict(keep=False, reason="answer_not_a_statement", detail=detail)
                 continue
+            if rec.meta.get("extractive") and rec.strategy in WRITTEN_QUESTIONS and fragment(rec.answer(), chunk.text):
+                detail = f"the answer is part of a sentence, without its subject: '{rec.answer()[:60]}'"
+                out[i] = Verdict(keep=False, reason="answer_not_a_statement", detail=detail)
+                continue
             if rec.strategy in WRITTEN_QUESTIONS and (words_ := refers_to_prompt(rec.question())):
                 detail = f"asks about the text it was written from ('{words_}'), not about the domain"
                 out[i] = Verdict(keep=False, reason="refers_to_prompt", detail=detail)
@@ -264,6 +270,15 @@ class QuestionFilter:
             sims = np.array([float(vec[at[s]] @ q) for s in statements])
             own = max(float(sims[k]) for k, s in enumerate(statements) if same(answer, s))
             best = int(np.argmax(sims))
+            # a statement of the wrong kind cannot be the chunk's answer ("In what year was the fair first
+            # held?" is nearest "The Lantern Fair is the largest annual event." and answered by "It was first
+            # held in 1887 ..."): the round trip reads only statements that give what the question asks for
+            question = records[i].question()
+            if answer_type_gap(question, statements[best], extract_facts(statements[best])) and not answer_type_gap(
+                question, answer, extract_facts(answer)
+            ):
+                verdicts.append(None)
+                continue
             if not same(statements[best], answer) and sims[best] - own >= self.margin:
                 detail = f"the chunk answers it with: {statements[best][:120]} (cosine {sims[best]:.2f} vs {own:.2f})"
                 verdicts.append(Verdict(keep=False, reason="answer_elsewhere", detail=detail))

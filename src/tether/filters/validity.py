@@ -63,17 +63,25 @@ _FINAL = re.compile(r"[.!?)\]\"'`*|]$")
 PUNCTUATED_SHARE, MIN_STYLE_SEEDS = 0.95, 5
 
 # words an answer may add to the question's and still say nothing new ("... is described in section 3.13")
-_EMPTY = frozenset("described defined given called shown listed explained specified documented mentioned used".split())
+_EMPTY = frozenset(
+    "described defined given called shown listed explained specified documented mentioned used through via "
+    "across has have had been being was were".split()
+)
 _WHERE = re.compile(r"^\s*(?:where|in which|which (?:section|page|chapter|document))\b", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b", re.I)
 
 
 def _stem(word: str) -> str:
-    """A crude English stem, enough to see "providing" in "provide" and "works" in "work"."""
-    for suffix in ("ing", "ed", "es", "s", "e"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+    """A crude English stem, enough to see "providing" in "provide", "works" in "work" and "guarantees" in
+    "guaranteed"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+_FOOTNOTE = re.compile(r"\[\d+\]")  # "Support for name aliases [1] has been added."
 
 
 def restates(question: str, answer: str) -> bool:
@@ -86,7 +94,7 @@ def restates(question: str, answer: str) -> bool:
     and no seed or held-out answer of the example or pyref domain."""
     if _YES_NO.match(question.strip()):
         return False
-    said = {_stem(t) for t in content_tokens(answer)}
+    said = {_stem(t) for t in content_tokens(_FOOTNOTE.sub(" ", answer))}
     new = said - {_stem(t) for t in content_tokens(question)} - {_stem(t) for t in _EMPTY}
     if not said or new:
         return False

@@ -52,12 +52,43 @@ def _statement(s: str) -> bool:
     return s.rstrip()[-1:] in ".!?;:" or ":" in s or any(ch.isdigit() for ch in s)
 
 
+# a sentence that announces what comes after it ("The following table summarizes the operator precedence in
+# Python, ...") instead of stating it: the 0.5B asked "What is the operator precedence in Python?" of it
+_ANNOUNCES = re.compile(
+    r"^\s*(?:the|this) following\b[^:]*$|\bas follows[.:]?\s*$|\b(?:shown|listed|given|summari[sz]ed) below[.:]?\s*$",
+    re.I,
+)
+# the tail of a call split over doctest lines: "'and the imaginary part {0.imag}.').format(c) 'The complex ..."
+_CALL_TAIL = re.compile(r"""^\s*(['"])[^'"]*\1\)""")
+
+
+# the rest of a sentence cut by a chunk's start or the splitter: it starts with a lowercase word, a quote, a
+# footnote mark or a bare number before a comma ("set is defined by the encoding declaration; ...", '"True" if all
+# cased characters ...', "3.9: The value of ..."), or leans on the sentence before ("This is for disambiguation
+# with C-style octal literals"). Read alone, as an extractive answer is, it has lost its subject: every such
+# answer in bench/labels that is no list item was labelled wrong but one ("lambda mo: ...", code)
+_FRAGMENT = re.compile(
+    r"""^\s*(?:[a-z][a-z'’-]*\s|["'“‘]|\[\d+\]|\d[\d.]*[,:]\s|(?:This|These)\s+(?:is|are|was|were|means|allows)\b)"""
+)
+
+
+def fragment(s: str, text: str = "") -> bool:
+    """The sentence is the tail of another one (a chunk that starts mid-sentence, a splitter's cut) or leans on
+    the one before (see _FRAGMENT). A list item of `text` is none: "any tree with a trunk girth of 90 cm or more"
+    answers "What type of tree is protected?"."""
+    if not _FRAGMENT.match(s):
+        return False
+    head = r"\s+".join(re.escape(w) for w in s.split()[:3])
+    return not (text and re.search(rf"^\s*(?:[-*+•]|\d+[.)])\s+{head}", text, re.M))
+
+
 def states_nothing(s: str) -> bool:
     """A line that is no statement whatever its length: a numbered heading ("1.1 The R environment", a PDF's
-    heading line), a pointer elsewhere, or a doctest ("7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)")."""
+    heading line), a pointer elsewhere, a doctest ("7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)") or the tail of one,
+    or the announcement of a table or list that follows."""
     if _NUMBERED_HEADING.match(s) and s.rstrip()[-1:] not in ".!?":
         return True
-    return points_elsewhere(s) or ">>>" in s
+    return points_elsewhere(s) or ">>>" in s or bool(_ANNOUNCES.search(s) or _CALL_TAIL.match(s))
 
 
 def focus_sentences(text: str) -> list[str]:
@@ -69,7 +100,7 @@ def focus_sentences(text: str) -> list[str]:
 @functools.lru_cache(maxsize=256)
 def _focus(text: str) -> tuple[str, ...]:
     """focus_sentences, cached: each of a chunk's questions asks for its k-th sentence."""
-    found = [s for s in sentences(text) if _statement(s)]
+    found = [s for s in sentences(text) if _statement(s) and not fragment(s, text)]
     with_facts = [s for s in found if extract_facts(s)]
     rest = [s for s in found if s not in with_facts]
     return tuple(with_facts + rest) or (_whole(text),)

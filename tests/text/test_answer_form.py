@@ -1,0 +1,105 @@
+"""The answer-form rules: each catches the pairs it was written for, and none fires on a person's question and
+answer (the example domain's seeds and held-out set, pyref's seeds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tether.text.answer_form import (
+    answer_type_gap,
+    bound_gap,
+    choice_gap,
+    form_gap,
+    gives_away_place,
+    purpose_gap,
+    time_gap,
+    yes_no_gap,
+)
+from tether.text.facts import extract_facts
+
+ROOT = Path(__file__).resolve().parents[2]
+HUMAN = [
+    ROOT / "examples" / "brindlemoor" / "seeds" / "seeds.jsonl",
+    ROOT / "examples" / "brindlemoor" / "heldout" / "heldout.jsonl",
+    ROOT / "bench" / "domains" / "pyref" / "seeds.jsonl",
+]
+
+
+def test_gives_away_place() -> None:
+    a = "The Hallam Pike Library at 17 Wicker Street is Brindlemoor's public library, run by the Head Librarian."
+    assert gives_away_place("Where is the Hallam Pike Library at 17 Wicker Street?", a)
+    office = "Building permits are issued by the Planning & Building Office on the second floor of the Moot Hall."
+    assert gives_away_place("Where is the Planning & Building Office located?", office) is None
+    counter = "The Civic Counter is on the ground floor of the Moot Hall."
+    assert gives_away_place("Where in the Moot Hall is the Civic Counter?", counter) is None
+    assert gives_away_place("What is at 17 Wicker Street?", a) is None  # not a "where" question
+
+
+def test_purpose_gap() -> None:
+    assert purpose_gap("What is the purpose of beekeeping in Brindlemoor?", "Beekeeping is welcome in Brindlemoor.")
+    glass = "Glass is not collected from the kerb; take it to the Furlong Lane depot."
+    assert purpose_gap("What is the purpose of glass?", glass)
+    steward = "The council appoints a volunteer Bee Steward to advise beekeepers."
+    assert purpose_gap("What is the purpose of the Bee Steward?", steward) is None
+    with_ = 'The "with" statement is used to wrap the execution of a block with methods defined by a context manager.'
+    assert purpose_gap("What is the purpose of the `with` statement in Python?", with_) is None
+
+
+def test_bound_gap() -> None:
+    extension = "an extension adding more than 9 square metres of floor area;"
+    assert bound_gap("What is the maximum floor area that an extension can add?", extension)
+    loans = "Adults may have up to 12 items on loan at once; children up to 8 items."
+    assert bound_gap("What is the maximum number of items an adult can borrow?", loans) is None
+    assert bound_gap("What is the minimum age to stand?", "A candidate must be at least 19 years old.") is None
+    assert bound_gap("What is the minimum notice?", "Give notice no more than 5 days before.")
+
+
+def test_time_gap() -> None:
+    open_ = "The library at 17 Wicker Street is open six days a week for most of the year."
+    assert time_gap("What is the opening time for the library?", open_)
+    assert time_gap("What are the opening hours of the Vessary Room?", "It is open from 14:00 to 18:00.") is None
+
+
+def test_choice_gap() -> None:
+    future = 'In a future Python version they will be a "SyntaxWarning" and eventually a "SyntaxError".'
+    q = "In a future Python version, will the string literal be interpreted as lines or parts of a continuation?"
+    assert choice_gap(q, future)
+    assert choice_gap("Is the fine paid in marks or in euros?", "The fine is 45 marks.") is None
+    # "and or have": not two alternatives of content words
+    assert choice_gap("Do and and or have the same precedence?", "Boolean AND binds more tightly than OR.") is None
+
+
+def test_yes_no_gap_only_for_extractive_answers() -> None:
+    meadow = "Old Common Meadow is an off-lead area all year round."
+    q = "Does Old Common Meadow require a lead from the tram to operate?"
+    assert yes_no_gap(q, meadow)
+    assert form_gap(q, meadow, extractive=True)
+    assert form_gap(q, meadow) is None  # a person's "No, ..." repeats none of the question's words
+    wardens = "Wardens may ask to see a dog's licence tag at any time in an off-lead area."
+    assert yes_no_gap("Can Wardens ask to see a dog's licence tag in an off-lead area?", wardens) is None
+
+
+def test_year_and_unit_questions() -> None:
+    event = "The Lantern Fair is Brindlemoor's largest annual event."
+    assert "year" in answer_type_gap("In what year was the Lantern Fair first held?", event, [])
+    first = "It was first held in 1887 to celebrate the opening of the Harbour Steps."
+    assert answer_type_gap("In what year was the Lantern Fair first held?", first, extract_facts(first)) is None
+    june = "The Bee Steward inspects every registered hive once a year during June."
+    assert "counts none" in answer_type_gap("How many days' notice does the Bee Steward give?", june, [])
+    notice = "Give the Town Forester 5 days' notice in writing."
+    assert answer_type_gap("How many days' notice must I give?", notice, extract_facts(notice)) is None
+
+
+def facts(row: dict) -> list:
+    return extract_facts(row["answer"])
+
+
+@pytest.mark.parametrize("path", HUMAN, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_rule_fires_on_human_pairs(path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    fired = [(r["question"], why) for r in rows if (why := answer_type_gap(r["question"], r["answer"], facts(r)))]
+    fired += [(r["question"], why) for r in rows if (why := form_gap(r["question"], r["answer"]))]
+    assert not fired, fired
