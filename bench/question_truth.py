@@ -4,6 +4,14 @@
     python bench/question_truth.py --labels FILE --domain DIR
     python bench/question_truth.py --reader         # also the reader filter, with the embedded teacher (~2 s a row)
     python bench/question_truth.py --planted [--domain DIR]   # seeds' questions on their own chunk and on others
+    python bench/question_truth.py --show ...       # also print the bad rows kept and the good rows dropped
+
+Label files in bench/labels (Qwen2.5-Coder-0.5B, every row past generation unless named "kept"):
+
+    brindlemoor-new-questions-qwen05b.jsonl          40 rows, example domain (the default --labels)
+    brindlemoor-quickstart-kept-qwen05b.jsonl        30 rows the quickstart kept at 65f190b (filters after it only)
+    pyref-new-questions-qwen05b.jsonl                38 rows, pyref (--domain DIR after bench/domains/pyref/build.py)
+    pyref-new-questions-qwen05b-65f190b.jsonl        51 rows, pyref, `generate.mix: {new_questions: 1.0}`, budget 100
 
 `bench/filter_truth.py` plants corruptions of the seeds; this bench asks the question on what a teacher actually
 wrote. A label file holds generated rows as they left `tether generate` (before any filter), each read against

@@ -82,6 +82,11 @@ def test_an_answer_that_restates_its_question_is_no_answer() -> None:
         "Providing keyword arguments as in the first example only works for keys that are valid identifiers.",
     )  # the same words in other forms
     assert restates("What is the scientific notation format used for p significant digits?", "Scientific notation")
+    # a footnote mark and a lead-in with no content add nothing
+    q = "What is the change in version 3.3 that added support for name aliases?"
+    assert restates(q, "Changed in version 3.3: Support for name aliases [1] has been added.")
+    q = "How can both types of literals be enclosed in matching single quotes or double quotes?"
+    assert restates(q, "In plain English: Both types of literals can be enclosed in matching single or double quotes.")
     # answers that add the fact asked for, or answer yes/no and choice questions with the question's own words
     assert not restates("What is the default fillchar?", "Padding is done using the fillchar (default is a space).")
     assert not restates("How many hives can a garden keep?", "3 hives")

@@ -234,6 +234,9 @@ def test_questions_about_the_prompt_and_domain_wide_names() -> None:
     town.append(Chunk(chunk_id="hp", doc_id="d-hp", start=0, end=30, text="Hallam Pike Library opens at 09:30."))
     f = QuestionFilter({c.chunk_id: c for c in [*town, DOGS]}, None)
     assert reasons(f.judge(rows)) == ["refers_to_prompt", "keep", "off_chunk_question"]
+    from tether.filters.question import refers_to_prompt
+
+    assert refers_to_prompt("What is the traceback of the most recent call last in this code?") == "in this code"
 
 
 def test_an_extractive_answer_must_state_something_but_a_lead_in_with_a_fact_does() -> None:

@@ -15,6 +15,7 @@ from tether.text.answer_form import (
     form_gap,
     gives_away_place,
     purpose_gap,
+    signature_gap,
     time_gap,
     yes_no_gap,
 )
@@ -80,6 +81,12 @@ def test_yes_no_gap_only_for_extractive_answers() -> None:
     assert form_gap(q, meadow) is None  # a person's "No, ..." repeats none of the question's words
     wardens = "Wardens may ask to see a dog's licence tag at any time in an off-lead area."
     assert yes_no_gap("Can Wardens ask to see a dog's licence tag in an off-lead area?", wardens) is None
+
+
+def test_signature_gap() -> None:
+    sig = "str.rsplit(sep=None, maxsplit=- 1)"
+    assert signature_gap("What is the function `str.rsplit()`?", sig)
+    assert signature_gap("Which method splits a string from the right at *sep*?", sig) is None
 
 
 def test_year_and_unit_questions() -> None:

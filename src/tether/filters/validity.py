@@ -82,6 +82,11 @@ def _stem(word: str) -> str:
 
 
 _FOOTNOTE = re.compile(r"\[\d+\]")  # "Support for name aliases [1] has been added."
+# a lead-in that carries no content: "In plain English: Both types of literals can be enclosed in ..."
+_DISCOURSE = re.compile(
+    r"^\s*(?:in plain english|in other words|in short|for example|for instance|note that|formally|that is)[:,]?\s*",
+    re.I,
+)
 
 
 def restates(question: str, answer: str) -> bool:
@@ -94,7 +99,7 @@ def restates(question: str, answer: str) -> bool:
     and no seed or held-out answer of the example or pyref domain."""
     if _YES_NO.match(question.strip()):
         return False
-    said = {_stem(t) for t in content_tokens(_FOOTNOTE.sub(" ", answer))}
+    said = {_stem(t) for t in content_tokens(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))}
     new = said - {_stem(t) for t in content_tokens(question)} - {_stem(t) for t in _EMPTY}
     if not said or new:
         return False

@@ -185,7 +185,20 @@ def comparison_gap(question: str, answer: str) -> str | None:
     return None
 
 
-RULES = (gives_away_place, purpose_gap, bound_gap, time_gap, choice_gap)
+_SIGNATURE = re.compile(r"^\s*([A-Za-z_][\w.]*)\(.*\)\s*$")
+
+
+def signature_gap(question: str, answer: str) -> str | None:
+    """An answer that is only the signature of the function the question names ("What is the function
+    `str.rsplit()`?" → "str.rsplit(sep=None, maxsplit=- 1)"): it names what was asked about and says nothing of
+    it. A signature answers a question that does not name it ("Which method splits a string at *sep*?")."""
+    m = _SIGNATURE.match(answer)
+    if m and m.group(1).lower() in question.lower():
+        return f"the answer is the signature of '{m.group(1)}', which the question names"
+    return None
+
+
+RULES = (gives_away_place, purpose_gap, bound_gap, time_gap, choice_gap, signature_gap)
 # rules for an extractive answer only: a sentence of the chunk is read later without the chunk, so it must say
 # what it says in its own words; a person answers "Can I ...?" with "No, not weekdays" and "What's the
 # difference between str.index() and str.find()?" with "It works like find() but raises ValueError ..."
