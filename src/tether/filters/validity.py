@@ -89,6 +89,10 @@ _DISCOURSE = re.compile(
 )
 
 
+# content words an answer needs before one word of its own no longer makes it an answer
+RESTATE_MIN_WORDS = 6
+
+
 def restates(question: str, answer: str) -> bool:
     """The answer's content is all in the question: it restates instead of answering ("What is the lowercasing
     algorithm used in section 3.13 of the Unicode Standard?" → "The lowercasing algorithm used is described in
@@ -101,8 +105,12 @@ def restates(question: str, answer: str) -> bool:
         return False
     said = {_stem(t) for t in content_tokens(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))}
     new = said - {_stem(t) for t in content_tokens(question)} - {_stem(t) for t in _EMPTY}
-    if not said or new:
+    if not said:
         return False
+    if new:
+        # one word more in a long answer is an adverb, not the fact asked for ("The namespace for a module is
+        # automatically created the first time a module is imported."); a number is a fact
+        return len(new) == 1 and len(said) >= RESTATE_MIN_WORDS and not any(c.isdigit() for t in new for c in t)
     return len(said) >= 3 or (len(said) == 2 and not re.search(r"\bor\b", question, re.I))
 
 

@@ -15,14 +15,18 @@ STOPWORDS = frozenset((
 
 # a sentence that sends the reader elsewhere instead of stating something ("See also ...", "For details, see ...",
 # "Refer to ..."), and a line of an interactive session (">>> a == b", "... ")
-_REFERENCE = re.compile(r"\s*(?:see\b|refer to\b|for (?:details|more)\b)", re.I)
+_REFERENCE = re.compile(r"\s*(?:see\b|refer to\b|for (?:full |further )?(?:details|more)\b)", re.I)
+# "The details of the first step ... are described in greater detail in the section on the import system"
+_DESCRIBED_ELSEWHERE = re.compile(r"\bdescribed (?:in (?:greater|more|further) detail )?in the section\b", re.I)
 _DOCTEST = re.compile(r"\s*(?:>>>|\.\.\.\s)")
 
 
 def points_elsewhere(sentence: str, doctest: bool = True) -> bool:
     """The sentence only points to another place ("See also the Mapping Types section."), or, with `doctest`, is a
     line of an interactive session: neither states a fact to ask about."""
-    return bool(_REFERENCE.match(sentence) or (doctest and _DOCTEST.match(sentence)))
+    return bool(
+        _REFERENCE.match(sentence) or _DESCRIBED_ELSEWHERE.search(sentence) or (doctest and _DOCTEST.match(sentence))
+    )
 
 
 def words(text: str) -> list[str]:

@@ -55,7 +55,8 @@ def _statement(s: str) -> bool:
 # a sentence that announces what comes after it ("The following table summarizes the operator precedence in
 # Python, ...") instead of stating it: the 0.5B asked "What is the operator precedence in Python?" of it
 _ANNOUNCES = re.compile(
-    r"^\s*(?:the|this) following\b[^:]*$|\bas follows[.:]?\s*$|\b(?:shown|listed|given|summari[sz]ed) below[.:]?\s*$",
+    r"^\s*(?:the|this) following\b[^:]*$|\bas follows[.:]?\s*$|\b(?:shown|listed|given|summari[sz]ed) below[.:]?\s*$"
+    r"|^[^:]*\b(?:in|from) the following (?:table|list|example|examples|section)\b[^:]*$",
     re.I,
 )
 # the tail of a call split over doctest lines: "'and the imaginary part {0.imag}.').format(c) 'The complex ..."
@@ -68,7 +69,7 @@ _CALL_TAIL = re.compile(r"""^\s*(['"])[^'"]*\1\)""")
 # with C-style octal literals"). Read alone, as an extractive answer is, it has lost its subject: every such
 # answer in bench/labels that is no list item was labelled wrong but one ("lambda mo: ...", code)
 _FRAGMENT = re.compile(
-    r"""^\s*(?:[a-z][a-z'’-]*\s|["'“‘]|\[\d+\]|\d[\d.]*[,:]\s|(?:This|These)\s+(?:is|are|was|were|means|allows)\b)"""
+    r"""^\s*(?:[a-z][a-z'’-]*[\s,;]|["'“‘]|\[\d+\]|\d[\d.]*[,:]\s|(?:This|These)\s+(?:is|are|was|were|means|allows)\b)"""
 )
 
 
