@@ -72,6 +72,13 @@ def test_validity_catches_unusable_answers() -> None:
     ]
 
 
+def test_an_answer_cut_inside_a_parenthesis_is_truncated() -> None:
+    from tether.filters.validity import truncated
+
+    assert "parenthesis" in truncated("The last two expressions apply to totally ordered collections (e.g.")
+    assert truncated("Sets (instances of set or frozenset) can be compared.") is None
+
+
 def test_an_answer_that_restates_its_question_is_no_answer() -> None:
     from tether.filters.validity import restates
 

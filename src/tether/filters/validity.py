@@ -130,6 +130,8 @@ def truncated(text: str, finish_reason: str | None = None) -> str | None:
             return "unbalanced JSON brackets"
     # a list's lead-in ("A metered water bill has two parts:") promises what follows; one with a figure states a
     # fact of its own ("The Town Council has 11 councillors elected from five wards:")
+    if t.count("(") > t.count(")") and not t.startswith(("{", "[")):
+        return "an open parenthesis: cut inside it (a splitter stopping at 'e.g.')"
     if t.endswith(":") and not re.search(r"\d", t):
         return "ends with a colon: the lead-in of what should follow"
     words = t.split()

@@ -27,6 +27,7 @@ not fire (tests/text/test_answer_form.py holds the cases).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from tether.text import content_tokens, normalize
 from tether.text.facts import Fact
@@ -62,11 +63,17 @@ _PURPOSE_A = re.compile(
 )
 
 
-def purpose_gap(question: str, answer: str) -> str | None:
-    """A question about a purpose (or a reason) answered by a sentence that states neither."""
-    if _PURPOSE_Q.search(question) and not _PURPOSE_A.search(answer):
-        return "asks for a purpose or reason; the answer states none"
-    return None
+def _needs(asked: re.Pattern[str], given: re.Pattern[str], why: str) -> Callable[[str, str], str | None]:
+    """A rule: a question that matches `asked` needs an answer that matches `given`, else `why`."""
+
+    def rule(question: str, answer: str) -> str | None:
+        return why if asked.search(question) and not given.search(answer) else None
+
+    return rule
+
+
+# a question about a purpose (or a reason) answered by a sentence that states neither
+purpose_gap = _needs(_PURPOSE_Q, _PURPOSE_A, "asks for a purpose or reason; the answer states none")
 
 
 _UPPER_Q = re.compile(r"\b(?:maximum|max|at most|largest|highest|longest|biggest|upper limit|the most)\b", re.I)
@@ -106,11 +113,8 @@ _CLOCK = re.compile(
 )
 
 
-def time_gap(question: str, answer: str) -> str | None:
-    """An opening or closing time asked for, and no clock time in the answer."""
-    if _OPENING_Q.search(question) and not _CLOCK.search(answer):
-        return "asks for a time of day; the answer gives none"
-    return None
+# an opening or closing time asked for, and no clock time in the answer
+time_gap = _needs(_OPENING_Q, _CLOCK, "asks for a time of day; the answer gives none")
 
 
 _YES_NO_Q = re.compile(
