@@ -95,7 +95,7 @@ def test_teacher_check_unreachable_endpoint(tmp_path: Path) -> None:
         cfg.write_text(
             cfg.read_text()
             .replace("base_url: null", f"base_url: http://127.0.0.1:{port}/v1")
-            .replace("model: qwen2.5-coder-0.5b-instruct", "model: some-model")
+            .replace("model: qwen2.5-coder-1.5b-instruct", "model: some-model")
         )
         p = tether("teacher", "check", "-w", "w", cwd=tmp_path)
     assert p.returncode == 2, p.stdout + p.stderr

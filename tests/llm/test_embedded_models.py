@@ -104,7 +104,7 @@ def test_an_assembled_file_changed_later_is_caught_on_the_next_start(tiny: Embed
 def test_model_choice_in_config(tmp_path: Path) -> None:
     from tether.config import load_config
 
-    assert TeacherConfig().model == "qwen2.5-coder-0.5b-instruct" and TeacherConfig().embedded_mode
+    assert TeacherConfig().model == "qwen2.5-coder-1.5b-instruct" and TeacherConfig().embedded_mode
     t = TeacherConfig(embedded={"model": "smollm2-135m"})
     assert t.model == "smollm2-135m-instruct"
     # a config written when the default was another model: its id follows the model it now serves

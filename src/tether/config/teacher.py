@@ -30,7 +30,7 @@ class EmbeddedConfig(_Strict):
     """The bundled llama.cpp teacher, used when `teacher.base_url` is not set."""
 
     model: EmbeddedModelName = Field(
-        "qwen2.5-coder-0.5b", description="which packaged model to serve (its packages must be installed)"
+        "qwen2.5-coder-1.5b", description="which packaged model to serve (its packages must be installed)"
     )
     model_path: Path | None = Field(None, description="a GGUF file to serve instead of `model`")
     n_ctx: int = Field(2048, ge=256)
@@ -45,7 +45,7 @@ class EmbeddedConfig(_Strict):
     )
 
 
-EMBEDDED_MODEL = EMBEDDED_ALIASES["qwen2.5-coder-0.5b"]  # teacher.model's default: "the embedded model's id"
+EMBEDDED_MODEL = EMBEDDED_ALIASES["qwen2.5-coder-1.5b"]  # teacher.model's default: "the embedded model's id"
 
 
 class TeacherConfig(_Strict):
