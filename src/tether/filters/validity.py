@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
-from tether.text import content_tokens, normalize, points_elsewhere
+from tether.text import content_tokens, normalize, points_elsewhere, stem
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -71,16 +71,6 @@ _WHERE = re.compile(r"^\s*(?:where|in which|which (?:section|page|chapter|docume
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b", re.I)
 
 
-def _stem(word: str) -> str:
-    """A crude English stem, enough to see "providing" in "provide", "works" in "work" and "guarantees" in
-    "guaranteed"."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) > 4 and word.endswith("e") else word
-
-
 _FOOTNOTE = re.compile(r"\[\d+\]")  # "Support for name aliases [1] has been added."
 # a lead-in that carries no content: "In plain English: Both types of literals can be enclosed in ..."
 _DISCOURSE = re.compile(
@@ -103,8 +93,8 @@ def restates(question: str, answer: str) -> bool:
     and no seed or held-out answer of the example or pyref domain."""
     if _YES_NO.match(question.strip()):
         return False
-    said = {_stem(t) for t in content_tokens(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))}
-    new = said - {_stem(t) for t in content_tokens(question)} - {_stem(t) for t in _EMPTY}
+    said = {stem(t) for t in content_tokens(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))}
+    new = said - {stem(t) for t in content_tokens(question)} - {stem(t) for t in _EMPTY}
     if not said:
         return False
     if new:

@@ -45,5 +45,15 @@ def support(claim: str, evidence: str) -> float:
     return len(words & content_tokens(evidence)) / len(words) if words else 0.0
 
 
+def stem(word: str) -> str:
+    """A crude English stem, enough to see "providing" in "provide", "works" in "work" and "guarantees" in
+    "guaranteed"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
 def normalize(text: str) -> str:
     return " ".join(words(text))

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tether.text import content_tokens, normalize
+from tether.text import content_tokens, normalize, stem
 from tether.text.facts import Fact
 
 # a place phrase: a preposition of place and a name (capitalised words or a street number): "at 17 Wicker Street",
@@ -126,23 +126,16 @@ _YES_NO_Q = re.compile(
 YES_NO_COVER = 0.75
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s", "e", "ly"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def yes_no_gap(question: str, answer: str) -> str | None:
     """A yes/no question whose extractive answer leaves out much of what it asks about: the answer is not the
     question's proposition, affirmed or denied. ("Are private swimming pools and hot tubs not allowed on tram?" →
     "Private swimming pools and hot tubs may not be filled or topped up.")"""
     if not _YES_NO_Q.match(question):
         return None
-    asked = {_stem(w) for w in content_tokens(question)}
+    asked = {stem(w) for w in content_tokens(question)}
     if len(asked) < 3:
         return None
-    said = {_stem(w) for w in content_tokens(answer)}
+    said = {stem(w) for w in content_tokens(answer)}
     covered = len(asked & said) / len(asked)
     if covered < YES_NO_COVER:
         missing = ", ".join(sorted(asked - said)[:5])
@@ -163,9 +156,9 @@ def choice_gap(question: str, answer: str) -> str | None:
     m = _CHOICE_Q.match(question)
     if m is None:
         return None
-    said = {_stem(w) for w in content_tokens(answer)}
+    said = {stem(w) for w in content_tokens(answer)}
     options = [w for w in (m.group(1), m.group(2)) if content_tokens(w)]
-    if len(options) == 2 and not any(_stem(w.lower()) in said for w in options):
+    if len(options) == 2 and not any(stem(w.lower()) in said for w in options):
         return f"asks '{m.group(1)} or {m.group(2)}'; the answer names neither"
     return None
 
@@ -181,9 +174,9 @@ def comparison_gap(question: str, answer: str) -> str | None:
     m = _BETWEEN.search(question) or _DIFFER.search(question)
     if m is None:
         return None
-    said = {_stem(w) for w in content_tokens(answer)}
+    said = {stem(w) for w in content_tokens(answer)}
     for side in (m.group(1), m.group(2)):
-        words_ = {_stem(w) for w in content_tokens(side)}
+        words_ = {stem(w) for w in content_tokens(side)}
         if words_ and not words_ & said:
             return f"asks how two things differ; the answer does not name '{side.strip()}'"
     return None
