@@ -190,13 +190,49 @@ def planted(domain: Path) -> None:
                     )
         (f,) = build_filters(ctx, ["question"])
         print(f"{domain.name}: {len(cases['own chunk'])} seed questions with a source chunk, {len(chunks)} chunks")
+        print("the question filter alone, the seed's own answer:")
         for case, rows in cases.items():
-            verdicts = f.judge(rows)
-            dropped = [v.reason for v in verdicts if v is not None and not v.keep]
-            reasons = {r: dropped.count(r) for r in sorted(set(dropped))}
-            share = len(dropped) / max(1, len(rows))
-            want = "kept" if case == "own chunk" else "dropped"
-            print(f"  {case:<30} {len(rows):>4} rows  {want} {1 - share if want == 'kept' else share:.0%}  {reasons}")
+            show_case(case, rows, [f])
+        print("every deterministic filter, answered as the pipeline answers: by the chunk's sentence most like the")
+        print("seed's answer (own chunk) or the question (other chunks; the likeliest-looking wrong answer)")
+        funnel = build_filters(ctx, FILTERS)
+        for case, rows in cases.items():
+            show_case(case, [extractive(r, ctx.chunks[r.source.chunk_id], case) for r in rows], funnel)  # type: ignore[union-attr]
+
+
+def extractive(seed_row: Record, chunk: Chunk, case: str) -> Record:
+    """The row a teacher writes from `chunk` when it asks the seed's question: an extractive answer, the chunk's
+    sentence that best matches the seed's answer on its own chunk, or, on another chunk, the question."""
+    from tether.text import support
+    from tether.text.focus import focus_sentences
+
+    sentences = focus_sentences(chunk.text) or [chunk.text.strip()]
+    target = seed_row.answer() if case == "own chunk" else seed_row.question()
+    best = max(sentences, key=lambda s: support(target, s))
+    meta = {"extractive": "the focus sentence", "focus": best}
+    return Record(
+        prompt=seed_row.prompt,
+        response=best,
+        origin="synthetic",
+        teacher=seed_row.teacher,
+        strategy="new_question",
+        source=seed_row.source,
+        meta=meta,
+    )
+
+
+def show_case(case: str, rows: list[Record], filters: list) -> None:
+    alive = list(range(len(rows)))
+    dropped: list[str] = []
+    for f in filters:
+        said = f.judge([rows[i] for i in alive])
+        out = [v.reason for v in said if v is not None and not v.keep]
+        dropped += out
+        alive = [i for i, v in zip(alive, said, strict=True) if v is None or v.keep]
+    reasons = {r: dropped.count(r) for r in sorted(set(dropped))}
+    share = len(dropped) / max(1, len(rows))
+    want = "kept" if case == "own chunk" else "dropped"
+    print(f"  {case:<30} {len(rows):>4} rows  {want} {1 - share if want == 'kept' else share:.0%}  {reasons}")
 
 
 if __name__ == "__main__":

@@ -112,9 +112,11 @@ def test_an_answer_that_points_elsewhere_is_no_answer() -> None:
             row("How are floats rounded?", "Refer to the rounding section."),
             row("Where is the format syntax described?", "See the Format String Syntax section."),
             row("What does the warden check?", "Seeds are checked for mould in spring."),
+            row("How do I make a 2-D list?", "Further explanation is available in the FAQ entry on lists."),
+            row("Is the method available?", "The method is available in Python 3."),
         ]
     )
-    assert reasons(got) == ["no_answer", "no_answer", "keep", "keep"]
+    assert reasons(got) == ["no_answer", "no_answer", "keep", "keep", "no_answer", "keep"]
 
 
 def test_rules_lengths_patterns_and_formats() -> None:

@@ -10,13 +10,18 @@ import pytest
 
 from tether.text.answer_form import (
     answer_type_gap,
+    beside_gap,
     bound_gap,
     choice_gap,
+    example_gap,
     form_gap,
     gives_away_place,
+    negation_gap,
     purpose_gap,
+    quantifier_gap,
     signature_gap,
     time_gap,
+    two_questions,
     yes_no_gap,
 )
 from tether.text.facts import extract_facts
@@ -87,6 +92,46 @@ def test_signature_gap() -> None:
     sig = "str.rsplit(sep=None, maxsplit=- 1)"
     assert signature_gap("What is the function `str.rsplit()`?", sig)
     assert signature_gap("Which method splits a string from the right at *sep*?", sig) is None
+
+
+def test_two_questions() -> None:
+    q = "What is the relationship between a module and its package, and how does this affect its attributes?"
+    assert two_questions(q, "The name of the top level package is bound in the local namespace.")
+    assert two_questions("Which exception is raised? What must accompany it?", "A ValueError is raised.")
+    # "and what it returns" is one question about two things, not a second question
+    assert two_questions("What is the difference between what find() returns and what index() raises?", "") is None
+    assert form_gap(q, "It binds the package.") is None  # a person answers both parts in free text
+
+
+def test_example_gap() -> None:
+    q = "What is the result of creating a list of three empty lists using `[[] for i in range(3)]`?"
+    mult = 'What has happened is that "[[]]" is a one-element list, so all three elements of "[[]] * 3" are one list.'
+    assert example_gap(q, mult)
+    assert example_gap("What does `[[]] * 3` contain?", mult) is None  # spaces and quotes aside, it is there
+    # a method's name is no example: the sentence about it need not repeat it
+    assert example_gap("What is the type of argument for the `str.translate()` method?", "It must be a dict.") is None
+
+
+def test_quantifier_gap() -> None:
+    q = "Which historical features are enabled by the future statement in Python 3?"
+    assert quantifier_gap(q, "All historical features enabled by the future statement are still recognized.")
+    # "kept in the town" names the class of hives the question asks for
+    hive = "Every hive kept in the town must be registered with the Bee Steward on Form BR-26."
+    assert quantifier_gap("Which hive must be registered with the Bee Steward on Form BR-26?", hive) is None
+
+
+def test_negation_gap() -> None:
+    q = "What are the contents of exception messages in Python?"
+    assert negation_gap(q, "Exception messages are not part of the Python API.")
+    assert negation_gap(q, "Exception messages are not fixed but may change between versions.") is None
+    assert negation_gap("What is not allowed in a lambda?", "Statements are not allowed in a lambda.") is None
+
+
+def test_beside_gap() -> None:
+    q = "Which comparison operation should be used for checking if an item is not present in a sequence?"
+    assert beside_gap(q, "Inverse comparison should result in the boolean negation.")
+    assert beside_gap(q, "Use `not in` to check that an item is not present in a sequence.") is None
+    assert beside_gap("What does del do?", "It removes a binding.") is None  # too few words to judge
 
 
 def test_year_and_unit_questions() -> None:

@@ -55,14 +55,31 @@ OTHER_TOPICS = [
 ]  # fmt: skip
 
 
-def build(dest: Path, other: bool = False) -> Path:
+# `--third`: fourteen more topics that neither list above shares, kept for a final held-out measurement after rules
+# were fitted on the `--other` sample (issue 24): 6 seeds, 3 concepts (seeds-third.jsonl, ontology-third.yaml)
+THIRD_TOPICS = [
+    "class", "function", "exceptions", "dynamic-features", "calls", "binary", "bitwise", "unary", "break",
+    "continue", "augassign", "specialattrs", "subscriptions", "atom-identifiers",
+]  # fmt: skip
+
+# `--fourth`: fourteen topics none of the lists above shares, for a held-out measurement of the rules written after
+# reading the `--third` sample's rows: 6 seeds, 3 concepts (seeds-fourth.jsonl, ontology-fourth.yaml)
+FOURTH_TOPICS = [
+    "assignment", "async", "objects", "identifiers", "context-managers", "in", "dict", "lists", "typesmethods",
+    "typesmodules", "conversions", "id-classes", "bltin-null-object", "bltin-code-objects",
+]  # fmt: skip
+
+SAMPLES = {"": TOPICS, "other": OTHER_TOPICS, "third": THIRD_TOPICS, "fourth": FOURTH_TOPICS}
+
+
+def build(dest: Path, sample: str = "") -> Path:
     """Write the domain (docs/<topic>.txt, seeds/seeds.jsonl, ontology.yaml) into `dest` and return `dest`;
-    `other` writes OTHER_TOPICS with their seeds and ontology instead.
+    `sample` "other" or "third" writes that held-out sample's topics, seeds and ontology instead.
 
     Raises SystemExit with a one-line message if a topic in TOPICS is missing from this Python's pydoc_data.
     """
-    wanted = OTHER_TOPICS if other else TOPICS
-    suffix = "-other" if other else ""
+    wanted = SAMPLES[sample]
+    suffix = f"-{sample}" if sample else ""
     try:
         from pydoc_data.topics import topics
     except ImportError as exc:  # some distributions strip pydoc_data
@@ -86,13 +103,14 @@ def build(dest: Path, other: bool = False) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    other = "--other" in argv
-    argv = [a for a in argv if a != "--other"]
+    flags = [f"--{name}" for name in SAMPLES if name]
+    sample = next((a[2:] for a in argv if a in flags), "")
+    argv = [a for a in argv if a not in flags]
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
-        print("usage: python bench/domains/pyref/build.py DEST [--other]", file=sys.stderr)
+        print("usage: python bench/domains/pyref/build.py DEST [--other | --third | --fourth]", file=sys.stderr)
         return 2
-    dest = build(Path(argv[0]), other)
-    n = len(OTHER_TOPICS if other else TOPICS)
+    dest = build(Path(argv[0]), sample)
+    n = len(SAMPLES[sample])
     print(f"pyref: wrote {n} documents, seeds.jsonl and ontology.yaml to {dest}")
     return 0
 

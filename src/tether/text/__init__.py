@@ -15,9 +15,15 @@ STOPWORDS = frozenset((
 
 # a sentence that sends the reader elsewhere instead of stating something ("See also ...", "For details, see ...",
 # "Refer to ..."), and a line of an interactive session (">>> a == b", "... ")
-_REFERENCE = re.compile(r"\s*(?:see\b|refer to\b|for (?:full |further )?(?:details|more)\b)", re.I)
+_REFERENCE = re.compile(r"\s*(?:please\s+)?(?:see\b|refer to\b|for (?:full |further )?(?:details|more)\b)", re.I)
 # "The details of the first step ... are described in greater detail in the section on the import system"
 _DESCRIBED_ELSEWHERE = re.compile(r"\bdescribed (?:in (?:greater|more|further) detail )?in the section\b", re.I)
+# "Further explanation is available in the FAQ entry ...", "More information can be found in ..."
+_AVAILABLE_ELSEWHERE = re.compile(
+    r"\b(?:further|more) (?:explanation|information|details?|discussion)\b[^.]{0,40}?\b(?:is|are|can be) "
+    r"(?:available|found|given)\b",
+    re.I,
+)
 _DOCTEST = re.compile(r"\s*(?:>>>|\.\.\.\s)")
 
 
@@ -25,7 +31,10 @@ def points_elsewhere(sentence: str, doctest: bool = True) -> bool:
     """The sentence only points to another place ("See also the Mapping Types section."), or, with `doctest`, is a
     line of an interactive session: neither states a fact to ask about."""
     return bool(
-        _REFERENCE.match(sentence) or _DESCRIBED_ELSEWHERE.search(sentence) or (doctest and _DOCTEST.match(sentence))
+        _REFERENCE.match(sentence)
+        or _DESCRIBED_ELSEWHERE.search(sentence)
+        or _AVAILABLE_ELSEWHERE.search(sentence)
+        or (doctest and _DOCTEST.match(sentence))
     )
 
 
@@ -46,13 +55,22 @@ def support(claim: str, evidence: str) -> float:
 
 
 def stem(word: str) -> str:
-    """A crude English stem, enough to see "providing" in "provide", "works" in "work" and "guarantees" in
-    "guaranteed"."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+    """A crude English stem, enough to see "providing" in "provide", "works" in "work", "hoses" in "hose", "used"
+    in "use" and "guarantees" in "guaranteed": one inflection off, then a final "e"."""
+    w = word
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 4 and w.endswith("es") and (w[-3] in "sxz" or w.endswith(("ches", "shes"))):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    elif len(w) > 5 and w.endswith("ing"):
+        w = w[:-3]
+    elif w.endswith("eed"):  # "need", "seed", "exceed" are stems; "guaranteed" is not
+        w = w[:-1] if len(w) > 7 else w
+    elif len(w) > 3 and w.endswith("ed"):
+        w = w[:-2]
+    return w[:-1] if len(w) > 2 and w.endswith("e") else w
 
 
 def normalize(text: str) -> str:

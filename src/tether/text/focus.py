@@ -59,6 +59,8 @@ _ANNOUNCES = re.compile(
     r"|^[^:]*\b(?:in|from) the following (?:table|list|example|examples|section)\b[^:]*$",
     re.I,
 )
+# a documentation's version marker and nothing else: "New in version 3.3.", "Deprecated since version 3.12."
+_VERSION_NOTE = re.compile(r"^\s*(?:new|changed|deprecated|added|removed) (?:in|since) version [\w.]+[.:]?\s*$", re.I)
 # the tail of a call split over doctest lines: "'and the imaginary part {0.imag}.').format(c) 'The complex ..."
 _CALL_TAIL = re.compile(r"""^\s*(['"])[^'"]*\1\)""")
 
@@ -73,10 +75,20 @@ _FRAGMENT = re.compile(
 )
 
 
+# a claim made by the sentence before: "In CPython, this is the case for functions implemented in C ...", "For
+# targets which are attribute references, the same caveat about class and instance attributes applies ..."
+_LEANS_ON = re.compile(
+    r"\b(?:this|that) is (?:also |not )?(?:the case|true|so)\b|\bthe same\b(?:\s+[\w-]+){0,6}?\s+appl(?:y|ies)\b",
+    re.I,
+)
+
+
 def fragment(s: str, text: str = "") -> bool:
     """The sentence is the tail of another one (a chunk that starts mid-sentence, a splitter's cut) or leans on
-    the one before (see _FRAGMENT). A list item of `text` is none: "any tree with a trunk girth of 90 cm or more"
-    answers "What type of tree is protected?"."""
+    the one before (see _FRAGMENT, _LEANS_ON). A list item of `text` is none: "any tree with a trunk girth of 90
+    cm or more" answers "What type of tree is protected?"."""
+    if _LEANS_ON.search(s):
+        return True
     if not _FRAGMENT.match(s):
         return False
     head = r"\s+".join(re.escape(w) for w in s.split()[:3])
@@ -88,6 +100,8 @@ def states_nothing(s: str) -> bool:
     heading line), a pointer elsewhere, a doctest ("7, 4, 12) >>> '{:%Y-%m-%d}'.format(d)") or the tail of one,
     or the announcement of a table or list that follows."""
     if _NUMBERED_HEADING.match(s) and s.rstrip()[-1:] not in ".!?":
+        return True
+    if _VERSION_NOTE.match(s):
         return True
     return points_elsewhere(s) or ">>>" in s or bool(_ANNOUNCES.search(s) or _CALL_TAIL.match(s))
 
