@@ -114,9 +114,11 @@ def test_an_answer_that_points_elsewhere_is_no_answer() -> None:
             row("What does the warden check?", "Seeds are checked for mould in spring."),
             row("How do I make a 2-D list?", "Further explanation is available in the FAQ entry on lists."),
             row("Is the method available?", "The method is available in Python 3."),
+            row("Which names are reserved?", "Current system names are discussed in the Special method names section."),
+            row("What is the syntax?", "Please refer to section Function definitions for the syntax."),
         ]
     )
-    assert reasons(got) == ["no_answer", "no_answer", "keep", "keep", "no_answer", "keep"]
+    assert reasons(got) == ["no_answer", "no_answer", "keep", "keep", "no_answer", "keep", "no_answer", "no_answer"]
 
 
 def test_rules_lengths_patterns_and_formats() -> None:

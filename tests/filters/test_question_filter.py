@@ -69,6 +69,8 @@ def test_premise_terms_are_names_and_numbers() -> None:
     assert premise_terms("How many bicycles can the ferry to Lund Island carry on one crossing?") == ["Lund", "Island"]
     assert premise_terms("What happens if I'm caught on the tram after 22:00?") == ["22:00"]
     assert premise_terms("Who issues the Walker's Badge?") == ["Walker", "Badge"]
+    # a code point's digits are no number of the text ("007" is nowhere in "U+007F")
+    assert premise_terms("Which characters lie in U+0001..U+007F?") == ["U", "0001", "U"]
 
 
 def test_right_questions_are_kept_and_swapped_answers_are_not(flt: QuestionFilter) -> None:
@@ -252,10 +254,19 @@ def test_an_extractive_answer_must_state_something_but_a_lead_in_with_a_fact_doe
         synthetic("What is the encoding?", "set is defined by the encoding declaration; it is UTF-8 by default."),
         synthetic("What is the octal syntax?", "This is for disambiguation with C-style octal literals."),
         synthetic("What is the first-held year?", "It was first held in 1887 to celebrate the Harbour Steps."),
+        # a version marker alone, and claims made by the sentence before ("this is the case", "the same ... applies")
+        synthetic("What is new in Python 3.3?", "New in version 3.3."),
+        synthetic("What parses arguments?", "In CPython, this is the case for functions implemented in C."),
+        synthetic("What caveat applies?", "For attribute targets, the same caveat about class attributes applies."),
     ]
-    assert reasons(f.judge(rows)) == ["answer_not_a_statement"] * 2 + ["keep"] + ["answer_not_a_statement"] * 4 + [
-        "keep"
-    ]
+    assert (
+        reasons(f.judge(rows))
+        == ["answer_not_a_statement"] * 2
+        + ["keep"]
+        + ["answer_not_a_statement"] * 4
+        + ["keep"]
+        + ["answer_not_a_statement"] * 3
+    )
     # a chunk that starts mid-sentence: the tail is no focus sentence (the generator does not spend a call on
     # it), a list item is one
     encoding = (
@@ -301,3 +312,40 @@ def test_the_reader_agrees_when_another_sentence_states_the_same_fact() -> None:
     assert agrees(note, rule) and token_f1(note, rule) >= 0.45
     assert not agrees("Dictionaries and dictionary views are reversible.", "Dictionary order is insertion order.")
     assert agrees("costs 24 marks per year", "A dog licence costs 24 marks per year.")  # a clause of it
+
+
+def test_a_question_about_the_next_part_of_its_own_document_is_off_chunk() -> None:
+    """Two chunks of one document share its topic, so the corpus-wide margin cannot tell them apart; the chunk that
+    holds more of the question's words, and reads closer to it, is the one it is about."""
+    from tether.embed.embedder import open_embedder
+
+    licence = Chunk(
+        chunk_id="lic",
+        doc_id="d-dogs",
+        start=0,
+        end=200,
+        heading=["Dogs"],
+        text="Every dog over 4 months old needs a licence. A licence costs 24 marks a year and is renewed each "
+        "February at the Civic Counter. Owners aged 70 or over pay half the normal fee.",
+    )
+    walking = Chunk(
+        chunk_id="walk",
+        doc_id="d-dogs",
+        start=200,
+        end=400,
+        heading=["Dogs"],
+        text="One person may walk no more than 4 dogs at a time. A professional dog walker who holds a Walker's "
+        "Badge may walk up to 6 dogs at a time. Dogs must be on a lead in Old Common Square.",
+    )
+    # a corpus-wide margin this wide never fires here: the sibling test alone decides
+    f = QuestionFilter(
+        {c.chunk_id: c for c in (licence, walking, TRAM)}, open_embedder(EmbedderConfig()), chunk_margin=0.5
+    )
+    fee = "A licence costs 24 marks a year and is renewed each February at the Civic Counter."
+    rows = [
+        synthetic("How much does a dog licence cost each year?", fee, chunk=licence),
+        synthetic("How many dogs may a professional walker with a Walker's Badge walk at a time?", fee, chunk=licence),
+    ]
+    got = f.judge(rows)
+    assert reasons(got) == ["keep", "off_chunk_question"]
+    assert "another chunk of its document holds more of its words" in (got[1].detail or "")  # type: ignore[union-attr]

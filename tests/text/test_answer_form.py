@@ -98,6 +98,7 @@ def test_two_questions() -> None:
     q = "What is the relationship between a module and its package, and how does this affect its attributes?"
     assert two_questions(q, "The name of the top level package is bound in the local namespace.")
     assert two_questions("Which exception is raised? What must accompany it?", "A ValueError is raised.")
+    assert two_questions("How does CPython collect garbage, and how might this affect objects?", "It counts.")
     # "and what it returns" is one question about two things, not a second question
     assert two_questions("What is the difference between what find() returns and what index() raises?", "") is None
     assert form_gap(q, "It binds the package.") is None  # a person answers both parts in free text

@@ -63,7 +63,8 @@ _COMMON = frozenset("many much one time times s form forms carry submit close cl
 WRITTEN_QUESTIONS = frozenset({"new_question", "multi_hop"})
 # share of the documents a name must occur in to be the domain's (the town, the language), not one document's
 DOMAIN_WIDE = 0.2
-_TOKEN = re.compile(r"[A-Za-z][\w'’-]*|\d(?:[\d.,:]*\d)?")
+# a number glued to letters ("U+007F") is a code point, no premise
+_TOKEN = re.compile(r"(?<!\d)[A-Za-z][\w'’-]*|\d(?:[\d.,:]*\d)?(?!\w)")
 
 
 _PROMPT_WORDS = re.compile(

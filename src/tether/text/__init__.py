@@ -17,7 +17,12 @@ STOPWORDS = frozenset((
 # "Refer to ..."), and a line of an interactive session (">>> a == b", "... ")
 _REFERENCE = re.compile(r"\s*(?:please\s+)?(?:see\b|refer to\b|for (?:full |further )?(?:details|more)\b)", re.I)
 # "The details of the first step ... are described in greater detail in the section on the import system"
-_DESCRIBED_ELSEWHERE = re.compile(r"\bdescribed (?:in (?:greater|more|further) detail )?in the section\b", re.I)
+# "... are discussed in the Special method names section and elsewhere"
+_DESCRIBED_ELSEWHERE = re.compile(
+    r"\b(?:described|discussed|documented|explained) (?:in (?:greater|more|further) detail )?in the section\b|"
+    r"\b(?:described|discussed|documented|explained) in the (?:[\w“”\"'’-]+ ){1,5}section\b",
+    re.I,
+)
 # "Further explanation is available in the FAQ entry ...", "More information can be found in ..."
 _AVAILABLE_ELSEWHERE = re.compile(
     r"\b(?:further|more) (?:explanation|information|details?|discussion)\b[^.]{0,40}?\b(?:is|are|can be) "

@@ -198,7 +198,7 @@ def signature_gap(question: str, answer: str) -> str | None:
 # a second question joined to the first ("What is X, and how does it affect Y?"): one sentence answers one of them
 _SECOND_ASK = re.compile(
     r"\band (?:how|what|why|which|when|where|who|whether)\s+(?:is|are|was|were|do|does|did|can|could|should|would|"
-    r"will|must|happens?|kind|type|effect)\b|\?\s*\S.*\?",
+    r"will|must|may|might|happens?|kind|type|effect)\b|\?\s*\S.*\?",
     re.I,
 )
 
