@@ -71,7 +71,8 @@ _PROMPT_WORDS = re.compile(
     r"\b(?:the|this|that|above|given) (?:statement|passage|excerpt|paragraph|sentence|snippet)s?\b"
     r"|\b(?:in|of) (?:this|the above|the given) (?:code|example|output)\b"
     r"|\b(?:mentioned|described|stated|given) (?:above|here|in the (?:text|passage|context))\b"
-    r"|\baccording to the (?:text|passage|context|document)\b",
+    r"|\baccording to the (?:text|passage|context|document)\b"
+    r"|\b(?:provided|given) (?:information|text|context|passage|document)\b",
     re.I,
 )
 

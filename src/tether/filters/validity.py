@@ -156,6 +156,9 @@ class ValidityFilter:
         q, a = rec.question().strip(), rec.answer().strip()
         if len(q) < 3:
             return Verdict(keep=False, reason="malformed", detail="empty or tiny question")
+        # a teacher's question cut off ("What will likely be added to the"): it asks nothing a reader can answer
+        if rec.origin == "synthetic" and not q.endswith("?") and (why := truncated(q)):
+            return Verdict(keep=False, reason="truncated", detail=f"the question: {why}")
         if len(a) < self.min_answer_chars:
             return Verdict(keep=False, reason="empty_answer")
         if m := REFUSAL.search(a):
