@@ -79,6 +79,17 @@ def test_an_answer_cut_inside_a_parenthesis_is_truncated() -> None:
     assert truncated("Sets (instances of set or frozenset) can be compared.") is None
 
 
+def test_a_teachers_question_cut_off_is_truncated() -> None:
+    got = ValidityFilter().judge(
+        [
+            row("What will likely be added to the", "More will likely be defined in future versions of Python."),
+            row("Name the fee for a resident permit", "A resident permit costs 46 marks a year."),
+            row("What is the fee for a resident permit?", "A resident permit costs 46 marks a year."),
+        ]
+    )
+    assert reasons(got) == ["truncated", "keep", "keep"]
+
+
 def test_an_answer_that_restates_its_question_is_no_answer() -> None:
     from tether.filters.validity import restates
 
