@@ -13,7 +13,7 @@ import yaml
 from tether.config import CalibrationConfig
 from tether.filters.calibration import auc, calibrate, load_labels
 from tether.filters.planted import FALSE_KINDS, plant, reword, shift_facts, truncate
-from tether.filters.sequential import rounds, settled
+from tether.filters.sequential import futile, rounds, settled
 from tether.filters.stage import run_filters
 from tether.filters.trust import CalibrationStore, FilterCalibration, Trust
 from tether.generate.accuracy import estimate_teacher_accuracy, fact_recall, token_f1
@@ -162,14 +162,17 @@ def test_calibration_marks_a_truthful_grounding_and_a_chance_judge(tmp_path: Pat
         rep = asyncio.run(calibrate(ws, labels))
     by = {f.filter: f for f in rep.filters}
     assert set(by) == {"validity", "facts", "grounding", "judge"}
-    assert rep.seeds == 12 and rep.planted["labelled"] == 2
+    assert rep.planted["labelled"] == 2
     assert by["judge"].auc == 0.5 and by["judge"].state == "uninformative"
     assert by["judge"].tpr == by["judge"].fpr == 1.0
-    # a judge at chance is settled after the first round (8 seeds): the last 4 seeds' rows are never put to it
-    assert by["judge"].seeds == 8 and by["judge"].true_rows + by["judge"].false_rows < judges.asked["grounding"]
-    assert judges.asked["judge"] == by["judge"].true_rows + by["judge"].false_rows
+    # a judge at chance is settled after the first round (8 seeds): the last 4 seeds' rows are never put to it;
+    # grounding's AUC could not leave the informative band with all 12 (futile), so it stops there too
+    assert by["judge"].seeds == 8 and judges.asked["judge"] == by["judge"].true_rows + by["judge"].false_rows
+    if 0.75 <= by["grounding"].auc < 0.85:
+        assert rep.seeds == 8 and by["grounding"].seeds == 8
     assert by["grounding"].auc >= 0.75 and by["grounding"].state in ("informative", "trusted")
-    assert by["facts"].false_dropped_by_kind["numbers_shifted"] >= 0.9 and by["facts"].tpr >= 0.9
+    # the deterministic filters are scored on the rows the rounds asked (8 seeds here): 7 of 8 is 0.875
+    assert by["facts"].false_dropped_by_kind["numbers_shifted"] >= 0.85 and by["facts"].tpr >= 0.85
     assert not by["facts"].model and by["facts"].state == ""
     stored = CalibrationStore(ws.store).load()
     assert {c.filter for c in stored.values()} == {"grounding", "judge"}
@@ -249,6 +252,11 @@ def test_a_state_is_settled_only_when_its_interval_allows() -> None:
     assert settled(0.99, 0.0, 8, 30, cfg) == "trusted"
     assert settled(1.0, 0.0, 12, 46, cfg) == "trusted"
     assert settled(0.5, 1.0, 1, 3, cfg) is None  # too few rows to settle anything
+    # AUC 0.61 after 8 of 12 seeds: 12 cannot settle it either, so the last round is not worth its calls; AUC 0.64
+    # after 4 of 12 may still fall below 0.65 with certainty, and a trusted-looking 0.97 may still be confirmed
+    assert futile(0.61, 0.5, 8, 31, 8, 12, cfg)
+    assert not futile(0.97, 0.0, 8, 30, 8, 12, cfg)
+    assert not futile(0.5, 1.0, 4, 15, 4, 12, cfg) and not futile(0.61, 0.5, 8, 31, 12, 12, cfg)
     ids = [f"s{i}" for i in range(12)]
     first, *rest = rounds(ids, cfg)
     assert len(first) == 8 and sorted(sum(rest, first)) == sorted(ids)

@@ -28,7 +28,7 @@ from tether.filters.consistency import EvidenceFinder
 from tether.filters.judged import GroundingFilter, LLMJudge
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
-from tether.filters.sequential import rounds, settled
+from tether.filters.sequential import futile, rounds, settled
 from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key, method_hash
 from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
@@ -297,6 +297,8 @@ async def calibrate_with(
             s = score_filter(name, True, *acc)
             if settled(s.auc, s.fpr, s.true_rows, s.false_rows, cal_cfg) is not None:
                 open_.remove(name)  # its state cannot change with more rows: stop paying for them
+            elif futile(s.auc, s.fpr, s.true_rows, s.false_rows, seen, len(seed_ids[: cal_cfg.seeds]), cal_cfg):
+                open_.remove(name)  # no number of rows left would settle it: the point estimate decides now
         if not open_:
             break
     scores = [run_deterministic(f, asked_rows) for f in build_filters(ctx, ["validity", "facts"])]
