@@ -12,6 +12,15 @@ Label files in bench/labels (Qwen2.5-Coder-0.5B, every row past generation unles
     brindlemoor-quickstart-kept-qwen05b.jsonl        30 rows the quickstart kept at 65f190b (filters after it only)
     pyref-new-questions-qwen05b.jsonl                38 rows, pyref (--domain DIR after bench/domains/pyref/build.py)
     pyref-new-questions-qwen05b-65f190b.jsonl        51 rows, pyref, `generate.mix: {new_questions: 1.0}`, budget 100
+    pyref-new-questions-qwen05b-785cb9e.jsonl        59 rows, the same, generated at 785cb9e
+    pyref-other-new-questions-qwen05b-95fb7ba.jsonl  60 rows, `build.py DIR --other` (held-out topics), 0.5B
+    pyref-other-kept-qwen15b-b71d529.jsonl           39 rows the 1.5B kept on `--other` (kept rows only)
+    pyref-third-new-questions-qwen15b-b0bea93.jsonl  79 rows, `build.py DIR --third`, Qwen2.5-Coder-1.5B (default)
+    pyref-fourth-new-questions-qwen15b.jsonl         85 rows, `build.py DIR --fourth`, 1.5B, generated at ebfa78e
+    brindlemoor-kept-qwen15b-budget40-c715058.jsonl  21 teacher rows the 1.5B kept on the example domain
+
+Each held-out sample was labelled before the rules written after reading it existed; bench/RESULTS.md gives both
+numbers (the rules as they stood when it was generated, and after).
 
 `bench/filter_truth.py` plants corruptions of the seeds; this bench asks the question on what a teacher actually
 wrote. A label file holds generated rows as they left `tether generate` (before any filter), each read against
@@ -24,7 +33,10 @@ the configured embedded teacher), and prints, per filter and in all: good rows k
 
 `--planted` asks whether the question filter knows which chunk a question is about, with no labels needed: every
 seed question that names its source chunk becomes a new-question row three times, on its own chunk (must be kept),
-on a chunk of another document and on another chunk of its own document (both must be dropped).
+on a chunk of another document and on another chunk of its own document (both must be dropped). It prints two
+tables: the question filter alone with the seed's own answer, and every deterministic filter with the row answered
+as the pipeline answers (extractively: the chunk's sentence most like the seed's answer on its own chunk, most like
+the question on another; the own-chunk line then also counts the sentence picker's misses).
 
 Target (issue 24): kept rows >= 90 % good; planted: off-chunk questions dropped >= 95 %, seed questions kept >= 95 %.
 """

@@ -218,6 +218,19 @@ def add_rows(ws: Workspace, answers: list[tuple[str, str]]) -> None:
     ws.commit("generate", {**head.tables, "records": records_to_table(seeds + rows)}, [head.id], "test")
 
 
+def test_a_voting_judge_is_calibrated_with_its_votes(tmp_path: Path) -> None:
+    """`filters.judge.votes: 3` is another instrument: its calibration asks three sampled judgements per planted
+    row (a single judgement stored under the voting judge's key would calibrate the wrong judge)."""
+    judges = Judges()
+    with FakeOpenAI(responder=judges) as srv:
+        ws = example_ws(tmp_path, srv.base_url, judge={"votes": 3})
+        rep = asyncio.run(calibrate(ws))
+    by = {f.filter: f for f in rep.filters}
+    assert judges.asked["judge"] == 3 * (by["judge"].true_rows + by["judge"].false_rows)
+    stored = CalibrationStore(ws.store).load()
+    assert any(key.startswith("judge|") and key.endswith("+votes3") for key in stored)
+
+
 def test_calibration_is_sized_by_what_the_run_asks(tmp_path: Path) -> None:
     """A model filter that will ask about no row of this run is not calibrated (minutes, deciding nothing): no
     synthetic row, no judge; answers that are sentences of their chunk, no grounding. A later run that needs it

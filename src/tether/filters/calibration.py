@@ -267,7 +267,11 @@ async def calibrate_with(
         raise TetherError(f"{why}: add seed examples or labelled rows of the missing kind")
     t = ctx.templates
     grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)
-    judge = LLMJudge(client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold)
+    # the judge measured is the one `tether filter` will ask: with `votes` > 1, the majority of that many
+    # sampled judgements (calibrated apart, under its own method hash)
+    judge = LLMJudge(
+        client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold, votes=cfg.filters.judge.votes
+    )
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
     models = {"grounding": (grounding, grounding_votes), "judge": (judge, judge_votes)}
     models = {n: m for n, m in models.items() if n in names}
