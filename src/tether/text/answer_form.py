@@ -24,7 +24,7 @@ Coder-0.5B, at 65f190b) were of this kind, and no filter that checks an answer's
   text): a question that asks two things (`two_questions`), about a code example its sentence does not contain
   (`example_gap`), "which X" answered by "All X ..." (`quantifier_gap`), "what is X" answered only by what X is
   not (`negation_gap`), and a question that shares under a fifth of its words with its sentence (`beside_gap`).
-  On every labelled row of bench/labels they fire on 20 wrong rows and 2 right ones.
+  On the labelled rows of bench/labels (432 distinct extractive rows) they fire on 27 wrong rows and 5 right ones.
 
 Every rule was checked against the human seed and held-out pairs of the example domain and pyref, where it must
 not fire (tests/text/test_answer_form.py holds the cases; the extractive-only rules are checked on the labelled
