@@ -180,10 +180,7 @@ async def judged(labels: Path, domain: Path | None, votes: int) -> None:
     rows, good, chunks = load(labels)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = context(domain, chunks, Path(tmp))
-        alive = list(range(len(rows)))
-        for f in build_filters(ctx, FILTERS):
-            said = f.judge([rows[i] for i in alive])
-            alive = [i for i, v in zip(alive, said, strict=True) if v is None or v.keep]
+        alive, _ = funnel(build_filters(ctx, FILTERS), rows)
         async with open_teacher(ctx.cfg.teacher, None) as client:
             judge = LLMJudge(client, ctx.templates["judge"], ctx.domain, ctx.chunks, votes=votes)
             got = await client.map([lambda r=rows[i]: judge.judged(r, brief=True) for i in alive])
@@ -267,14 +264,19 @@ def extractive(seed_row: Record, chunk: Chunk, case: str) -> Record:
     )
 
 
-def show_case(case: str, rows: list[Record], filters: list) -> None:
+def funnel(filters: list, rows: list[Record]) -> tuple[list[int], list[str]]:
+    """The rows (indices) the deterministic filters keep, in order, and the reason of each row they drop."""
     alive = list(range(len(rows)))
     dropped: list[str] = []
     for f in filters:
         said = f.judge([rows[i] for i in alive])
-        out = [v.reason for v in said if v is not None and not v.keep]
-        dropped += out
+        dropped += [v.reason for v in said if v is not None and not v.keep]
         alive = [i for i, v in zip(alive, said, strict=True) if v is None or v.keep]
+    return alive, dropped
+
+
+def show_case(case: str, rows: list[Record], filters: list) -> None:
+    _, dropped = funnel(filters, rows)
     reasons = {r: dropped.count(r) for r in sorted(set(dropped))}
     share = len(dropped) / max(1, len(rows))
     want = "kept" if case == "own chunk" else "dropped"

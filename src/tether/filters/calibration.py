@@ -281,6 +281,7 @@ async def calibrate_with(
     open_ = list(models)
     seed_ids = list(dict.fromkeys(p.seed_id for p in planted if p.kind != "labelled"))
     batches = rounds(seed_ids, cal_cfg) or [[]]
+    most = sum(len(b) for b in batches)  # seeds the rounds would plant from, all of them asked
     asked_rows: list[Planted] = []
     for k, batch in enumerate(batches):
         take = set(batch)
@@ -301,7 +302,7 @@ async def calibrate_with(
             s = score_filter(name, True, *acc)
             if settled(s.auc, s.fpr, s.true_rows, s.false_rows, cal_cfg) is not None:
                 open_.remove(name)  # its state cannot change with more rows: stop paying for them
-            elif futile(s.auc, s.fpr, s.true_rows, s.false_rows, seen, len(seed_ids[: cal_cfg.seeds]), cal_cfg):
+            elif futile(s.auc, s.fpr, s.true_rows, s.false_rows, seen, most, cal_cfg):
                 open_.remove(name)  # no number of rows left would settle it: the point estimate decides now
         if not open_:
             break

@@ -50,7 +50,7 @@ from tether.embed.embedder import CACHE_NAME, open_embedder
 from tether.filters.base import SECOND_CHUNK, live, row_chunk
 from tether.prompts.templates import demonstrations
 from tether.records import Record, Verdict
-from tether.text import content_tokens, normalize, stem, words
+from tether.text import content_tokens, normalize, stem, stems, words
 from tether.text.answer_form import answer_type_gap
 from tether.text.facts import extract_facts
 from tether.text.focus import focus_sentences, fragment, states_nothing
@@ -276,7 +276,7 @@ class QuestionFilter:
         """off_chunk_question when another chunk of the row's own document holds more of the question's words and
         MiniLM reads it as closer by SIBLING_MARGIN: the question is about the next section of the same document,
         which the corpus-wide margin misses (sibling chunks share a topic and a vocabulary)."""
-        asked = {stem(w) for w in content_tokens(question)} - _ASKING
+        asked = stems(question) - _ASKING
         chunk = self.chunks[chunk_id]
         siblings = [c for c in self._doc_chunks.get(chunk.doc_id, []) if c != chunk_id]
         if not asked or not siblings:
@@ -285,7 +285,7 @@ class QuestionFilter:
         def cover(c: str) -> float:
             if c not in self._chunk_stems:
                 ch = self.chunks[c]
-                self._chunk_stems[c] = {stem(w) for w in content_tokens(" ".join([*ch.heading, ch.text]))}
+                self._chunk_stems[c] = stems(" ".join([*ch.heading, ch.text]))
             return len(asked & self._chunk_stems[c]) / len(asked)
 
         best = max(siblings, key=lambda c: (cover(c), float(sims[self._chunk_at[c]])))

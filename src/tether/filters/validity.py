@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tether.filters.base import live
 from tether.records import Record, Verdict
-from tether.text import content_tokens, normalize, points_elsewhere, stem
+from tether.text import normalize, points_elsewhere, stem, stems
 
 if TYPE_CHECKING:
     from tether.filters.registry import BuildContext
@@ -67,6 +67,7 @@ _EMPTY = frozenset(
     "described defined given called shown listed explained specified documented mentioned used through via "
     "across has have had been being was were".split()
 )
+_EMPTY_STEMS = frozenset(stem(w) for w in _EMPTY)  # stemmed once, not for every row
 _WHERE = re.compile(r"^\s*(?:where|in which|which (?:section|page|chapter|document))\b", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b", re.I)
 
@@ -93,8 +94,8 @@ def restates(question: str, answer: str) -> bool:
     and no seed or held-out answer of the example or pyref domain."""
     if _YES_NO.match(question.strip()):
         return False
-    said = {stem(t) for t in content_tokens(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))}
-    new = said - {stem(t) for t in content_tokens(question)} - {stem(t) for t in _EMPTY}
+    said = stems(_DISCOURSE.sub("", _FOOTNOTE.sub(" ", answer)))
+    new = said - stems(question) - _EMPTY_STEMS
     if not said:
         return False
     if new:

@@ -78,5 +78,10 @@ def stem(word: str) -> str:
     return w[:-1] if len(w) > 2 and w.endswith("e") else w
 
 
+def stems(text: str) -> set[str]:
+    """The text's content words, stemmed: what two texts share when their words differ only in inflection."""
+    return {stem(w) for w in content_tokens(text)}
+
+
 def normalize(text: str) -> str:
     return " ".join(words(text))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tether.text import content_tokens, normalize, stem
+from tether.text import content_tokens, normalize, stem, stems
 from tether.text.facts import Fact
 
 # a place phrase: a preposition of place and a name (capitalised words or a street number): "at 17 Wicker Street",
@@ -139,10 +139,10 @@ def yes_no_gap(question: str, answer: str) -> str | None:
     "Private swimming pools and hot tubs may not be filled or topped up.")"""
     if not _YES_NO_Q.match(question):
         return None
-    asked = {stem(w) for w in content_tokens(question)}
+    asked = stems(question)
     if len(asked) < 3:
         return None
-    said = {stem(w) for w in content_tokens(answer)}
+    said = stems(answer)
     covered = len(asked & said) / len(asked)
     if covered < YES_NO_COVER:
         missing = ", ".join(sorted(asked - said)[:5])
@@ -163,7 +163,7 @@ def choice_gap(question: str, answer: str) -> str | None:
     m = _CHOICE_Q.match(question)
     if m is None:
         return None
-    said = {stem(w) for w in content_tokens(answer)}
+    said = stems(answer)
     options = [w for w in (m.group(1), m.group(2)) if content_tokens(w)]
     if len(options) == 2 and not any(stem(w.lower()) in said for w in options):
         return f"asks '{m.group(1)} or {m.group(2)}'; the answer names neither"
@@ -181,9 +181,9 @@ def comparison_gap(question: str, answer: str) -> str | None:
     m = _BETWEEN.search(question) or _DIFFER.search(question)
     if m is None:
         return None
-    said = {stem(w) for w in content_tokens(answer)}
+    said = stems(answer)
     for side in (m.group(1), m.group(2)):
-        words_ = {stem(w) for w in content_tokens(side)}
+        words_ = stems(side)
         if words_ and not words_ & said:
             return f"asks how two things differ; the answer does not name '{side.strip()}'"
     return None
@@ -221,18 +221,19 @@ def two_questions(question: str, answer: str) -> str | None:
 _CODE_SPAN = re.compile(r"`([^`]{3,})`|\"([^\"]{3,})\"|'([^']{3,})'")
 _CODE_CHARS = re.compile(r"[()\[\]{}=<>+*/%^|&~]")
 _NAME_CALL = re.compile(r"^\s*[A-Za-z_][\w.]*(?:\(\))?\s*$")  # `str.translate()` names a method; no example
+_UNQUOTED = re.compile(r"[\s\"'`]")  # compared without spaces and quotes: "[[]] * 3" is `[[]]*3`
 
 
 def example_gap(question: str, answer: str) -> str | None:
     """A question about a code example that its extractive answer does not contain ("What is the result of
     `[[] for i in range(3)]`?" answered by the sentence about `[[]] * 3` next to it): the answer is about another
     example of the chunk. Spaces and quotes are ignored; a bare name ("`str.split`") is no example."""
-    flat = re.sub(r"[\s\"'`]", "", answer)
+    flat = _UNQUOTED.sub("", answer)
     for m in _CODE_SPAN.finditer(question):
         span = next(g for g in m.groups() if g)
         if _NAME_CALL.match(span) or not _CODE_CHARS.search(span):
             continue
-        if re.sub(r"[\s\"'`]", "", span) not in flat:
+        if _UNQUOTED.sub("", span) not in flat:
             return f"asks about the example '{span[:40]}', which the answer does not contain"
     return None
 
@@ -256,7 +257,7 @@ def quantifier_gap(question: str, answer: str) -> str | None:
     # "Every hive kept in the town must ..." names a class by what the question does not say; "All historical
     # features enabled by the future statement are ..." says only what the question said
     subject = re.split(_VERB, answer[q.end() :], maxsplit=1)[0]
-    if {stem(w) for w in content_tokens(subject)} <= {stem(w) for w in content_tokens(question)}:
+    if stems(subject) <= stems(question):
         return f"asks which {m.group(1)}; the answer quantifies over them and names none"
     return None
 
@@ -285,10 +286,10 @@ def beside_gap(question: str, answer: str) -> str | None:
     """A question that shares almost none of its words with its extractive answer ("Which comparison operation
     should be used for checking if an item is not present in a sequence?" → "Inverse comparison should result in
     the boolean negation."): it asks about something beside the sentence."""
-    asked = {stem(w) for w in content_tokens(question)}
+    asked = stems(question)
     if len(asked) < 5:
         return None
-    covered = len(asked & {stem(w) for w in content_tokens(answer)}) / len(asked)
+    covered = len(asked & stems(answer)) / len(asked)
     if covered < ASKED_COVER:
         return f"the answer holds {covered:.0%} of the question's words: it answers something else"
     return None
