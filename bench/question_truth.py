@@ -5,8 +5,8 @@
     python bench/question_truth.py --reader         # also the reader filter, with the embedded teacher (~2 s a row)
     python bench/question_truth.py --planted [--domain DIR]   # seeds' questions on their own chunk and on others
     python bench/question_truth.py --show ...       # also print the bad rows kept and the good rows dropped
-    python bench/question_truth.py --judge 3 ...    # the rows the deterministic filters keep, scored by the judge
-                                                    # (3 sampled votes each): AUC and precision per score bar
+    python bench/question_truth.py --judge expected ...  # the rows the deterministic filters keep, scored by the
+                                                    # judge (expected | greedy | votes): AUC, precision per bar
 
 Label files in bench/labels (Qwen2.5-Coder-0.5B, every row past generation unless named "kept"):
 
@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--reader", action="store_true", help="also run the reader filter with the embedded teacher")
     ap.add_argument("--planted", action="store_true", help="seed questions on their own and on other chunks")
     ap.add_argument("--show", action="store_true", help="print the bad rows kept and the good rows dropped")
-    ap.add_argument("--judge", type=int, metavar="VOTES", help="score the kept rows with the judge, VOTES each")
+    ap.add_argument("--judge", choices=["expected", "greedy", "votes"], help="score the kept rows with the judge")
     args = ap.parse_args()
     if args.planted:
         planted(args.domain)
@@ -171,9 +171,10 @@ async def report(labels: Path, rows: list[Record], good: list[bool], filters: li
                 print(f"  good dropped: {rows[i].question()[:100]} -> {rows[i].answer()[:80]}\n      {reason[:160]}")
 
 
-async def judged(labels: Path, domain: Path | None, votes: int) -> None:
-    """The judge's mean score over `votes` sampled judgements (scores only, as calibration asks) on the rows the
-    deterministic filters keep: does it rank the good ones above the bad, and what would a bar on it keep?"""
+async def judged(labels: Path, domain: Path | None, scoring: str) -> None:
+    """The judge's score, read as `scoring` says (filters.judge.scoring; votes: 3 sampled score-only judgements),
+    on the rows the deterministic filters keep: does it rank the good ones above the bad, and what would a bar on
+    it keep?"""
     from tether.filters.calibration import auc
     from tether.filters.judged import LLMJudge
 
@@ -182,14 +183,14 @@ async def judged(labels: Path, domain: Path | None, votes: int) -> None:
         ctx = context(domain, chunks, Path(tmp))
         alive, _ = funnel(build_filters(ctx, FILTERS), rows)
         async with open_teacher(ctx.cfg.teacher, None) as client:
-            judge = LLMJudge(client, ctx.templates["judge"], ctx.domain, ctx.chunks, votes=votes)
+            judge = LLMJudge(client, ctx.templates["judge"], ctx.domain, ctx.chunks, scoring=scoring)
             got = await client.map([lambda r=rows[i]: judge.judged(r, brief=True) for i in alive])
     scores = {i: s or 0.0 for i, (s, _, _) in zip(alive, got, strict=True)}
     pos = [scores[i] for i in alive if good[i]]
     neg = [scores[i] for i in alive if not good[i]]
-    print(f"{labels.name}: {len(alive)} rows past the deterministic filters, {len(pos)} good; judge with {votes} "
-          f"vote(s): AUC {auc(pos, neg):.2f}")  # fmt: skip
-    for bar in (3.0, 4.0, 4.5, 5.0):
+    print(f"{labels.name}: {len(alive)} rows past the deterministic filters, {len(pos)} good; judge scoring "
+          f"{scoring}: AUC {auc(pos, neg):.2f}")  # fmt: skip
+    for bar in (3.0, 4.0, 4.25, 4.5, 4.75, 5.0):
         kept = [i for i in alive if scores[i] >= bar]
         g = sum(good[i] for i in kept)
         share = g / max(1, len(kept))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 
 import pytest
 
-from tether.config import TeacherConfig
+from tether.config import JudgeConfig, TeacherConfig
 from tether.documents import Chunk
-from tether.filters.judged import GroundingFilter, LLMJudge
+from tether.filters.judged import BRIEF_TOKENS, TOP_LOGPROBS, GroundingFilter, LLMJudge
 from tether.filters.rules import RulesFilter
 from tether.filters.validity import ValidityFilter
 from tether.llm.client import TeacherClient
@@ -214,16 +215,17 @@ def test_judge_scores_and_thresholds(client) -> None:
     assert verdicts[1].detail.startswith("1/5")
 
 
-def test_a_judge_that_votes_decides_by_majority_and_is_calibrated_apart() -> None:
-    """Three sampled judgements a row, each with its own seed; the fake judge gives 5 on the seeds it likes."""
-    from tether.filters.trust import method_hash
+def test_a_judge_that_votes_keeps_by_the_mean_of_its_votes_and_is_calibrated_apart() -> None:
+    """`scoring: votes`: three sampled score-only judgements a row, each row with seeds of its own (one seed per
+    vote for every row drew the same random number for every row); the mean is the score."""
+    from tether.filters.trust import judge_method, method_hash
+
+    served = {"Permit fee?": [5, 5, 5], "Bin day?": [1, 5, 1], "Ferry time?": [5, 1, 5]}
 
     def reply(body: dict) -> str:
         user = body["messages"][-1]["content"]
-        likes = {"Permit fee?": {0, 1, 2}, "Bin day?": {1}, "Ferry time?": {0, 2}}
-        q = next(k for k in likes if k in user)
-        vote = (body.get("seed") or 0) // 1000  # the client's seed: teacher seed + 1000 x sample
-        return json.dumps({"score": 5 if vote in likes[q] else 1, "rationale": f"vote {vote}"})
+        q = next(k for k in served if k in user)
+        return json.dumps({"score": served[q].pop(), "rationale": "a vote"})
 
     t = load_templates({})
     with FakeOpenAI(responder=reply) as srv:
@@ -231,17 +233,58 @@ def test_a_judge_that_votes_decides_by_majority_and_is_calibrated_apart() -> Non
 
         async def go():
             async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
-                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3, votes=3)
+                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3, scoring="votes", votes=3)
                 rows = [row("Permit fee?", "23 marks."), row("Bin day?", "Monday."), row("Ferry time?", "09:40.")]
                 return rows, await judge.ajudge(rows), srv.requests
 
         rows, verdicts, requests = asyncio.run(go())
     assert reasons(verdicts) == ["keep", "low_judge_score", "keep"]
     assert [r.scores["judge"] for r in rows] == [5.0, pytest.approx(7 / 3), pytest.approx(11 / 3)]
-    assert "1 of 3 votes at or above 3" in verdicts[1].detail
+    assert "votes 1 5 1" in verdicts[1].detail
     assert len(requests) == 9 and all(r["temperature"] > 0 for r in requests)  # sampled, not greedy
-    assert method_hash("judge", "abc", 3) != method_hash("judge", "abc", 1) == "abc"
-    assert method_hash("grounding", "abc", 3) == "abc"  # only the judge votes
+    assert {r["max_tokens"] for r in requests} == {BRIEF_TOKENS}  # votes are read for their score only
+    seeds = [r["seed"] for r in requests]
+    assert len(set(seeds)) == 9  # distinct per vote and per row
+    assert method_hash("judge", "abc", judge_method(JudgeConfig(scoring="votes", votes=3))) == "abc+votes3"
+    assert method_hash("judge", "abc", judge_method(JudgeConfig(scoring="greedy"))) == "abc"  # keys as before
+    assert method_hash("grounding", "abc", "votes3") == "abc"  # only the judge reads its score another way
+
+
+def test_the_expected_judge_reads_the_score_tokens_probabilities_and_falls_back_without_logprobs() -> None:
+    """`scoring: expected`: one greedy call asking logprobs; the score is the mean of 1-5 weighted by the
+    probabilities of the score token's alternatives (renormalised over the digits). A server that sends no
+    logprobs gives the greedy score, said in the verdict."""
+
+    def alt(tok: str, p: float) -> dict:
+        return {"token": tok, "logprob": math.log(p)}
+
+    def reply(body: dict) -> dict:
+        user = body["messages"][-1]["content"]
+        text = '{"score": 5, "rationale": "ok"}'
+        if "no logprobs" in user or not body.get("logprobs"):
+            return text
+        digits = [alt("5", 0.6), alt("4", 0.2), alt("2", 0.1), alt(" ", 0.05)] if "Permit" in user else [alt("5", 0.9)]
+        content = [{"token": t, "logprob": -0.1, "top_logprobs": [alt(t, 0.9)]} for t in ['{"', "score", '":', " "]]
+        content.append({"token": "5", "logprob": math.log(0.6), "top_logprobs": digits})
+        return {"content": text, "logprobs": {"content": content}}
+
+    t = load_templates({})
+    with FakeOpenAI(responder=reply) as srv:
+        cfg = TeacherConfig(base_url=srv.base_url, model="fake-model", retries=0)
+
+        async def go():
+            async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
+                judge = LLMJudge(c, t["judge"], "town", {}, threshold=4.5)
+                rows = [row("Permit fee?", "23 marks."), row("Bin day?", "Monday."), row("Ferry, no logprobs?", "9.")]
+                return rows, await judge.ajudge(rows), srv.requests
+
+        rows, verdicts, requests = asyncio.run(go())
+    assert reasons(verdicts) == ["low_judge_score", "keep", "keep"]
+    assert rows[0].scores["judge"] == pytest.approx((5 * 0.6 + 4 * 0.2 + 2 * 0.1) / 0.9)
+    assert "p5 0.67 p4 0.22 p2 0.11" in verdicts[0].detail
+    assert rows[1].scores["judge"] == 5.0 and rows[2].scores["judge"] == 5.0
+    assert "the server returned no logprobs" in verdicts[2].detail
+    assert len(requests) == 3 and all(r["temperature"] == 0 and r["top_logprobs"] == TOP_LOGPROBS for r in requests)
 
 
 def test_brief_judge_call_reads_the_score_from_the_first_tokens_and_falls_back_when_it_is_not_there() -> None:
@@ -263,7 +306,7 @@ def test_brief_judge_call_reads_the_score_from_the_first_tokens_and_falls_back_w
 
         async def go():
             async with TeacherClient(cfg, srv.base_url, TeacherIdentity(model="fake-model"), None) as c:
-                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3)
+                judge = LLMJudge(c, t["judge"], "town", {}, threshold=3, scoring="greedy")
                 brief = await judge.score(row("Permit fee?", "23 marks a year."), brief=True)
                 full = await judge.score(row("Permit fee?", "23 marks a year."))
                 fallback = await judge.score(row("Permit fee, rationale first?", "23 marks."), brief=True)

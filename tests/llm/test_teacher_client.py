@@ -218,3 +218,22 @@ def test_concurrent_rejections_step_down_once() -> None:
         res, mode = run(go())
     assert mode == "json_object"
     assert all(r.parsed for r in res)
+
+
+def test_logprobs_are_asked_only_when_wanted_and_keep_old_cache_keys() -> None:
+    """`top_logprobs` is part of a request's cache key only when asked: every request cached before the field
+    existed keys the same; the reply's logprobs come back as tokens and their alternatives, and a server that
+    sends another shape (or none) gives None, not an error."""
+    from tether.llm.client import _logprobs
+    from tether.llm.types import ChatRequest
+
+    ident = TeacherIdentity(model="m")
+    plain = ChatRequest(messages=[{"role": "user", "content": "hi"}], temperature=0.0, top_p=1.0, max_tokens=4)
+    before = "730eedf1b3b7e90449c62a5661273d8f2fa4ae2bfff7648649e8ab9c6ec84ba2"  # the key before the field existed
+    assert plain.key(ident) == before
+    assert plain.model_copy(update={"top_logprobs": 5}).key(ident) != before
+    raw = {"content": [{"token": "4", "logprob": -0.2, "top_logprobs": [{"token": "4", "logprob": -0.2},
+                                                                      {"token": "5", "logprob": -1.9}]}]}  # fmt: skip
+    assert _logprobs(raw) == (["4"], [{"4": -0.2, "5": -1.9}])
+    assert _logprobs(None) == (None, None) and _logprobs({"content": "x"}) == (None, None)
+    assert _logprobs({"content": [{"logprob": -1}]}) == (None, None)

@@ -97,14 +97,20 @@ class QuestionConfig(_Strict):
 
 
 class JudgeConfig(_Strict):
-    threshold: int = Field(3, ge=1, le=5, description="rubric score (1-5) a row needs to be kept")
-    votes: int = Field(
-        1,
+    threshold: float = Field(
+        4.5,
         ge=1,
-        le=9,
-        description="independent judgements per row (sampled with the teacher's temperature, one seed each); the "
-        "majority at the threshold decides, the mean is the score; calibrated apart from a single judgement",
+        le=5,
+        description="score (1-5) a row needs to be kept: with `scoring: expected` the rubric's mean under the "
+        "judge's own probabilities, so 4.5 asks it to be mostly sure the answer is 'correct, complete and concise'",
     )
+    scoring: Literal["expected", "greedy", "votes"] = Field(
+        "expected",
+        description="expected: one greedy call, the score is the mean of 1-5 weighted by the probabilities the model "
+        "gives the score's token (G-Eval; needs a server that returns logprobs, else the greedy score); greedy: the "
+        "score it writes; votes: the mean of `votes` sampled judgements. Each is calibrated apart",
+    )
+    votes: int = Field(3, ge=1, le=9, description="with `scoring: votes`: sampled judgements per row, a seed each")
     keep_unscored: bool = Field(True, description="keep rows the judge could not score (noted in the verdict)")
     endpoint: TeacherConfig | None = Field(
         None, description="a separate model for judge and grounding (same keys as teacher:); unset = the teacher"

@@ -29,7 +29,15 @@ from tether.filters.judged import GroundingFilter, LLMJudge
 from tether.filters.planted import MIN_SEEDS, PLANTED_TEACHER, Planted, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, BuildContext, build_context, build_filters, judge_config
 from tether.filters.sequential import futile, rounds, settled
-from tether.filters.trust import MIN_ANSWERED, CalibrationStore, FilterCalibration, classify, judge_key, method_hash
+from tether.filters.trust import (
+    MIN_ANSWERED,
+    CalibrationStore,
+    FilterCalibration,
+    classify,
+    judge_key,
+    judge_method,
+    method_hash,
+)
 from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
 from tether.records import Record, Source
@@ -211,11 +219,11 @@ def uncalibrated(ctx: BuildContext, names: Collection[str]) -> list[str]:
     """The model filters of `names` with no stored calibration for the context's judge and their template."""
     assert ctx.client is not None and ctx.store is not None
     store = CalibrationStore(ctx.store)
-    votes = ctx.cfg.filters.judge.votes
+    method = judge_method(ctx.cfg.filters.judge)
     return [
         n
         for n in names
-        if store.get(judge_key(n, ctx.client.identity, method_hash(n, ctx.templates[n].hash, votes))) is None
+        if store.get(judge_key(n, ctx.client.identity, method_hash(n, ctx.templates[n].hash, method))) is None
     ]
 
 
@@ -267,11 +275,9 @@ async def calibrate_with(
         raise TetherError(f"{why}: add seed examples or labelled rows of the missing kind")
     t = ctx.templates
     grounding = GroundingFilter(client, t["grounding"], ctx.domain, ctx.chunks, 1.01, cfg.filters.grounding.lexical_min)
-    # the judge measured is the one `tether filter` will ask: with `votes` > 1, the majority of that many
-    # sampled judgements (calibrated apart, under its own method hash)
-    judge = LLMJudge(
-        client, t["judge"], ctx.domain, ctx.chunks, cfg.filters.judge.threshold, votes=cfg.filters.judge.votes
-    )
+    # the judge measured is the one `tether filter` will ask, its score read the same way (expected, greedy or
+    # votes: calibrated apart, under its own method hash)
+    judge = LLMJudge.of(cfg.filters.judge, client, t["judge"], ctx.domain, ctx.chunks)
     ident = f"{client.identity.model}@{client.identity.digest or '-'}"
     models = {"grounding": (grounding, grounding_votes), "judge": (judge, judge_votes)}
     models = {n: m for n, m in models.items() if n in names}
@@ -311,7 +317,7 @@ async def calibrate_with(
     for name in models:
         sc = score_filter(name, True, *votes[name])
         sc.seeds = used.get(name, 0)
-        method = method_hash(name, t[name].hash, cfg.filters.judge.votes)
+        method = method_hash(name, t[name].hash, judge_method(cfg.filters.judge))
         cal = as_calibration(sc, ident, method, cal_cfg)
         cal.asked, cal.answered = calls[name][0], calls[name][0] - calls[name][1]
         if not cal.measured():

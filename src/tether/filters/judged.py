@@ -9,12 +9,15 @@ the chunk and that holds the answer's facts; a quote that is not in the text is 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from tether.config import JudgeConfig
 from tether.documents import Chunk
 from tether.filters.base import asserted, asserts_seed, live, row_chunk
 from tether.filters.trust import Trust
@@ -49,6 +52,32 @@ class JudgeScore(BaseModel):
 
 BRIEF_TOKENS = 12  # enough for '{"score": 4' under any of the structured modes
 _SCORE = re.compile(r'"score"\s*:\s*"?([1-5])\b')
+
+
+TOP_LOGPROBS = 10  # alternatives asked per token: the five digits and what competes with them
+
+
+def score_probabilities(
+    tokens: list[str] | None, alternatives: list[dict[str, float]] | None
+) -> dict[int, float] | None:
+    """{score: probability} for 1-5 at the reply's score token (the first digit after "score"), renormalised
+    over the digits among that token's alternatives; None when the reply carries no logprobs or no such token."""
+    if not tokens or not alternatives:
+        return None
+    seen = ""
+    for tok, alts in zip(tokens, alternatives, strict=False):
+        seen += tok
+        if tok.strip() in _DIGITS and '"score"' in seen:
+            probs: dict[int, float] = {}
+            for alt, lp in alts.items():
+                if alt.strip() in _DIGITS:
+                    probs[int(alt.strip())] = probs.get(int(alt.strip()), 0.0) + math.exp(lp)
+            total = sum(probs.values())
+            return {k: p / total for k, p in probs.items()} if total > 0 else None
+    return None
+
+
+_DIGITS = {"1", "2", "3", "4", "5"}
 
 
 class Supported(BaseModel):
@@ -92,7 +121,12 @@ def verify_quote(quote: str, chunk: str, question: str, answer: str) -> str | No
 
 class LLMJudge:
     """Rubric score 1-5. Below the threshold it vetoes (drops) the row, if its trust allows; it never keeps a row
-    another filter dropped (it only sees live rows)."""
+    another filter dropped (it only sees live rows).
+
+    How the score is read (`filters.judge.scoring`), measured on held-out generated rows the deterministic filters
+    kept (Qwen2.5-Coder-1.5B judging, bench/RESULTS.md): the score it writes greedily is 5 for nearly every row
+    (AUC 0.47-0.50); the mean of 1-5 under the probabilities it gives the score's token (G-Eval, Liu et al. 2023)
+    ranks them at AUC about 0.7 with one call; the mean of sampled votes approaches that mean at a call per vote."""
 
     name = "judge"
     scores = ("judge",)  # scores this filter writes (cleared with its verdicts before a re-run)
@@ -103,61 +137,102 @@ class LLMJudge:
         template: Template,
         domain: str,
         chunks: dict[str, Chunk],
-        threshold: int = 3,
+        threshold: float = 4.5,
         keep_unscored: bool = True,
         trust: Trust | None = None,
-        votes: int = 1,
+        scoring: str = "expected",
+        votes: int = 3,
     ):
         self.client, self.t, self.domain, self.chunks = client, template, domain, chunks
         self.threshold = threshold
         self.keep_unscored = keep_unscored
         self.trust = trust or Trust.decide(self.name, "calibrated", None)
-        self.votes = votes
+        self.scoring, self.votes = scoring, votes
+
+    @classmethod
+    def of(cls, j: JudgeConfig, client: TeacherClient, template: Template, domain: str, chunks: dict[str, Chunk],
+           trust: Trust | None = None) -> LLMJudge:  # fmt: skip
+        return cls(client, template, domain, chunks, j.threshold, j.keep_unscored, trust, j.scoring, j.votes)
 
     @classmethod
     def from_config(cls, ctx: BuildContext) -> LLMJudge:
-        j = ctx.cfg.filters.judge
         assert ctx.client is not None
-        return cls(ctx.client, ctx.templates["judge"], ctx.domain, ctx.chunks, j.threshold, j.keep_unscored,
-                   ctx.trust(cls.name, ctx.templates["judge"]), j.votes)  # fmt: skip
+        t = ctx.templates["judge"]
+        return cls.of(ctx.cfg.filters.judge, ctx.client, t, ctx.domain, ctx.chunks, ctx.trust(cls.name, t))
 
     async def score(self, rec: Record, brief: bool = False) -> tuple[float | None, str]:
-        """(score, rationale), or (None, why the judge gave no score). With `votes` > 1 the score is the mean of
-        that many sampled judgements (Augmentoolkit's majority vote; `judged` also says what their majority decides)."""
+        """(score, why), or (None, why the judge gave no score)."""
         score, why, _ = await self.judged(rec, brief)
         return score, why
 
     async def judged(self, rec: Record, brief: bool = False) -> tuple[float | None, str, bool]:
-        """(score, rationale, kept): one greedy judgement at the threshold, or the majority of `votes` sampled
-        ones (a tie keeps: the judge could not decide)."""
-        if self.votes == 1:
-            one, why = await self._judgement(rec, brief)
-            return one, why, one is not None and one >= self.threshold
-        got = await asyncio.gather(*(self._judgement(rec, brief, sample=k) for k in range(self.votes)))
+        """(score, why, kept): the score read as `scoring` says, kept at or above the threshold. Expected and
+        voted scores read only the score (`brief`): their call stops after it."""
+        if self.scoring == "expected":
+            score, why = await self._expected(rec)
+        elif self.scoring == "votes":
+            score, why = await self._voted(rec)
+        else:
+            got, why = await self._judgement(rec, brief)
+            score = None if got is None else float(got)
+        return score, why, score is not None and score >= self.threshold
+
+    async def _expected(self, rec: Record) -> tuple[float | None, str]:
+        """The rubric's mean under the model's probabilities for the score token: one greedy call, the
+        alternatives of the score's token read from its logprobs. A server that returns none gives the greedy
+        score (said in the reason)."""
+        req = self.client.request(self._messages(rec), schema=JudgeScore, max_tokens=BRIEF_TOKENS, tag=self._tag(),
+                                  temperature=0.0, top_logprobs=TOP_LOGPROBS)  # fmt: skip
+        comp = await self.client.complete(req, cut_ok=True)
+        if comp.error:
+            return None, f"{comp.error}: {comp.error_detail or ''}".strip()
+        probs = score_probabilities(comp.tokens, comp.alternatives)
+        if probs is None:
+            m = _SCORE.search(comp.text or "")
+            if m is None:
+                return None, "no score in the reply"
+            return float(m.group(1)), "greedy score (the server returned no logprobs)"
+        mean = sum(k * p for k, p in probs.items())
+        shown = " ".join(f"p{k} {p:.2f}" for k, p in sorted(probs.items(), reverse=True) if p >= 0.01)
+        return mean, f"score token {shown}"
+
+    async def _voted(self, rec: Record) -> tuple[float | None, str]:
+        """The mean of `votes` sampled score-only judgements. Each row gets seeds of its own: with one seed per
+        vote for every row, a vote draws the same random number for every row, and two votes whose draws fall
+        close agreed on all 58 planted rows measured (votes 2 and 3 were one vote twice)."""
+        seed = int(hashlib.sha256(f"{rec.question()}\n{rec.answer()}".encode()).hexdigest()[:7], 16)
+        got = await asyncio.gather(*(self._judgement(rec, True, sample=k, seed=seed) for k in range(self.votes)))
         scores = [s for s, _ in got if s is not None]
         if not scores:
-            return None, got[0][1], False
-        ups = sum(s >= self.threshold for s in scores)
-        why = next((w for s, w in got if s is not None and w), "")
-        note = f"{ups} of {len(scores)} votes at or above {self.threshold}. {why}".strip()
-        return sum(scores) / len(scores), note, 2 * ups >= len(scores)
+            return None, got[0][1]
+        mean = sum(scores) / len(scores)
+        return mean, f"votes {' '.join(str(s) for s in scores)}"
 
-    async def _judgement(self, rec: Record, brief: bool = False, sample: int | None = None) -> tuple[int | None, str]:
+    def _messages(self, rec: Record) -> list[dict[str, str]]:
+        return self.t.render(
+            domain=self.domain,
+            question=rec.question(),
+            answer=rec.answer(),
+            context_block=context_block(row_chunk(rec, self.chunks)),
+        )
+
+    def _tag(self) -> str:
+        return f"judge:{self.t.hash}"
+
+    async def _judgement(
+        self, rec: Record, brief: bool = False, sample: int | None = None, seed: int | None = None
+    ) -> tuple[int | None, str]:
         """(score, rationale), or (None, why the judge gave no score).
 
         `brief` (calibration, which reads only the score): the same prompt and schema, stopped after
         BRIEF_TOKENS. The score is the reply's first field and the call is greedy, so it is the score the full call
         gives, without the rationale (most of a calibration call's time on the embedded teacher). A reply that
         does not open with the score (a server that ignores the schema) gets the full call."""
-        msgs = self.t.render(
-            domain=self.domain,
-            question=rec.question(),
-            answer=rec.answer(),
-            context_block=context_block(row_chunk(rec, self.chunks)),
-        )
-        tag = f"judge:{self.t.hash}"
+        msgs, tag = self._messages(rec), self._tag()
         # one judgement is greedy; a vote is sampled (the teacher's temperature) with its own seed
         how: dict = {"temperature": 0.0} if sample is None else {"sample": sample}
+        if seed is not None:
+            how["seed"] = seed
         if brief:
             req = self.client.request(msgs, schema=JudgeScore, max_tokens=BRIEF_TOKENS, tag=tag, **how)
             comp = await self.client.complete(req, cut_ok=True)
@@ -179,12 +254,12 @@ class LLMJudge:
                 keep=self.keep_unscored, reason="" if self.keep_unscored else "judge_failed", detail=f"unscored ({why})"
             )
         rec.scores["judge"] = float(score)
-        shown = f"{score:g}/5"
+        shown = f"{score:.3g}/5"
         if not kept:
             if self.trust.can_veto:
                 return Verdict(keep=False, reason="low_judge_score", detail=f"{shown}: {why}"[:300])
             return Verdict(keep=True, detail=f"{shown} (advisory: {self.trust.state})")
-        return Verdict(keep=True, detail=shown if self.votes == 1 else f"{shown}: {why}"[:300])
+        return Verdict(keep=True, detail=f"{shown}: {why}"[:300] if why else shown)
 
     async def ajudge(self, records: list[Record], on_done: Callable[[Any], None] | None = None) -> list[Verdict | None]:
         async def go(r: Record) -> Verdict | None:

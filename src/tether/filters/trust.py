@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tether.config import CalibrationConfig
+from tether.config import CalibrationConfig, JudgeConfig
 from tether.llm.types import TeacherIdentity
 
 CALIBRATION_FILE = "calibration.json"
@@ -54,10 +54,18 @@ class FilterCalibration(BaseModel):
         return bool(self.asked) and (self.answered or 0) >= MIN_ANSWERED * (self.asked or 0)
 
 
-def method_hash(filter_name: str, template_hash: str, votes: int = 1) -> str:
-    """What a model filter's calibration is of: its template, and for the judge how many votes decide (a judge
-    that votes is another instrument than one that does not, and is calibrated apart)."""
-    return f"{template_hash}+votes{votes}" if filter_name == "judge" and votes > 1 else template_hash
+def method_hash(filter_name: str, template_hash: str, method: str = "") -> str:
+    """What a model filter's calibration is of: its template, and for the judge how its score is read
+    (`judge_method`): a judge whose score is a probability-weighted mean or a mean of votes is another instrument
+    than one that writes one greedy score, and is calibrated apart."""
+    return f"{template_hash}+{method}" if filter_name == "judge" and method else template_hash
+
+
+def judge_method(cfg: JudgeConfig) -> str:
+    """The judge's scoring as part of its calibration key ("" for one greedy score, as keys were before)."""
+    if cfg.scoring == "votes":
+        return f"votes{cfg.votes}"
+    return "" if cfg.scoring == "greedy" else cfg.scoring
 
 
 def judge_key(filter_name: str, identity: TeacherIdentity, template_hash: str) -> str:

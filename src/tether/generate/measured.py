@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
-from tether.filters.trust import CalibrationStore, FilterCalibration, Trust, judge_key, method_hash
+from tether.filters.trust import CalibrationStore, FilterCalibration, Trust, judge_key, judge_method, method_hash
 from tether.llm.teacher import planned_identity_of
 from tether.prompts.templates import load_templates
 from tether.records import Record, kept_mask
@@ -76,17 +76,18 @@ def filter_forecast(
     enabled = [n for n in MODEL_FILTERS if n in cfg.filters.enabled]
     cals = calibrations(ws, enabled)
     missing = [n for n in enabled if cals.get(n) is None]
-    cal_calls = 0
-    auto = missing and cfg.filters.calibration.auto and cfg.filters.judge.trust == "calibrated"
-    if auto and len(seeds) >= MIN_SEEDS:
-        cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * len(missing)
     j = cfg.filters.judge
+    each = {n: j.votes if n == "judge" and j.scoring == "votes" else 1 for n in enabled}  # calls per row
+    cal_calls = 0
+    auto = missing and cfg.filters.calibration.auto and j.trust == "calibrated"
+    if auto and len(seeds) >= MIN_SEEDS:
+        cal_calls = len(sample_balanced(plant(seeds), cfg.filters.calibration.seeds)) * sum(each[n] for n in missing)
     asked = [n for n in enabled if Trust.decide(n, j.trust, cals.get(n), j.uninformative).ask]
     if rates.calls_per_row is not None:
         calls = round(new_rows * rates.calls_per_row)
         source = f"measured in filter version {rates.version[:12]}: {rates.calls_per_row:.2f} calls per row"
     else:
-        calls = round(new_rows * ASSUMED_REACH * len(asked))
+        calls = round(new_rows * ASSUMED_REACH * sum(each[n] for n in asked))
         source = f"assumed: {ASSUMED_REACH:.0%} of rows reach {', '.join(asked) or 'no asked model filter'}"
     if not asked:
         calls, source = 0, "model filters calibrated as uninformative: not asked"
@@ -105,5 +106,5 @@ def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration
     templates = load_templates(ws.config.generate.templates)
     ident = planned_identity_of(judge_config(ws.config))
     store = CalibrationStore(ws.store)
-    votes = ws.config.filters.judge.votes
-    return {n: store.get(judge_key(n, ident, method_hash(n, templates[n].hash, votes))) for n in names}
+    method = judge_method(ws.config.filters.judge)
+    return {n: store.get(judge_key(n, ident, method_hash(n, templates[n].hash, method))) for n in names}

@@ -27,7 +27,7 @@ from tether.llm.limits import AdaptiveLimit, RateLimits
 from tether.llm.transport import OpenAITransport, TransportError
 from tether.llm.types import ChatRequest, Completion, TeacherIdentity
 
-_CACHED_FIELDS = {"text", "finish_reason", "prompt_tokens", "completion_tokens"}
+_CACHED_FIELDS = {"text", "finish_reason", "prompt_tokens", "completion_tokens", "tokens", "alternatives"}
 
 
 class TeacherError(TetherError):
@@ -132,6 +132,7 @@ class TeacherClient:
             json_schema=json_schema,
             sample=sample,
             tag=tag,
+            top_logprobs=overrides.get("top_logprobs", 0),
         )
 
     async def chat(
@@ -288,6 +289,8 @@ class TeacherClient:
         seed = req.effective_seed()
         if seed is not None:
             payload["seed"] = seed
+        if req.top_logprobs:
+            payload["logprobs"], payload["top_logprobs"] = True, req.top_logprobs
         if req.json_schema is not None:
             fmt = structured.response_format(mode, req.schema_name or "output", req.json_schema)
             if fmt is not None:
@@ -373,10 +376,33 @@ def _completion(resp: Any, latency: float) -> Completion:
     resp = resp if isinstance(resp, dict) else {}
     choice = (resp.get("choices") or [{}])[0] or {}
     usage = resp.get("usage") or {}
+    tokens, alternatives = _logprobs(choice.get("logprobs"))
     return Completion(
         text=(choice.get("message") or {}).get("content") or "",
         finish_reason=choice.get("finish_reason"),
         prompt_tokens=usage.get("prompt_tokens") or 0,
         completion_tokens=usage.get("completion_tokens") or 0,
         latency_s=latency,
+        tokens=tokens,
+        alternatives=alternatives,
     )
+
+
+def _logprobs(raw: Any) -> tuple[list[str] | None, list[dict[str, float]] | None]:
+    """A chat completion's `logprobs.content` (OpenAI's shape: per token its text and `top_logprobs`) as the
+    generated tokens and, per token, {alternative: logprob}; (None, None) when absent or of another shape."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list) or not content:
+        return None, None
+    tokens, alternatives = [], []
+    for item in content:
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            return None, None
+        tokens.append(item["token"])
+        alts: dict[str, float] = {}
+        for alt in item.get("top_logprobs") or []:
+            tok, lp = (alt.get("token"), alt.get("logprob")) if isinstance(alt, dict) else (None, None)
+            if isinstance(tok, str) and isinstance(lp, int | float):
+                alts[tok] = max(float(lp), alts.get(tok, float("-inf")))
+        alternatives.append(alts)
+    return tokens, alternatives

@@ -37,11 +37,14 @@ class ChatRequest(BaseModel):
     sample: int = 0  # the k-th of several samples for the same prompt (answer augmentation, best-of-n)
     attempt: int = 0  # parse-retry attempt; a retried request is a different (cacheable) call
     tag: str = ""  # caller's label (e.g. strategy/template hash), part of the key
+    top_logprobs: int = 0  # > 0: ask for that many alternatives per generated token (OpenAI `top_logprobs`)
 
     def key(self, identity: TeacherIdentity, mode: str | None = None) -> str:
         """sha256 of the canonical request; `mode` is the structured-output mode it is sent with (it changes the
         answer), None for plain requests."""
-        payload = {"model": identity.model, "digest": identity.digest, **self.model_dump()}
+        # a request that asks no logprobs keys as it did before the field existed (caches stay valid)
+        fields = self.model_dump(exclude=None if self.top_logprobs else {"top_logprobs"})
+        payload = {"model": identity.model, "digest": identity.digest, **fields}
         if self.json_schema is not None:
             payload["structured_mode"] = mode
         canon = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -72,6 +75,10 @@ class Completion(BaseModel):
     latency_s: float = 0.0
     attempts: int = 1
     parsed: dict[str, Any] | None = None  # structured output, when a schema was asked for and it parsed
+    # with `top_logprobs` asked and returned: each generated token and its alternatives' logprobs ({token: logprob});
+    # None when the server sends none (not every OpenAI-compatible server does)
+    tokens: list[str] | None = None
+    alternatives: list[dict[str, float]] | None = None
     error: str | None = Field(None, description="verdict reason when the call did not give a usable answer")
     error_detail: str | None = None
 

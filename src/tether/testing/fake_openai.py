@@ -8,7 +8,8 @@ Faults are asked for inside the last user message, so one server serves many sce
     #fault=length     always answers with finish_reason=length and a cut-off text
     #json={...}       answer content is this literal text (e.g. valid or invalid JSON)
 
-A `responder(body) -> str | None` can script replies (None falls through to the rules above). Otherwise the answer
+A `responder(body) -> str | dict | None` can script replies (None falls through to the rules above; a dict
+{content, logprobs} also sends OpenAI-shaped logprobs). Otherwise the answer
 is schema-shaped JSON when a response_format asks for it, else "echo: <message>". Every request body is
 recorded in `requests`, in arrival order.
 """
@@ -40,7 +41,7 @@ class FakeOpenAI:
         rate_429: float = 0.0,
         seed: int = 0,
         formats: tuple[str, ...] = ("json_schema", "json_object"),
-        responder: Callable[[dict[str, Any]], str | None] | None = None,
+        responder: Callable[[dict[str, Any]], str | dict | None] | None = None,
     ):
         self.model = model
         self.latency_s = latency_s
@@ -127,6 +128,9 @@ class FakeOpenAI:
         j = _JSON.search(msg)
         schema = _schema(body.get("response_format"))
         scripted = self.responder(body) if self.responder else None
+        logprobs = None
+        if isinstance(scripted, dict):  # {"content": ..., "logprobs": {"content": [...]}} (OpenAI's shape)
+            scripted, logprobs = scripted["content"], scripted.get("logprobs")
         if scripted is not None:
             content = scripted
         elif j:
@@ -138,15 +142,20 @@ class FakeOpenAI:
         finish = "stop"
         if m and m.group(1) == "length":
             content, finish = content[: max(1, len(content) // 2)], "length"
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": finish,
+        }
+        if logprobs is not None:
+            choice["logprobs"] = logprobs
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": self.model,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
-                ],
+                "choices": [choice],
                 "usage": {
                     "prompt_tokens": len(msg.split()),
                     "completion_tokens": len(content.split()),
