@@ -19,6 +19,7 @@ Label files in bench/labels (Qwen2.5-Coder-0.5B, every row past generation unles
     pyref-other-kept-qwen15b-b71d529.jsonl           39 rows the 1.5B kept on `--other` (kept rows only)
     pyref-third-new-questions-qwen15b-b0bea93.jsonl  79 rows, `build.py DIR --third`, Qwen2.5-Coder-1.5B (default)
     pyref-fourth-new-questions-qwen15b.jsonl         85 rows, `build.py DIR --fourth`, 1.5B, generated at ebfa78e
+    licenses-new-questions-qwen15b.jsonl             82 rows, bench/domains/licenses (legal text), 1.5B, at 31e3d8a
     brindlemoor-kept-qwen15b-budget40-c715058.jsonl  21 teacher rows the 1.5B kept on the example domain
 
 Each held-out sample was labelled before the rules written after reading it existed; bench/RESULTS.md gives both

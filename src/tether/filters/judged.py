@@ -55,6 +55,9 @@ _SCORE = re.compile(r'"score"\s*:\s*"?([1-5])\b')
 
 
 TOP_LOGPROBS = 10  # alternatives asked per token: the five digits and what competes with them
+# tokens of an expected-score call: '{"', 'score', '":', ' ', the digit, with room for a newline or two. Each token's
+# logprobs cost llama-cpp-python a sort of the whole vocabulary (~0.2 s on 2 cores for Qwen2.5's 152k tokens)
+SCORE_TOKENS = 7
 
 
 def score_probabilities(
@@ -181,7 +184,7 @@ class LLMJudge:
         """The rubric's mean under the model's probabilities for the score token: one greedy call, the
         alternatives of the score's token read from its logprobs. A server that returns none gives the greedy
         score (said in the reason)."""
-        req = self.client.request(self._messages(rec), schema=JudgeScore, max_tokens=BRIEF_TOKENS, tag=self._tag(),
+        req = self.client.request(self._messages(rec), schema=JudgeScore, max_tokens=SCORE_TOKENS, tag=self._tag(),
                                   temperature=0.0, top_logprobs=TOP_LOGPROBS)  # fmt: skip
         comp = await self.client.complete(req, cut_ok=True)
         if comp.error:
@@ -189,8 +192,9 @@ class LLMJudge:
         probs = score_probabilities(comp.tokens, comp.alternatives)
         if probs is None:
             m = _SCORE.search(comp.text or "")
-            if m is None:
-                return None, "no score in the reply"
+            if m is None:  # no score within SCORE_TOKENS: the greedy judgement (brief, else in full)
+                got, why = await self._judgement(rec, brief=True)
+                return (None, why) if got is None else (float(got), "greedy score (no score token to read)")
             return float(m.group(1)), "greedy score (the server returned no logprobs)"
         mean = sum(k * p for k, p in probs.items())
         shown = " ".join(f"p{k} {p:.2f}" for k, p in sorted(probs.items(), reverse=True) if p >= 0.01)
@@ -248,6 +252,11 @@ class LLMJudge:
     async def one(self, rec: Record) -> Verdict | None:
         if not self.trust.ask:
             return None  # advisory: its score would decide nothing (the funnel's header says why)
+        if asserts_seed(rec.meta, asserted(rec)):
+            # a false-premise row: tether declined a name no document has and restated the seed's human answer
+            # (digest-checked). The 1.5B judge scored all 4 of the quickstart's below the bar: it reads the decline
+            # as a wrong answer, and a call spent on a row whose facts are a human's decides nothing
+            return Verdict(keep=True, detail="not judged: asserts only its seed's human answer")
         score, why, kept = await self.judged(rec)
         if score is None:
             return Verdict(
