@@ -224,8 +224,8 @@ def test_logprobs_are_asked_only_when_wanted_and_keep_old_cache_keys() -> None:
     """`top_logprobs` is part of a request's cache key only when asked: every request cached before the field
     existed keys the same; the reply's logprobs come back as tokens and their alternatives, and a server that
     sends another shape (or none) gives None, not an error."""
-    from tether.llm.client import _logprobs
     from tether.llm.types import ChatRequest
+    from tether.llm.types import logprobs_of as _logprobs
 
     ident = TeacherIdentity(model="m")
     plain = ChatRequest(messages=[{"role": "user", "content": "hi"}], temperature=0.0, top_p=1.0, max_tokens=4)

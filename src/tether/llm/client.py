@@ -25,7 +25,7 @@ from tether.llm.accounting import UsageStats
 from tether.llm.cache import RequestCache
 from tether.llm.limits import AdaptiveLimit, RateLimits
 from tether.llm.transport import OpenAITransport, TransportError
-from tether.llm.types import ChatRequest, Completion, TeacherIdentity
+from tether.llm.types import ChatRequest, Completion, TeacherIdentity, logprobs_of
 
 _CACHED_FIELDS = {"text", "finish_reason", "prompt_tokens", "completion_tokens", "tokens", "alternatives"}
 
@@ -376,7 +376,7 @@ def _completion(resp: Any, latency: float) -> Completion:
     resp = resp if isinstance(resp, dict) else {}
     choice = (resp.get("choices") or [{}])[0] or {}
     usage = resp.get("usage") or {}
-    tokens, alternatives = _logprobs(choice.get("logprobs"))
+    tokens, alternatives = logprobs_of(choice.get("logprobs"))
     return Completion(
         text=(choice.get("message") or {}).get("content") or "",
         finish_reason=choice.get("finish_reason"),
@@ -386,23 +386,3 @@ def _completion(resp: Any, latency: float) -> Completion:
         tokens=tokens,
         alternatives=alternatives,
     )
-
-
-def _logprobs(raw: Any) -> tuple[list[str] | None, list[dict[str, float]] | None]:
-    """A chat completion's `logprobs.content` (OpenAI's shape: per token its text and `top_logprobs`) as the
-    generated tokens and, per token, {alternative: logprob}; (None, None) when absent or of another shape."""
-    content = raw.get("content") if isinstance(raw, dict) else None
-    if not isinstance(content, list) or not content:
-        return None, None
-    tokens, alternatives = [], []
-    for item in content:
-        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
-            return None, None
-        tokens.append(item["token"])
-        alts: dict[str, float] = {}
-        for alt in item.get("top_logprobs") or []:
-            tok, lp = (alt.get("token"), alt.get("logprob")) if isinstance(alt, dict) else (None, None)
-            if isinstance(tok, str) and isinstance(lp, int | float):
-                alts[tok] = max(float(lp), alts.get(tok, float("-inf")))
-        alternatives.append(alts)
-    return tokens, alternatives

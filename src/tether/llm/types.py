@@ -90,3 +90,23 @@ class Completion(BaseModel):
     def answered(self) -> bool:
         """The model answered (its answer may still have failed to parse)."""
         return not call_failed(self.error)
+
+
+def logprobs_of(raw: Any) -> tuple[list[str] | None, list[dict[str, float]] | None]:
+    """A chat completion's `logprobs.content` (OpenAI's shape: per token its text and `top_logprobs`) as the
+    generated tokens and, per token, {alternative: logprob}; (None, None) when absent or of another shape."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list) or not content:
+        return None, None
+    tokens, alternatives = [], []
+    for item in content:
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            return None, None
+        tokens.append(item["token"])
+        alts: dict[str, float] = {}
+        for alt in item.get("top_logprobs") or []:
+            tok, lp = (alt.get("token"), alt.get("logprob")) if isinstance(alt, dict) else (None, None)
+            if isinstance(tok, str) and isinstance(lp, int | float):
+                alts[tok] = max(float(lp), alts.get(tok, float("-inf")))
+        alternatives.append(alts)
+    return tokens, alternatives
