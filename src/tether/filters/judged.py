@@ -129,7 +129,8 @@ class LLMJudge:
     How the score is read (`filters.judge.scoring`), measured on held-out generated rows the deterministic filters
     kept (Qwen2.5-Coder-1.5B judging, bench/RESULTS.md): the score it writes greedily is 5 for nearly every row
     (AUC 0.47-0.50); the mean of 1-5 under the probabilities it gives the score's token (G-Eval, Liu et al. 2023)
-    ranks them at AUC about 0.7 with one call; the mean of sampled votes approaches that mean at a call per vote."""
+    ranks them at AUC 0.71 with one call; the mean of sampled votes estimates that mean, noisily and at a call per
+    vote (3 or 5 votes: AUC 0.53 / 0.50)."""
 
     name = "judge"
     scores = ("judge",)  # scores this filter writes (cleared with its verdicts before a re-run)
