@@ -35,11 +35,15 @@ the configured embedded teacher), and prints, per filter and in all: good rows k
 (recall), bad rows dropped, and the share of kept rows that are good (precision).
 
 `--planted` asks whether the question filter knows which chunk a question is about, with no labels needed: every
-seed question that names its source chunk becomes a new-question row three times, on its own chunk (must be kept),
-on a chunk of another document and on another chunk of its own document (both must be dropped). It prints two
-tables: the question filter alone with the seed's own answer, and every deterministic filter with the row answered
-as the pipeline answers (extractively: the chunk's sentence most like the seed's answer on its own chunk, most like
-the question on another; the own-chunk line then also counts the sentence picker's misses).
+seed question that names its source chunk becomes a new-question row on its own chunk (must be kept), on
+OTHER_DOCS chunks of other documents and on every other chunk of its own document (both must be dropped). Two kinds
+of row are left out because their truth is not what the case says: a seed whose answer spans two chunks is not
+asked on its matched chunk (that chunk lacks part of the answer), and a sibling chunk that holds half of the seed
+answer's word stems is not asked it (chunks overlap, and a section's next chunk often goes on answering). It prints
+two tables: the question filter alone with the seed's own answer, and every deterministic filter with the row
+answered as the pipeline answers (extractively: on its own chunk the sentence closest to the seed's answer, kept
+only where that sentence is the answer, word F1 >= ONE_SENTENCE; on another chunk the sentence most like the
+question, the likeliest-looking wrong answer). `--planted --reader` adds the teacher's round trip to the second.
 
 Target (issue 24): kept rows >= 90 % good; planted: off-chunk questions dropped >= 95 %, seed questions kept >= 95 %.
 """
@@ -55,16 +59,24 @@ from pathlib import Path
 import yaml
 
 from tether.documents import Chunk
+from tether.filters.reader import token_f1
 from tether.filters.registry import BuildContext, build_filters
 from tether.llm.teacher import open_teacher
 from tether.prompts.templates import load_templates
 from tether.records import Record, Source, Teacher
+from tether.text import stems, support
 from tether.workspace.store import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "bench" / "labels" / "brindlemoor-new-questions-qwen05b.jsonl"
 DOMAIN = ROOT / "examples" / "brindlemoor"
 FILTERS = ["validity", "facts", "question"]
+# share of a seed answer's content words a chunk must hold to answer the seed's question
+ANSWERED = 0.5
+# word F1 between a seed's answer and its chunk's closest sentence at which that sentence is the answer
+ONE_SENTENCE = 0.6
+# chunks of other documents each seed question is asked on
+OTHER_DOCS = 5
 
 
 def load(path: Path) -> tuple[list[Record], list[bool], dict[str, Chunk]]:
@@ -116,7 +128,7 @@ def main() -> None:
     ap.add_argument("--judge", choices=["expected", "greedy", "votes"], help="score the kept rows with the judge")
     args = ap.parse_args()
     if args.planted:
-        planted(args.domain)
+        planted(args.domain, args.reader)
         return
     if args.judge:
         asyncio.run(judged(args.labels, None if str(args.domain) == "none" else args.domain, args.judge))
@@ -198,7 +210,7 @@ async def judged(labels: Path, domain: Path | None, scoring: str) -> None:
         print(f"  mean score >= {bar}: kept {len(kept)}, good {g} ({share:.0%}), good kept {g}/{len(pos)}")
 
 
-def planted(domain: Path) -> None:
+def planted(domain: Path, reader: bool = False) -> None:
     import random
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,19 +222,30 @@ def planted(domain: Path) -> None:
             "another document's chunk": [],
             "another chunk, same document": [],
         }
+        spanning = answering = seeds = 0
         for seed in ctx.records:
             own = ctx.chunks.get(seed.source.chunk_id or "") if seed.source else None
             if own is None:
                 continue
+            seeds += 1
             other_doc = [c for c in chunks if c.doc_id != own.doc_id]
-            same_doc = [c for c in chunks if c.doc_id == own.doc_id and c.chunk_id != own.chunk_id]
+            # a sibling chunk that states most of the seed's answer (chunks overlap; a section's next chunk goes on
+            # about the same thing) answers the question: asked there it is no false row
+            siblings = [c for c in chunks if c.doc_id == own.doc_id and c.chunk_id != own.chunk_id]
+            same_doc = [c for c in siblings if answers(seed.answer(), c) < ANSWERED]
+            answering += len(siblings) - len(same_doc)
+            # a seed whose answer spans two chunks (a fee in one section, what it is for in the next) has no chunk
+            # that answers its question alone: asked on its matched chunk it is no true row
+            spans = (seed.source.start, seed.source.end) != (own.start, own.end)  # type: ignore[union-attr]
+            spanning += spans
             for case, pool in (
-                ("own chunk", [own]),
+                ("own chunk", [] if spans else [own]),
                 ("another document's chunk", other_doc),
                 ("another chunk, same document", same_doc),
             ):
-                if pool:
-                    c = rng.choice(pool)
+                # every sibling that does not answer it (a document's chunks are few), OTHER_DOCS of the others
+                asked = pool if case != "another document's chunk" else rng.sample(pool, min(OTHER_DOCS, len(pool)))
+                for c in asked:
                     cases[case].append(
                         Record(
                             prompt=seed.question(),
@@ -234,27 +257,63 @@ def planted(domain: Path) -> None:
                         )
                     )
         (f,) = build_filters(ctx, ["question"])
-        print(f"{domain.name}: {len(cases['own chunk'])} seed questions with a source chunk, {len(chunks)} chunks")
+        print(
+            f"{domain.name}: {seeds} seed questions with a source "
+            f"chunk ({spanning} whose answer spans two chunks: not asked on their own chunk), {len(chunks)} chunks; "
+            f"{answering} sibling chunks that state half of a seed's answer are not asked it"
+        )
         print("the question filter alone, the seed's own answer:")
         for case, rows in cases.items():
             show_case(case, rows, [f])
-        print("every deterministic filter, answered as the pipeline answers: by the chunk's sentence most like the")
-        print("seed's answer (own chunk) or the question (other chunks; the likeliest-looking wrong answer)")
-        funnel = build_filters(ctx, FILTERS)
-        for case, rows in cases.items():
-            show_case(case, [extractive(r, ctx.chunks[r.source.chunk_id], case) for r in rows], funnel)  # type: ignore[union-attr]
+        print("every deterministic filter, answered as the pipeline answers: by the chunk's sentence closest to the")
+        print("seed's answer (own chunk) or most like the question (other chunks; the likeliest-looking wrong answer)")
+        names = [*FILTERS, "reader"] if reader else FILTERS
+        answered = {
+            case: [extractive(r, ctx.chunks[r.source.chunk_id], case) for r in rows]  # type: ignore[union-attr]
+            for case, rows in cases.items()
+        }
+        # on its own chunk, only where one sentence is the seed's answer: a person's answer that joins two sentences
+        # ("Yes. Letting for fewer than 28 nights ...") has no extractive twin, and a teacher asks one sentence
+        one = [r for r in answered["own chunk"] if token_f1(r.answer(), r.meta["seed_answer"]) >= ONE_SENTENCE]
+        print(f"  (own chunk: {len(one)} of {len(answered['own chunk'])} seeds' answers are one sentence of it)")
+        answered["own chunk"] = one
+        if not reader:
+            funnel = build_filters(ctx, names)
+            for case, rows in answered.items():
+                show_case(case, rows, funnel)
+            return
+
+        async def go() -> None:
+            async with open_teacher(ctx.cfg.teacher, None) as client:
+                ctx.client = client
+                filters = build_filters(ctx, names)
+                for case, rows in answered.items():
+                    show_case(case, rows, filters, await afunnel(filters, rows))
+
+        print("(with the reader: the configured teacher answers each question from its chunk)")
+        asyncio.run(go())
+
+
+def answers(answer: str, chunk: Chunk) -> float:
+    """Share of the answer's word stems that `chunk` (with its headings) holds: "overwrites all previous
+    assignments" states "overwriting your assignment"."""
+    asked = stems(answer)
+    return len(asked & stems(" ".join([*chunk.heading, chunk.text]))) / max(1, len(asked))
 
 
 def extractive(seed_row: Record, chunk: Chunk, case: str) -> Record:
-    """The row a teacher writes from `chunk` when it asks the seed's question: an extractive answer, the chunk's
-    sentence that best matches the seed's answer on its own chunk, or, on another chunk, the question."""
-    from tether.text import support
+    """The row a teacher writes from `chunk` when it asks the seed's question: an extractive answer, on its own
+    chunk the sentence that shares most words with the seed's answer (word F1: a right teacher's pick), on another
+    chunk the sentence that holds most of the question's words."""
+    from tether.filters.reader import token_f1
     from tether.text.focus import focus_sentences
 
     sentences = focus_sentences(chunk.text) or [chunk.text.strip()]
-    target = seed_row.answer() if case == "own chunk" else seed_row.question()
-    best = max(sentences, key=lambda s: support(target, s))
-    meta = {"extractive": "the focus sentence", "focus": best}
+    if case == "own chunk":
+        best = max(sentences, key=lambda s: token_f1(seed_row.answer(), s))
+    else:
+        best = max(sentences, key=lambda s: support(seed_row.question(), s))
+    meta = {"extractive": "the focus sentence", "focus": best, "seed_answer": seed_row.answer()}
     return Record(
         prompt=seed_row.prompt,
         response=best,
@@ -277,8 +336,20 @@ def funnel(filters: list, rows: list[Record]) -> tuple[list[int], list[str]]:
     return alive, dropped
 
 
-def show_case(case: str, rows: list[Record], filters: list) -> None:
-    _, dropped = funnel(filters, rows)
+async def afunnel(filters: list, rows: list[Record]) -> tuple[list[int], list[str]]:
+    """`funnel` with filters that ask the teacher (the reader)."""
+    alive = list(range(len(rows)))
+    dropped: list[str] = []
+    for f in filters:
+        batch = [rows[i] for i in alive]
+        said = await f.ajudge(batch) if hasattr(f, "ajudge") else f.judge(batch)
+        dropped += [v.reason for v in said if v is not None and not v.keep]
+        alive = [i for i, v in zip(alive, said, strict=True) if v is None or v.keep]
+    return alive, dropped
+
+
+def show_case(case: str, rows: list[Record], filters: list, done: tuple[list[int], list[str]] | None = None) -> None:
+    _, dropped = done or funnel(filters, rows)
     reasons = {r: dropped.count(r) for r in sorted(set(dropped))}
     share = len(dropped) / max(1, len(rows))
     want = "kept" if case == "own chunk" else "dropped"

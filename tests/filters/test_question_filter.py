@@ -349,3 +349,29 @@ def test_a_question_about_the_next_part_of_its_own_document_is_off_chunk() -> No
     got = f.judge(rows)
     assert reasons(got) == ["keep", "off_chunk_question"]
     assert "another chunk of its document holds more of its words" in (got[1].detail or "")  # type: ignore[union-attr]
+
+
+def test_an_acronym_the_documents_spell_out_is_in_them() -> None:
+    from tether.text.names import mentions
+
+    gfdl = Chunk(
+        chunk_id="gfdl",
+        doc_id="d-gfdl",
+        start=0,
+        end=200,
+        heading=["GNU Free Documentation License"],
+        text="If you publish Opaque copies of the Document numbering more than 100, you must include a Transparent "
+        "copy.",
+    )
+    flt = QuestionFilter({c.chunk_id: c for c in (gfdl, TRAM)}, None, roundtrip_margin=None)
+    asked = "Under the GFDL, above how many Opaque copies must you include a Transparent copy?"
+    answer = (
+        "If you publish Opaque copies of the Document numbering more than 100, you must include a Transparent copy."
+    )
+    invented = "Under the GPDL, above how many Opaque copies must you include a Transparent copy?"
+    got = flt.judge([synthetic(asked, answer, gfdl), synthetic(invented, answer, gfdl)])
+    assert reasons(got) == ["keep", "false_premise"]
+    # capitalised words only, one per letter: lower-case prose spells no acronym
+    assert mentions("Lesser General Public License", "LGPL")
+    assert not mentions("a program is written", "API")
+    assert not mentions("General Public License", "LGPL")

@@ -101,6 +101,10 @@ def test_two_questions() -> None:
     assert two_questions("How does CPython collect garbage, and how might this affect objects?", "It counts.")
     # "and what it returns" is one question about two things, not a second question
     assert two_questions("What is the difference between what find() returns and what index() raises?", "") is None
+    # two question words sharing one verb ask about one event, which one sentence states
+    held = "The Brindlemoor Market is held every Thursday and Saturday on Old Common Square from 08:00 to 14:30."
+    assert two_questions("When and where is the Brindlemoor Market held?", held) is None
+    assert two_questions("Where do I collect it and what does it cost?", "At Gannet Yard.")
     assert form_gap(q, "It binds the package.") is None  # a person answers both parts in free text
 
 

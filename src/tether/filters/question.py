@@ -146,7 +146,8 @@ class QuestionFilter:
         for c in chunks.values():
             self._doc_chunks.setdefault(c.doc_id, []).append(c.chunk_id)
             docs.setdefault(c.doc_id, []).append(" ".join([*c.heading, c.text]))
-        self.doc_text = {d: "\n".join(parts).lower() for d, parts in docs.items()}
+        # in the documents' own case: an acronym is found spelled out only where its words are capitalised
+        self.doc_text = {d: "\n".join(parts) for d, parts in docs.items()}
         self.corpus = "\n".join(self.doc_text.values())
         self.doc_words = {d: content_tokens(t) for d, t in self.doc_text.items()}
         self.demo_words = set().union(*(content_tokens(q) for q in demonstrations)) - _COMMON

@@ -210,10 +210,17 @@ _SECOND_ASK = re.compile(
 )
 
 
+# "When and where is the market held?": two question words sharing one verb ask about one event, which one sentence
+# states ("The market is held every Thursday on Old Common Square")
+_JOINT_WH = re.compile(
+    r"^(\s*(?:how|what|why|which|when|where|who))\s+and\s+(?:how|what|why|which|when|where|who)\b", re.I
+)
+
+
 def two_questions(question: str, answer: str) -> str | None:
     """A question that asks two things of an extractive answer, which is one sentence ("What is the relationship
     between a module and its top level package, and how does this affect access to its attributes?")."""
-    m = _SECOND_ASK.search(question)
+    m = _SECOND_ASK.search(_JOINT_WH.sub(r"\1", question))
     return f"asks two things ('{m.group(0)[:30]}'); one sentence answers one" if m else None
 
 
