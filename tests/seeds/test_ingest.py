@@ -151,3 +151,33 @@ def test_links_out_of_the_folder_are_skipped_unless_followed(tmp_path: Path) -> 
     # a link named explicitly is read as given
     explicit = ingest([docs / "notes.txt"], IngestConfig())
     assert len(explicit.documents) == 1
+
+
+def test_a_seed_is_matched_to_the_chunk_that_states_its_answer_in_other_word_forms() -> None:
+    """Stems, not words: the answer's "overwriting your assignment" is the second chunk's "overwrites all previous
+    assignments"; the first chunk shares more exact words with the question only."""
+    from tether.documents import Chunk
+    from tether.seeds.seed_source import best_chunk
+
+    opening = Chunk(
+        chunk_id="a",
+        doc_id="d",
+        start=0,
+        end=100,
+        heading=["The for statement"],
+        text="The for statement is used to iterate over the elements of a sequence, such as a loop over a list. "
+        "Each item is assigned to the target list in turn.",
+    )
+    stating = Chunk(
+        chunk_id="b",
+        doc_id="d",
+        start=100,
+        end=200,
+        heading=["The for statement"],
+        text="The for-loop makes assignments to the variables in the target list. This overwrites all previous "
+        "assignments to those variables, including those made in the suite of the loop.",
+    )
+    q = "If I reassign the loop variable inside a for loop, does that change the next iteration?"
+    a = "No, the loop assigns the next item to the target list, overwriting your assignment."
+    chunk, share = best_chunk(f"{q} {a}", [opening, stating], a)
+    assert chunk is stating and 0 < share <= 1

@@ -11,19 +11,23 @@ from pathlib import Path
 from tether.documents import Chunk, Document
 from tether.records import Record, Source
 from tether.seeds.tabular import RawSeed
-from tether.text import content_tokens, support
+from tether.text import content_tokens, stems, support
 from tether.text.facts import Evidence, extract_facts
 
 
 def best_chunk(text: str, chunks: list[Chunk], answer: str | None = None) -> tuple[Chunk | None, float]:
-    """Chunk whose words best cover `text` (share of text's words found in the chunk); with `answer`, the chunk
-    that also holds most of the answer's checkable facts (numbers, names, codes) wins ties and near-ties."""
+    """Chunk whose words best cover `text` (share of text's word stems found in the chunk and its headings); with
+    `answer`, the chunk that also holds most of the answer's checkable facts (numbers, names, codes) wins ties and
+    near-ties. Stems, not words: "overwriting your assignment" is stated as "overwrites all previous assignments",
+    and exact words had matched that seed to the section's opening chunk. Returns the chunk and the share of
+    `text`'s words it holds."""
+    asked = stems(text)
     if not chunks or not content_tokens(text):
         return None, 0.0
     facts = extract_facts(answer) if answer else []
 
     def score(c: Chunk) -> float:
-        s = support(text, c.text)
+        s = len(asked & stems(" ".join([*c.heading, c.text]))) / max(1, len(asked))
         if facts:
             s += 1 - len(Evidence.of(c.text).unsupported(facts)) / len(facts)
         return s
