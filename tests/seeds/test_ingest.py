@@ -159,22 +159,19 @@ def test_a_seed_is_matched_to_the_chunk_that_states_its_answer_in_other_word_for
     from tether.documents import Chunk
     from tether.seeds.seed_source import best_chunk
 
-    opening = Chunk(
-        chunk_id="a",
-        doc_id="d",
-        start=0,
-        end=100,
-        heading=["The for statement"],
-        text="The for statement is used to iterate over the elements of a sequence, such as a loop over a list. "
+    def section(chunk_id: str, start: int, text: str) -> Chunk:
+        return Chunk(chunk_id=chunk_id, doc_id="d", start=start, end=start + 100, heading=["For"], text=text)
+
+    opening = section(
+        "a",
+        0,
+        "The for statement is used to iterate over the elements of a sequence, such as a loop over a list. "
         "Each item is assigned to the target list in turn.",
     )
-    stating = Chunk(
-        chunk_id="b",
-        doc_id="d",
-        start=100,
-        end=200,
-        heading=["The for statement"],
-        text="The for-loop makes assignments to the variables in the target list. This overwrites all previous "
+    stating = section(
+        "b",
+        100,
+        "The for-loop makes assignments to the variables in the target list. This overwrites all previous "
         "assignments to those variables, including those made in the suite of the loop.",
     )
     q = "If I reassign the loop variable inside a for loop, does that change the next iteration?"
