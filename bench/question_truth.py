@@ -64,7 +64,7 @@ from tether.filters.registry import BuildContext, build_filters
 from tether.llm.teacher import open_teacher
 from tether.prompts.templates import load_templates
 from tether.records import Record, Source, Teacher
-from tether.text import stems, support
+from tether.text import stem_support, support
 from tether.workspace.store import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,8 +297,7 @@ def planted(domain: Path, reader: bool = False) -> None:
 def answers(answer: str, chunk: Chunk) -> float:
     """Share of the answer's word stems that `chunk` (with its headings) holds: "overwrites all previous
     assignments" states "overwriting your assignment"."""
-    asked = stems(answer)
-    return len(asked & stems(" ".join([*chunk.heading, chunk.text]))) / max(1, len(asked))
+    return stem_support(answer, chunk.headed)
 
 
 def extractive(seed_row: Record, chunk: Chunk, case: str) -> Record:

@@ -34,6 +34,11 @@ class Chunk(BaseModel):
     heading: list[str] = Field(default_factory=list)  # section path, outermost first
     text: str
 
+    @property
+    def headed(self) -> str:
+        """The text under its section headings: what the chunk is about, for matching a question or a seed to it."""
+        return " ".join([*self.heading, self.text])
+
     @staticmethod
     def make_id(doc_id: str, start: int, end: int) -> str:
         return content_hash({"doc": doc_id, "start": start, "end": end}, n=16)

@@ -68,7 +68,7 @@ def unanswerable_questions(ws: Workspace, rows: list[Record]) -> list[Unanswerab
     head = ws.head()
     if limit == 0 or head is None:
         return own
-    corpus = [" ".join([*c.heading, c.text]) for c in ws.chunks(head)]
+    corpus = [c.headed for c in ws.chunks(head)]
     asked = [(r.meta.get("heldout_id", r.id), r.question()) for r in rows if answerable(r)]
     return own + build_unanswerable(asked, corpus, limit)
 

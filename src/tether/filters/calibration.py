@@ -34,9 +34,8 @@ from tether.filters.trust import (
     CalibrationStore,
     FilterCalibration,
     classify,
+    filter_method,
     judge_key,
-    judge_method,
-    method_hash,
 )
 from tether.llm.client import TeacherError
 from tether.llm.teacher import open_teacher
@@ -219,11 +218,11 @@ def uncalibrated(ctx: BuildContext, names: Collection[str]) -> list[str]:
     """The model filters of `names` with no stored calibration for the context's judge and their template."""
     assert ctx.client is not None and ctx.store is not None
     store = CalibrationStore(ctx.store)
-    method = judge_method(ctx.cfg.filters.judge)
+    j = ctx.cfg.filters.judge
     return [
         n
         for n in names
-        if store.get(judge_key(n, ctx.client.identity, method_hash(n, ctx.templates[n].hash, method))) is None
+        if store.get(judge_key(n, ctx.client.identity, filter_method(n, ctx.templates[n].hash, j))) is None
     ]
 
 
@@ -317,7 +316,7 @@ async def calibrate_with(
     for name in models:
         sc = score_filter(name, True, *votes[name])
         sc.seeds = used.get(name, 0)
-        method = method_hash(name, t[name].hash, judge_method(cfg.filters.judge))
+        method = filter_method(name, t[name].hash, cfg.filters.judge)
         cal = as_calibration(sc, ident, method, cal_cfg)
         cal.asked, cal.answered = calls[name][0], calls[name][0] - calls[name][1]
         if not cal.measured():

@@ -145,7 +145,7 @@ class QuestionFilter:
         docs: dict[str, list[str]] = {}
         for c in chunks.values():
             self._doc_chunks.setdefault(c.doc_id, []).append(c.chunk_id)
-            docs.setdefault(c.doc_id, []).append(" ".join([*c.heading, c.text]))
+            docs.setdefault(c.doc_id, []).append(c.headed)
         # in the documents' own case: an acronym is found spelled out only where its words are capitalised
         self.doc_text = {d: "\n".join(parts) for d, parts in docs.items()}
         self.corpus = "\n".join(self.doc_text.values())
@@ -256,7 +256,7 @@ class QuestionFilter:
         assert self.embedder is not None and self.chunk_margin is not None
         if self._chunk_vecs is None:
             self._chunk_ids = sorted(self.chunks)
-            texts = [" ".join([*self.chunks[c].heading, self.chunks[c].text]) for c in self._chunk_ids]
+            texts = [self.chunks[c].headed for c in self._chunk_ids]
             self._chunk_vecs = self.embedder.embed(texts)
             self._chunk_at = {c: k for k, c in enumerate(self._chunk_ids)}
         questions = self.embedder.embed([records[i].question() for i, _ in rows])
@@ -285,8 +285,7 @@ class QuestionFilter:
 
         def cover(c: str) -> float:
             if c not in self._chunk_stems:
-                ch = self.chunks[c]
-                self._chunk_stems[c] = stems(" ".join([*ch.heading, ch.text]))
+                self._chunk_stems[c] = stems(self.chunks[c].headed)
             return len(asked & self._chunk_stems[c]) / len(asked)
 
         best = max(siblings, key=lambda c: (cover(c), float(sims[self._chunk_at[c]])))

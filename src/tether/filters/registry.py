@@ -15,7 +15,7 @@ from typing import Any
 from tether.config import TeacherConfig, TetherConfig
 from tether.documents import Chunk, Document
 from tether.engine.seam import LOCAL, Engine
-from tether.filters.trust import CalibrationStore, Trust, judge_key, judge_method, method_hash
+from tether.filters.trust import CalibrationStore, Trust, filter_method, judge_key
 from tether.llm.client import TeacherClient
 from tether.prompts.templates import Template, load_templates
 from tether.records import Record
@@ -70,7 +70,7 @@ class BuildContext:
         """The trust of a model filter: forced by config, else from this judge's calibration (if any)."""
         cal = None
         if self.client is not None and self.store is not None:
-            method = method_hash(name, template.hash, judge_method(self.cfg.filters.judge))
+            method = filter_method(name, template.hash, self.cfg.filters.judge)
             cal = CalibrationStore(self.store).get(judge_key(name, self.client.identity, method))
         j = self.cfg.filters.judge
         t = Trust.decide(name, j.trust, cal, j.uninformative)

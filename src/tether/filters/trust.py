@@ -68,6 +68,12 @@ def judge_method(cfg: JudgeConfig) -> str:
     return "" if cfg.scoring == "greedy" else cfg.scoring
 
 
+def filter_method(filter_name: str, template_hash: str, judge: JudgeConfig) -> str:
+    """`method_hash` of a model filter under the configured judge's scoring: the calibration a run looks up and
+    stores."""
+    return method_hash(filter_name, template_hash, judge_method(judge))
+
+
 def judge_key(filter_name: str, identity: TeacherIdentity, template_hash: str) -> str:
     return f"{filter_name}|{identity.model}@{identity.digest or '-'}|{template_hash}"
 

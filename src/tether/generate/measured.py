@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tether.filters.planted import MIN_SEEDS, no_seeds_note, plant, sample_balanced
 from tether.filters.registry import MODEL_FILTERS, judge_config, needs_model
-from tether.filters.trust import CalibrationStore, FilterCalibration, Trust, judge_key, judge_method, method_hash
+from tether.filters.trust import CalibrationStore, FilterCalibration, Trust, filter_method, judge_key
 from tether.llm.teacher import planned_identity_of
 from tether.prompts.templates import load_templates
 from tether.records import Record, kept_mask
@@ -106,5 +106,5 @@ def calibrations(ws: Workspace, names: list[str]) -> dict[str, FilterCalibration
     templates = load_templates(ws.config.generate.templates)
     ident = planned_identity_of(judge_config(ws.config))
     store = CalibrationStore(ws.store)
-    method = judge_method(ws.config.filters.judge)
-    return {n: store.get(judge_key(n, ident, method_hash(n, templates[n].hash, method))) for n in names}
+    j = ws.config.filters.judge
+    return {n: store.get(judge_key(n, ident, filter_method(n, templates[n].hash, j))) for n in names}

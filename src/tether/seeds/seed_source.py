@@ -11,7 +11,7 @@ from pathlib import Path
 from tether.documents import Chunk, Document
 from tether.records import Record, Source
 from tether.seeds.tabular import RawSeed
-from tether.text import content_tokens, stems, support
+from tether.text import content_tokens, stem_support, support
 from tether.text.facts import Evidence, extract_facts
 
 
@@ -21,13 +21,12 @@ def best_chunk(text: str, chunks: list[Chunk], answer: str | None = None) -> tup
     near-ties. Stems, not words: "overwriting your assignment" is stated as "overwrites all previous assignments",
     and exact words had matched that seed to the section's opening chunk. Returns the chunk and the share of
     `text`'s words it holds."""
-    asked = stems(text)
     if not chunks or not content_tokens(text):
         return None, 0.0
     facts = extract_facts(answer) if answer else []
 
     def score(c: Chunk) -> float:
-        s = len(asked & stems(" ".join([*c.heading, c.text]))) / max(1, len(asked))
+        s = stem_support(text, c.headed)
         if facts:
             s += 1 - len(Evidence.of(c.text).unsupported(facts)) / len(facts)
         return s

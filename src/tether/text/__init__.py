@@ -59,6 +59,12 @@ def support(claim: str, evidence: str) -> float:
     return len(words & content_tokens(evidence)) / len(words) if words else 0.0
 
 
+def stem_support(claim: str, evidence: str) -> float:
+    """Share of the claim's word stems found in the evidence (`support` that sees "overwriting" in "overwrites")."""
+    asked = stems(claim)
+    return len(asked & stems(evidence)) / len(asked) if asked else 0.0
+
+
 def stem(word: str) -> str:
     """A crude English stem, enough to see "providing" in "provide", "works" in "work", "hoses" in "hose", "used"
     in "use" and "guarantees" in "guaranteed": one inflection off, then a final "e"."""
