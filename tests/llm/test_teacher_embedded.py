@@ -49,8 +49,8 @@ def test_embedded_smoke(tmp_path: Path) -> None:
     assert plain.text.strip() and plain.finish_reason in ("stop", "length") and plain.completion_tokens > 0
     assert ident.model == "smollm2-135m-instruct" and ident.digest.startswith("sha256:") and ident.quant == "Q4_1"
     assert ident.version.startswith("llama-cpp-python")
-    # llama.cpp's server rejects json_schema; auto mode steps down to its json_object+schema grammar
-    assert mode == "json_object"
+    # tether's embedded server takes OpenAI's json_schema form (llama_cpp.server refused it: one call stepped down)
+    assert mode == "json_schema"
     # a 135M model may fail the schema; then the failure is a recorded verdict, never an exception
     assert fact.parsed is not None or fact.error in ("invalid_json", "schema_mismatch", "truncated")
     if fact.parsed:

@@ -148,8 +148,8 @@ def test_the_real_embedded_server_killed_mid_generation_stops_it(tmp_path: Path)
             async def one(i: int):
                 comp = await c.chat([{"role": "user", "content": f"Count to {i}."}])
                 seen.append(comp)
-                if len(seen) == 3:  # the server's pid is this process's llama_cpp.server child
-                    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "llama_cpp.server"],
+                if len(seen) == 3:  # the server's pid is this process's tether.llm.llama_serve child
+                    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "tether.llm.llama_serve"],
                                          capture_output=True, text=True)  # fmt: skip
                     for pid in out.stdout.split():
                         os.kill(int(pid), signal.SIGSEGV)

@@ -1,4 +1,4 @@
-"""The embedded default teacher: a GGUF from a PyPI package, served by llama.cpp's OpenAI-compatible server.
+"""The embedded default teacher: a GGUF from a PyPI package, served over OpenAI's chat API by llama_serve.py.
 
 Running it as a server on 127.0.0.1 (not in-process) keeps one code path for embedded and remote teachers: the
 same client, cache, retries and accounting. Start-up, liveness and the one-line death report are the
@@ -110,10 +110,10 @@ class EmbeddedServer(ServerProcess):
         self.cmd = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "tether.llm.llama_serve",
             "--model",
             str(self.model_path),
-            "--model_alias",
+            "--alias",
             self.alias,
             "--host",
             "127.0.0.1",
@@ -122,8 +122,6 @@ class EmbeddedServer(ServerProcess):
             "--n_ctx",
             str(self.cfg.n_ctx),
             "--n_threads",
-            str(threads),
-            "--n_threads_batch",
             str(threads),
         ]
         super().start()
