@@ -107,9 +107,10 @@ class EvalConfig(_Strict):
 
 
 REMOTE_RUN_BUDGET = 100  # teacher calls `tether run` makes when run.budget is unset and the teacher is remote
-# ... and with the embedded teacher: Qwen2.5-Coder-1.5B's quickstart within 10 min on 2 cores, now that the judge is
-# asked about every surviving row (40 calls took 13.6 min with it, 30 took 12.2, install included)
-EMBEDDED_RUN_BUDGET = 24
+# ... and with the embedded teacher: Qwen2.5-Coder-1.5B's quickstart within 10 min on 2 cores with margin, the judge
+# asked about every surviving row. On tether's own server (llama_serve.py) 40 calls take 7.0 min of pipeline (24 took
+# 5.8); on llama_cpp.server 24 took 9.6-10.0 and 40 took 13.6 min with install
+EMBEDDED_RUN_BUDGET = 40
 
 
 class RunConfig(_Strict):
