@@ -13,6 +13,7 @@ from tether.text.answer_form import (
     beside_gap,
     bound_gap,
     choice_gap,
+    count_without_members,
     example_gap,
     form_gap,
     gives_away_place,
@@ -106,6 +107,19 @@ def test_two_questions() -> None:
     assert two_questions("When and where is the Brindlemoor Market held?", held) is None
     assert two_questions("Where do I collect it and what does it cost?", "At Gannet Yard.")
     assert form_gap(q, "It binds the package.") is None  # a person answers both parts in free text
+
+
+def test_count_without_members() -> None:
+    """The quickstart's wrong row for four sessions: the answer ends on the count the question asks to list."""
+    q = "What are the three priorities for snow clearing?"
+    assert count_without_members(q, "The council's road crew carries out snow clearing in three priorities.")
+    # the members listed, or the count as the subject of what the sentence says: answers
+    sequences = "There are three basic sequence types: lists, tuples, and range objects."
+    assert count_without_members("What are the three basic sequence types?", sequences) is None
+    exits = 'If the context was exited without an exception, all three arguments will be "None".'
+    assert count_without_members("What are the three arguments passed to __exit__?", exits) is None
+    assert count_without_members("How many priorities are there?", "Snow is cleared in three priorities.") is None
+    assert form_gap(q, "The council's road crew carries out snow clearing in three priorities.", extractive=True)
 
 
 def test_example_gap() -> None:

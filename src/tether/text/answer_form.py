@@ -23,7 +23,9 @@ Coder-0.5B, at 65f190b) were of this kind, and no filter that checks an answer's
 * **one sentence for what it cannot answer** (extractive answers; written from the 1.5B's rows on held-out pyref
   text): a question that asks two things (`two_questions`), about a code example its sentence does not contain
   (`example_gap`), "which X" answered by "All X ..." (`quantifier_gap`), "what is X" answered only by what X is
-  not (`negation_gap`), and a question that shares under a fifth of its words with its sentence (`beside_gap`).
+  not (`negation_gap`), a question that shares under a fifth of its words with its sentence (`beside_gap`), and
+  one that asks for the N members of a set answered by a sentence ending on the count ("What are the three
+  priorities for snow clearing?" → "... carries out snow clearing in three priorities.", `count_without_members`).
   On the labelled rows of bench/labels (432 distinct extractive rows) they fire on 27 wrong rows and 5 right ones.
 
 Every rule was checked against the human seed and held-out pairs of the example domain and pyref, where it must
@@ -224,6 +226,29 @@ def two_questions(question: str, answer: str) -> str | None:
     return f"asks two things ('{m.group(0)[:30]}'); one sentence answers one" if m else None
 
 
+# "What are the three priorities for snow clearing?": a question for the members of a counted set, and an answer
+# that ends on the count ("... carries out snow clearing in three priorities."): it announces the set, the list
+# follows in the chunk, and the row teaches that there are three
+_COUNT = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+_MEMBERS_Q = re.compile(
+    rf"^\s*(?:(?:what|which) (?:are|were) the|which|name the|list the) (?:[a-z-]+ ){{0,2}}?({_COUNT}) "
+    rf"(?:[a-z-]+ ){{0,2}}?([a-z]{{3,}})\b",
+    re.I,
+)
+
+
+def count_without_members(question: str, answer: str) -> str | None:
+    """The question asks for the N things of a set; the extractive answer's last words are that count."""
+    m = _MEMBERS_Q.search(question)
+    if m is None:
+        return None
+    count, noun = m.group(1).lower(), stem(m.group(2).lower())
+    tail = re.search(rf"\b{count}\s+(?:[\w-]+\s+){{0,2}}?([a-z]+)\W*$", answer.lower())
+    if tail and stem(tail.group(1)) == noun:
+        return f"asks for the {count} {m.group(2)}; the answer only says there are {count}"
+    return None
+
+
 # a code example in the question: a quoted or backquoted span with brackets, operators or a call in it
 _CODE_SPAN = re.compile(r"`([^`]{3,})`|\"([^\"]{3,})\"|'([^']{3,})'")
 _CODE_CHARS = re.compile(r"[()\[\]{}=<>+*/%^|&~]")
@@ -307,7 +332,8 @@ RULES = (gives_away_place, purpose_gap, bound_gap, time_gap, choice_gap, signatu
 # what it says in its own words; a person answers "Can I ...?" with "No, not weekdays" and "What's the
 # difference between str.index() and str.find()?" with "It works like find() but raises ValueError ..."
 EXTRACTIVE_RULES = (
-    yes_no_gap, comparison_gap, two_questions, example_gap, quantifier_gap, negation_gap, beside_gap
+    yes_no_gap, comparison_gap, two_questions, count_without_members, example_gap, quantifier_gap, negation_gap,
+    beside_gap,
 )  # fmt: skip
 
 
