@@ -12,9 +12,9 @@ same answers), so budget 300 after 100 pays for 200 new calls. Everything is kep
 Target (issue 20): at the largest budget, (b) - (a) >= +0.10 with the 95 % interval above 0, and (b) >= (c).
 Printed as PASS / FAIL; the curve over budgets is the result either way.
 
-Run: `python bench/helped.py [--budgets 100 300 1000] [--model qwen2.5-coder-0.5b] [--steps 60]
-[--domain examples/brindlemoor] [--out bench/out/helped]` (needs the train extra and the teacher's packages;
-on 2 cores about 10 min per 100 calls plus 12 min per comparison).
+Run: `python bench/helped.py [--budgets 100 300 1000] [--model qwen2.5-coder-1.5b] [--steps 60]
+[--mix new_questions=1] [--domain examples/brindlemoor] [--out bench/out/helped]` (needs the train extra and the
+teacher's packages; on 2 cores about 10 min per 100 calls plus 12 min per comparison).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def tether(*args: str) -> float:
     return time.monotonic() - t0
 
 
-def workspace(root: Path, domain: Path, budget: int, model: str, prev: Path | None) -> Path:
+def workspace(root: Path, domain: Path, budget: int, model: str, prev: Path | None, mix: dict[str, float]) -> Path:
     w = root / f"budget-{budget}"
     if w.exists():
         shutil.rmtree(w)
@@ -51,6 +51,8 @@ def workspace(root: Path, domain: Path, budget: int, model: str, prev: Path | No
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg.setdefault("teacher", {}).setdefault("embedded", {})["model"] = model
     cfg.setdefault("run", {})["budget"] = budget
+    if mix:
+        cfg.setdefault("generate", {})["mix"] = mix
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     if prev is not None:
         (w / ".tether").mkdir(exist_ok=True)
@@ -68,21 +70,23 @@ def latest_compare(w: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 300, 1000])
-    ap.add_argument("--model", default="qwen2.5-coder-0.5b", help="teacher.embedded.model")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="teacher.embedded.model")
+    ap.add_argument("--mix", nargs="*", default=[], help="generate.mix as STRATEGY=SHARE (new_questions=1)")
     ap.add_argument("--steps", type=int, default=None, help="optimizer steps per student (default: eval.compare_steps)")
     ap.add_argument("--domain", type=Path, default=ROOT / "examples" / "brindlemoor")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "helped")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    mix = {k: float(v) for k, v in (m.split("=", 1) for m in a.mix)}
     rows, prev = [], None
     for budget in sorted(a.budgets):
-        w = workspace(a.out, a.domain.resolve(), budget, a.model, prev)
+        w = workspace(a.out, a.domain.resolve(), budget, a.model, prev, mix)
         run_s = tether("run", "-w", str(w))
         cmp_s = tether("compare", "-w", str(w), "--generation", "1", *(["--steps", str(a.steps)] if a.steps else []))
         rep = latest_compare(w)
         rows.append((budget, rep, run_s, cmp_s))
         prev = w
-    print(f"\n== did the data help? {a.model} teacher, domain {a.domain.name}, metric contains")
+    print(f"\n== did the data help? {a.model} teacher, mix {mix or 'planned'}, domain {a.domain.name}, contains")
     print(
         "budget | synthetic kept/all | answers stated a/b/c | accuracy base a b c | b-a [95% CI] | c-a | run, compare"
     )

@@ -103,7 +103,7 @@ def test_the_self_check_defaults_by_teacher_and_an_explicit_value_wins(text: str
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("project: x\n", 24),  # embedded: the 1.5B quickstart (judge asked) within 10 minutes on 2 cores
+        ("project: x\n", 40),  # embedded: the 1.5B quickstart (judge asked) within 10 minutes on 2 cores
         ("teacher: {base_url: 'http://127.0.0.1:9/v1', model: m}\n", 100),
         ("run: {budget: 250}\n", 250),
     ],

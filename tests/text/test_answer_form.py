@@ -10,22 +10,24 @@ import pytest
 
 from tether.text.answer_form import (
     answer_type_gap,
-    beside_gap,
     bound_gap,
     choice_gap,
-    count_without_members,
-    example_gap,
     form_gap,
     gives_away_place,
-    negation_gap,
     purpose_gap,
-    quantifier_gap,
     signature_gap,
     time_gap,
+)
+from tether.text.facts import extract_facts
+from tether.text.sentence_answer import (
+    beside_gap,
+    count_without_members,
+    example_gap,
+    negation_gap,
+    quantifier_gap,
     two_questions,
     yes_no_gap,
 )
-from tether.text.facts import extract_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 HUMAN = [
