@@ -223,6 +223,8 @@ def test_questions_about_the_prompt_and_domain_wide_names() -> None:
     assert refers_to_prompt("What section of the manual does the statement refer to?") == "the statement"
     assert refers_to_prompt("Which fee is mentioned above?") == "mentioned above"
     assert refers_to_prompt("In the context of Boolean operations, what values are false?") is None
+    assert refers_to_prompt("What does this page cover?") == "this page"  # the web page the chunk came from
+    assert refers_to_prompt("What is the purpose of this document?") is None  # a licence names itself so
     town = [
         Chunk(chunk_id=f"c{k}", doc_id=f"d{k}", start=0, end=60, text=f"Brindlemoor rule {k}: fees are {k} marks.")
         for k in range(4)

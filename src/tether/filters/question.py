@@ -75,7 +75,9 @@ _PROMPT_WORDS = re.compile(
     r"|\b(?:in|of) (?:this|the above|the given) (?:code|example|output)\b"
     r"|\b(?:mentioned|described|stated|given) (?:above|here|in the (?:text|passage|context))\b"
     r"|\baccording to the (?:text|passage|context|document)\b"
-    r"|\b(?:provided|given) (?:information|text|context|passage|document)\b",
+    r"|\b(?:provided|given) (?:information|text|context|passage|document)\b"
+    # the web page the chunk came from ("What does this page cover?"); "this document" is a licence's own name
+    r"|\bthis (?:web ?)?page\b",
     re.I,
 )
 

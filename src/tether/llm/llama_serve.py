@@ -148,8 +148,9 @@ class Server:
         import llama_cpp
 
         args = sampling_args(body)
-        k = int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0
-        rec = StepRecorder(k) if k > 0 else None
+        # OpenAI: `logprobs` asks each token's logprob, `top_logprobs` (0-20) how many alternatives beside it
+        k = int(body.get("top_logprobs") or 0)
+        rec = StepRecorder(max(k, 1)) if body.get("logprobs") else None
         if rec is not None:
             args["logits_processor"] = llama_cpp.LogitsProcessorList([rec])
         reply = self.llm.create_chat_completion(**args)
@@ -157,6 +158,8 @@ class Server:
         if rec is not None:
             text = choice["message"].get("content") or ""
             content = logprobs_content(self.llm, rec, text, reply["usage"]["completion_tokens"])
+            for item in content:
+                item["top_logprobs"] = item["top_logprobs"][:k]
             choice["logprobs"] = {"content": content, "refusal": None}
         reply["model"] = self.alias
         return reply
