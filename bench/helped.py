@@ -91,21 +91,23 @@ def main() -> None:
         "budget | synthetic kept/all | answers stated a/b/c | accuracy base a b c | b-a [95% CI] | c-a | run, compare"
     )
     for budget, rep, run_s, cmp_s in rows:
-        acc, st, d = rep["accuracy"], rep["answers_stated"], rep["differences"]
+        acc = {arm: v["mean"] for arm, v in rep["accuracy"].items()}  # each arm: mean and bootstrap interval
+        st, d, syn = rep["answers_stated"], rep["differences"], rep["synthetic_rows"]
         ba, ca = d["kept-human"], d["unfiltered-human"]
         print(
-            f"{budget} | {rep['synthetic_rows']['kept']}/{rep['synthetic_rows']['unfiltered']} | "
+            f"{budget} | {syn['kept']}/{syn['unfiltered']} | "
             f"{st['human']}/{st['kept']}/{st['unfiltered']} of {rep['questions']} | "
             f"{acc['base']:.2f} {acc['human']:.2f} {acc['kept']:.2f} {acc['unfiltered']:.2f} | "
             f"{ba['diff']:+.2f} [{ba['low']:+.2f}, {ba['high']:+.2f}] | {ca['diff']:+.2f} | "
             f"{run_s / 60:.1f} min, {cmp_s / 60:.1f} min"
         )
     budget, rep, _, _ = rows[-1]
-    ba, acc = rep["differences"]["kept-human"], rep["accuracy"]
-    ok = ba["diff"] >= 0.10 and ba["low"] > 0 and acc["kept"] >= acc["unfiltered"]
+    ba = rep["differences"]["kept-human"]
+    kept, unfiltered = rep["accuracy"]["kept"]["mean"], rep["accuracy"]["unfiltered"]["mean"]
+    ok = ba["diff"] >= 0.10 and ba["low"] > 0 and kept >= unfiltered
     print(
         f"(b) - (a) at budget {budget}: {ba['diff']:+.2f} [{ba['low']:+.2f}, {ba['high']:+.2f}] (target >= +0.10, "
-        f"interval above 0), (b) {acc['kept']:.2f} vs (c) {acc['unfiltered']:.2f}: {'PASS' if ok else 'FAIL'}"
+        f"interval above 0), (b) {kept:.2f} vs (c) {unfiltered:.2f}: {'PASS' if ok else 'FAIL'}"
     )
 
 
