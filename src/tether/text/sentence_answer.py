@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from tether.text import stem, stems
+from tether.text.quantities import SMALL
 
 _YES_NO_Q = re.compile(
     r"^\s*(?:[^,?]*,\s*)?(?:is|are|was|were|do|does|did|can|could|may|must|should|will|would|has|have|had)\b"
@@ -95,7 +96,7 @@ def two_questions(question: str, answer: str) -> str | None:
 # "What are the three priorities for snow clearing?": a question for the members of a counted set, and an answer
 # that ends on the count ("... carries out snow clearing in three priorities."): it announces the set, the list
 # follows in the chunk, and the row teaches that there are three
-_COUNT = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+_COUNT = "(?:" + "|".join(w for w, n in SMALL.items() if 2 <= n <= 12 and w != "dozen") + r"|\d+)"
 _MEMBERS_Q = re.compile(
     rf"^\s*(?:(?:what|which) (?:are|were) the|which|name the|list the) (?:[a-z-]+ ){{0,2}}?({_COUNT}) "
     rf"(?:[a-z-]+ ){{0,2}}?([a-z]{{3,}})\b",
