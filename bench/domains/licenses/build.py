@@ -7,8 +7,9 @@ carries them in /usr/share/common-licenses (Apache 2.0, MPL 2.0, GPL 3, LGPL 3, 
 License). The texts are not stored in the repository; this script copies them and checks each file's sha256
 against the copy the seeds and labels were written against, so a different text is one line, not a silent drift.
 
-DEST gets DEST/docs/<licence>.txt, DEST/seeds/seeds.jsonl (8 seeds, {question, answer, source}) and
-DEST/ontology.yaml (3 concepts), so `tether init w --domain DEST` points a workspace at it.
+DEST gets DEST/docs/<licence>.txt, DEST/seeds/seeds.jsonl (8 seeds, {question, answer, source}),
+DEST/ontology.yaml (3 concepts) and DEST/heldout/heldout.jsonl (50 held-out questions with short answers, for
+`tether compare`), so `tether init w --domain DEST` points a workspace at it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def build(dest: Path, source: Path = SOURCE) -> Path:
     (Path(dest) / "seeds").mkdir(exist_ok=True)
     shutil.copyfile(HERE / "seeds.jsonl", Path(dest) / "seeds" / "seeds.jsonl")
     shutil.copyfile(HERE / "ontology.yaml", Path(dest) / "ontology.yaml")
+    (Path(dest) / "heldout").mkdir(exist_ok=True)
+    shutil.copyfile(HERE / "heldout.jsonl", Path(dest) / "heldout" / "heldout.jsonl")
     return Path(dest)
 
 
@@ -58,7 +61,7 @@ def main(argv: list[str]) -> int:
         print("usage: python bench/domains/licenses/build.py DEST", file=sys.stderr)
         return 2
     dest = build(Path(argv[0]))
-    print(f"licenses: wrote {len(LICENCES)} licences, seeds.jsonl and ontology.yaml to {dest}")
+    print(f"licenses: wrote {len(LICENCES)} licences, seeds.jsonl, ontology.yaml and heldout.jsonl to {dest}")
     return 0
 
 
