@@ -202,7 +202,8 @@ def compare_report(rep: dict) -> None:
             "answered instead of declining[/]"
         )
         console.print(
-            "[dim]answers stated: held-out answers some training row of the arm states (what a student can learn; "
-            "correct answers beyond these are guesses or prior knowledge)[/]"
+            "[dim]answers stated: held-out answers some training row of the arm states, in a row about the "
+            "question's subject (what a student can learn; correct answers beyond these are guesses or prior "
+            "knowledge)[/]"
         )
     console.print(f"[dim]stored in .tether/compare/{rep['id']}.json[/]")
