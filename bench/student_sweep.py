@@ -117,11 +117,10 @@ def oracle_rows(ws: Workspace, human: list[Record], questions: list[Record], arm
 
 async def reword_kept(ws: Workspace, parents: list[Record], k: int) -> list[tuple[Record, str]]:
     """K rewordings of each parent row's question from tether's `rephrase` template (the product's paraphrase prompt),
-    checked as `run_rephrase` checks a paraphrase: not empty, not handed back, keeping >= MIN_PARAPHRASE_OVERLAP of
-    the content words. (parent, rewording) pairs; the rewording is answered with the parent's answer."""
+    checked as `run_rephrase` checks a paraphrase (`paraphrase_problem`). (parent, rewording) pairs; the rewording
+    is answered with the parent's answer."""
     from tether.generate.stage import gen_context
-    from tether.generate.strategies import MIN_PARAPHRASE_OVERLAP, Paraphrase
-    from tether.text import normalize, support
+    from tether.generate.strategies import Paraphrase, paraphrase_problem
 
     async with gen_context(ws, 2, need_seeds=False) as (ctx, _):
         t = ctx.templates["rephrase"]
@@ -135,10 +134,8 @@ async def reword_kept(ws: Workspace, parents: list[Record], k: int) -> list[tupl
     pairs, why = [], Counter()
     for j, new_q in enumerate(got):
         r = parents[j % len(parents)]
-        if not new_q or normalize(new_q) == normalize(r.question()):
-            why["unchanged"] += 1
-        elif support(r.question(), new_q) < MIN_PARAPHRASE_OVERLAP:
-            why["drifted"] += 1
+        if (problem := paraphrase_problem(r.question(), new_q)) is not None:
+            why[problem[0]] += 1
         elif new_q not in {q for p, q in pairs if p.id == r.id}:
             pairs.append((r, new_q))
         else:

@@ -142,6 +142,18 @@ def _not_in_text(ctx: GenContext, job: Job, question: str, text: str, meta: dict
     )
 
 
+def paraphrase_problem(question: str, paraphrase: str) -> tuple[str, str] | None:
+    """Why `paraphrase` is no usable rewording of `question` (error, detail), or None: empty or the question handed
+    back, or keeping less than `MIN_PARAPHRASE_OVERLAP` of its content words."""
+    if not paraphrase or normalize(paraphrase) == normalize(question):
+        return "rephrase_unchanged", "paraphrase is empty or identical to the seed"
+    kept_words = support(question, paraphrase)
+    if kept_words < MIN_PARAPHRASE_OVERLAP:
+        limit = f"{MIN_PARAPHRASE_OVERLAP:.0%}"
+        return "rephrase_drifted", f"keeps {kept_words:.0%} of the seed's content words (< {limit})"
+    return None
+
+
 async def run_rephrase(ctx: GenContext, job: Job) -> Record:
     seed = job.seed
     assert seed is not None
@@ -158,14 +170,9 @@ async def run_rephrase(ctx: GenContext, job: Job) -> Record:
     if comp.parsed is None:
         return failed_record(ctx, job, q, comp, "rephrase", meta=meta, **base)
     new_q = comp.parsed["question"].strip()
-    if not new_q or normalize(new_q) == normalize(q):
-        comp.error, comp.error_detail = "rephrase_unchanged", "paraphrase is empty or identical to the seed"
+    if (problem := paraphrase_problem(q, new_q)) is not None:  # before paying for an answer to the wrong question
+        comp.error, comp.error_detail = problem
         return failed_record(ctx, job, new_q or q, comp, "rephrase", meta=meta, **base)
-    kept_words = support(q, new_q)
-    if kept_words < MIN_PARAPHRASE_OVERLAP:  # checked before paying for an answer to the wrong question
-        comp.error = "rephrase_drifted"
-        comp.error_detail = f"keeps {kept_words:.0%} of the seed's content words (< {MIN_PARAPHRASE_OVERLAP:.0%})"
-        return failed_record(ctx, job, new_q, comp, "rephrase", meta=meta, **base)
     return await _answered(ctx, job, new_q, ctx.seed_chunk(seed), meta, base)
 
 
