@@ -242,31 +242,26 @@ def test_compare_trains_a_fourth_student_without_the_false_premise_rows(tmp_path
     assert all(r.strategy == STRATEGY for r in declined)
 
 
+def _held(q: str, a: str, aliases: tuple[str, ...] = ()) -> Record:
+    """A held-out question with its answer and aliases, as the evaluation reads them."""
+    return Record(prompt=q, response=a, origin="human", meta={"aliases": json.dumps(list(aliases))})
+
+
 def test_answers_stated_counts_held_out_answers_some_training_row_states():
-    import json
-
     from tether.evaluate.compare import answers_stated
-
-    def held(q: str, a: str, aliases: tuple[str, ...] = ()) -> Record:
-        return Record(prompt=q, response=a, origin="human", meta={"aliases": json.dumps(list(aliases))})
 
     rows = [Record(prompt="What is the fine?", response="The standard fine is 45 marks.", origin="human"),
             Record(prompt="When does it open?", response="It opens at nine.", origin="human")]  # fmt: skip
-    questions = [held("Fine?", "45 marks"), held("Opening?", "9:00", ("nine",)), held("Dogs?", "4"),
-                 held("Councillors?", "3")]  # fmt: skip
+    questions = [_held("Fine?", "45 marks"), _held("Opening?", "9:00", ("nine",)), _held("Dogs?", "4"),
+                 _held("Councillors?", "3")]  # fmt: skip
     assert answers_stated(rows, questions) == 2  # 45 marks, and nine by its alias; 4 and 3 appear in no answer
 
 
 def test_an_answer_stated_about_another_subject_is_not_stated():
     """A held-out number found in a row about something else is a coincidence, not a fact the row teaches."""
-    import json
-
     from tether.evaluate.compare import answers_stated
 
-    def held(q: str, a: str, aliases: tuple[str, ...] = ()) -> Record:
-        return Record(prompt=q, response=a, origin="human", meta={"aliases": json.dumps(list(aliases))})
-
-    questions = [held("How many councillors represent Quayside ward?", "3 councillors", ("3",))]
+    questions = [_held("How many councillors represent Quayside ward?", "3 councillors", ("3",))]
     bag = Record(prompt="How much is an extra bag tag?", response="An extra bag tag costs 3 marks.", origin="human")
     ward = Record(prompt="Who represents Quayside?", response="Quayside ward has 3 councillors.", origin="human")
     assert answers_stated([bag], questions) == 0
